@@ -1,0 +1,3 @@
+from evopipe.cli import main
+
+main()

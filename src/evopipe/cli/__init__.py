@@ -1,0 +1,48 @@
+"""The ``evopipe`` command: a thin face over the service functions.
+
+One module per command group; each exposes ``register(app)``. Adding a group is one line in
+``_GROUPS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from evopipe import __version__
+
+_GROUPS: tuple[str, ...] = ("evopipe.cli.validate",)
+"""Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evopipe {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="evopipe",
+        help="Pipelines that build pipelines: generate, validate, run and evolve LLM pipelines.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ) -> None:
+        """evopipe command line."""
+
+    for name in _GROUPS:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def main() -> None:
+    build_app()()
