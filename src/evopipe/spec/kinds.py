@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from evopipe.spec.base import JsonSchema, StepBase, Strict
+from evopipe.spec.base import StepBase, Strict
 
 if TYPE_CHECKING:
     from evopipe.spec.pipeline import Pipeline, Step
