@@ -1,0 +1,135 @@
+"""What a run may touch outside itself: the sandbox policy.
+
+A :class:`Policy` is a frozen value travelling in the services context. Generated and evolved
+pipelines run under :meth:`Policy.untrusted` (the default): the ``python``, ``shell`` and ``http``
+kinds are refused, templates stay in Jinja's sandbox, artifacts stay in the run's workspace.
+A person who wrote a pipeline and means to run it with more reach says so explicitly
+(``evopipe run --trust``, or allowlists in the config) and gets :meth:`Policy.trusting`.
+
+Even a trusting policy only opens what it lists: ``python`` calls only functions in
+``python_allow``; ``http`` reaches only hosts in ``http_allow_hosts``; a ``shell`` step inherits
+only ``PATH``/``LANG`` plus the names in ``env_passthrough``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from evopipe.spec.errors import EvopipeError
+
+DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
+"""Cap on what a shell or http step may return (stdout, stderr, response body), per stream."""
+
+DEFAULT_MAX_MAP_ITEMS = 10_000
+"""Cap on the number of items a single ``map`` step fans out over."""
+
+BASE_ENV = ("PATH", "LANG")
+"""Environment variables every shell step inherits (never secrets)."""
+
+
+class PolicyError(EvopipeError):
+    """A step asked for something the run's policy does not allow."""
+
+    def __init__(self, step_id: str, message: str, *, hint: str = "") -> None:
+        self.step_id = step_id
+        self.hint = hint
+        text = f"step {step_id!r}: {message}"
+        if hint:
+            text += f" (hint: {hint})"
+        super().__init__(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The sandbox a run executes in. Immutable; derive a changed copy with :meth:`replace`."""
+
+    trusted: bool = False
+    python_allow: frozenset[str] = frozenset()
+    http_allow_hosts: frozenset[str] = frozenset()
+    shell_allowed: bool = False
+    env_passthrough: frozenset[str] = frozenset()
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_map_items: int = DEFAULT_MAX_MAP_ITEMS
+    workspace_root: Path | None = field(default=None)
+
+    @classmethod
+    def untrusted(cls, *, workspace_root: Path | None = None) -> Policy:
+        """The default: no python, shell or http; only the safe kinds run."""
+        return cls(workspace_root=workspace_root)
+
+    @classmethod
+    def trusting(
+        cls,
+        *,
+        python_allow: Iterable[str] = (),
+        http_allow_hosts: Iterable[str] = (),
+        shell_allowed: bool = True,
+        env_passthrough: Iterable[str] = (),
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        max_map_items: int = DEFAULT_MAX_MAP_ITEMS,
+        workspace_root: Path | None = None,
+    ) -> Policy:
+        """A policy for pipelines a person wrote and chose to trust (``--trust``)."""
+        return cls(
+            trusted=True,
+            python_allow=frozenset(python_allow),
+            http_allow_hosts=frozenset(h.lower().rstrip(".") for h in http_allow_hosts),
+            shell_allowed=shell_allowed,
+            env_passthrough=frozenset(env_passthrough),
+            max_output_bytes=max_output_bytes,
+            max_map_items=max_map_items,
+            workspace_root=workspace_root,
+        )
+
+    def replace(self, **changes: object) -> Policy:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def as_untrusted(self) -> Policy:
+        """The policy a generated pipeline runs under: this one with every unsafe door shut.
+
+        Resource caps are kept (never raised), so a child cannot exceed its parent.
+        """
+        return Policy(
+            trusted=False,
+            max_output_bytes=self.max_output_bytes,
+            max_map_items=self.max_map_items,
+            workspace_root=self.workspace_root,
+        )
+
+    # -- checks used by the unsafe kinds ------------------------------------------------------
+
+    def require_trusted(self, step_id: str, kind: str) -> None:
+        """Refuse an unsafe kind under an untrusted policy."""
+        if not self.trusted:
+            raise PolicyError(
+                step_id,
+                f"kind {kind!r} is not allowed in an untrusted pipeline "
+                "(generated and evolved pipelines are untrusted)",
+                hint="run a pipeline you wrote yourself with `evopipe run --trust`",
+            )
+
+    def check_python(self, step_id: str, function: str) -> None:
+        self.require_trusted(step_id, "python")
+        if function not in self.python_allow:
+            raise PolicyError(
+                step_id,
+                f"python function {function!r} is not in the allowlist",
+                hint="add it to `policy.python_allow` in the config",
+            )
+
+    def check_shell(self, step_id: str) -> None:
+        self.require_trusted(step_id, "shell")
+        if not self.shell_allowed:
+            raise PolicyError(step_id, "shell steps are disabled by the policy")
+
+    def check_http_host(self, step_id: str, host: str) -> None:
+        self.require_trusted(step_id, "http")
+        if host.lower().rstrip(".") not in self.http_allow_hosts:
+            raise PolicyError(
+                step_id,
+                f"host {host!r} is not in the http allowlist",
+                hint="add it to `policy.http_allow_hosts` in the config",
+            )
