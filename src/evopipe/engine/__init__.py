@@ -1,0 +1,35 @@
+"""The engine: spec → immutable plan → asyncio DAG scheduler, with a durable journal.
+
+Public entry points: :func:`run_pipeline` / :func:`run_pipeline_sync`, the context object
+:class:`Services`, :class:`RunOptions` and :class:`RunResult`.
+"""
+
+from evopipe.engine.events import CollectingSubscriber, EventBus, JsonLinesSubscriber, Subscriber
+from evopipe.engine.runner import run_pipeline, run_pipeline_sync
+from evopipe.engine.types import (
+    Event,
+    RunOptions,
+    RunResult,
+    RunStatus,
+    Services,
+    StepRecord,
+    StepStatus,
+    UsageTotals,
+)
+
+__all__ = [
+    "CollectingSubscriber",
+    "Event",
+    "EventBus",
+    "JsonLinesSubscriber",
+    "RunOptions",
+    "RunResult",
+    "RunStatus",
+    "Services",
+    "StepRecord",
+    "StepStatus",
+    "Subscriber",
+    "UsageTotals",
+    "run_pipeline",
+    "run_pipeline_sync",
+]
