@@ -29,5 +29,6 @@ def to_yaml(pipeline: Pipeline) -> str:
     """Serialise a pipeline to YAML (apiVersion/kind/name first, defaults omitted)."""
     data = canonical_data(pipeline)
     data.setdefault("kind", "Pipeline")
-    head = {k: data.pop(k) for k in ("apiVersion", "kind", "name") if k in data}
-    return yaml.safe_dump({**head, **data}, sort_keys=False, allow_unicode=True, width=100)
+    head: dict[str, Any] = {k: data.pop(k) for k in ("apiVersion", "kind", "name") if k in data}
+    ordered: dict[str, Any] = {**head, **data}
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)

@@ -65,7 +65,17 @@ class SpecError(EvopipeError):
 
 
 class ConditionError(EvopipeError):
-    """A condition expression is malformed or failed to evaluate."""
+    """A condition expression is malformed or failed to evaluate.
+
+    ``column`` (1-based, within the condition text) is set for syntax errors; ``name`` is the
+    dotted name that could not be resolved, for evaluation errors about unknown names/fields.
+    """
+
+    def __init__(self, message: str, *, column: int | None = None, name: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+        self.name = name
 
 
 class TemplateError(EvopipeError):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from evopipe.spec import kinds
-from evopipe.spec.base import JsonSchema, Strict
+from evopipe.spec.base import JsonSchema, StepBase, Strict
 
 Step = Annotated[
     kinds.LlmStep
@@ -86,7 +86,7 @@ class Pipeline(Strict):
     )
     steps: list[Step] = Field(min_length=1)
 
-    def step(self, step_id: str) -> kinds.StepBase:
+    def step(self, step_id: str) -> StepBase:
         """The top-level step with this id (KeyError if there is none)."""
         for s in self.steps:
             if s.id == step_id:
