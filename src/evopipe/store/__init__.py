@@ -1,0 +1,54 @@
+"""Durable storage: the run journal, approvals, cancel flags, blobs and the response cache.
+
+SQLite (WAL) by default, PostgreSQL by URL; SQLAlchemy 2 Core for the schema and forward-only
+migrations (``evopipe/store/migrations/NNNN_name.py``), the raw driver on the hot path.
+
+>>> from evopipe.store import Store, EventRecord
+>>> with Store.open("sqlite:///:memory:") as store:
+...     store.create_run("r1", pipeline_name="demo", spec_hash="h", spec_json="{}", inputs={})
+...     store.append_events("r1", [EventRecord("run_started", None, 0, {})])
+1
+"""
+
+from evopipe.store.errors import (
+    DuplicateRunError,
+    MigrationError,
+    RunNotFoundError,
+    SchemaTooNewError,
+    StoreError,
+)
+from evopipe.store.extras import ResponseCache, run_owner
+from evopipe.store.records import (
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+    ApprovalRecord,
+    EventRecord,
+    GcCounts,
+    RunRecord,
+    StoredEvent,
+)
+from evopipe.store.redact import SecretRedactor
+from evopipe.store.store import Store
+from evopipe.store.url import DEFAULT_DB_PATH, ENV_VAR, resolve_db_url
+
+__all__ = [
+    "DEFAULT_DB_PATH",
+    "ENV_VAR",
+    "RUN_STATUSES",
+    "TERMINAL_STATUSES",
+    "ApprovalRecord",
+    "DuplicateRunError",
+    "EventRecord",
+    "GcCounts",
+    "MigrationError",
+    "ResponseCache",
+    "RunNotFoundError",
+    "RunRecord",
+    "SchemaTooNewError",
+    "SecretRedactor",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "resolve_db_url",
+    "run_owner",
+]

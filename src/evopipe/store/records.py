@@ -1,0 +1,114 @@
+"""Plain records the store reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+RUN_STATUSES: tuple[str, ...] = (
+    "pending",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "budget_exceeded",
+    "cancelled",
+)
+"""Every status a run may have."""
+
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"succeeded", "failed", "budget_exceeded", "cancelled"}
+)
+"""Statuses of finished runs (the ones ``gc`` may delete)."""
+
+
+class EventRecord(NamedTuple):
+    """One event to append to a run's journal. ``step_id`` is None for run-level events."""
+
+    type: str
+    step_id: str | None
+    attempt: int
+    payload: dict[str, Any]
+
+
+class StoredEvent(NamedTuple):
+    """One event read back from the journal; ``seq`` starts at 1 and has no gaps."""
+
+    seq: int
+    type: str
+    step_id: str | None
+    attempt: int
+    payload: dict[str, Any]
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of ``runs``, decoded. Times are timezone-aware UTC datetimes."""
+
+    run_id: str
+    pipeline_name: str
+    spec_hash: str
+    spec_json: str
+    inputs: dict[str, Any]
+    parent_run_id: str | None
+    status: str
+    error: str | None
+    outputs: dict[str, Any] | None
+    usage: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    cancel_requested: bool
+    last_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (without the spec text)."""
+        return {
+            "run_id": self.run_id,
+            "pipeline_name": self.pipeline_name,
+            "spec_hash": self.spec_hash,
+            "status": self.status,
+            "parent_run_id": self.parent_run_id,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "error": self.error,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "usage": self.usage,
+            "events": self.last_seq,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    """A human decision on an ``approval`` step."""
+
+    run_id: str
+    step_id: str
+    approved: bool
+    comment: str | None
+    by: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GcCounts:
+    """What ``Store.gc`` deleted."""
+
+    runs: int = 0
+    events: int = 0
+    approvals: int = 0
+    blobs: int = 0
+    cache_entries: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "runs": self.runs,
+            "events": self.events,
+            "approvals": self.approvals,
+            "blobs": self.blobs,
+            "cache_entries": self.cache_entries,
+        }

@@ -1,0 +1,65 @@
+"""The ``redact`` hook: a last line of defence so registered secrets never reach the database.
+
+The engine scrubs secrets before it emits events; the store additionally passes every string it
+writes (run inputs, outputs, errors, event payloads, cache values, blob bytes) through the hook
+given to :meth:`Store.open`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Redact = Callable[[str], str]
+"""A hook mapping a string to its redacted form."""
+
+MASK = "[REDACTED]"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not registered: masking them would mangle ordinary text."""
+
+
+class SecretRedactor:
+    """Replaces every registered secret value by ``[REDACTED]``.
+
+    >>> r = SecretRedactor(["sk-123456"])
+    >>> r("key=sk-123456")
+    'key=[REDACTED]'
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.register(secret)
+
+    def register(self, secret: str) -> None:
+        """Mask ``secret`` from now on (values shorter than 4 characters are ignored)."""
+        if len(secret) >= MIN_SECRET_LENGTH and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+
+def redact_value(value: Any, redact: Redact) -> Any:
+    """Apply ``redact`` to every string (keys included) inside a JSON-like value."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_value(k, redact): redact_value(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, redact) for v in value]
+    return value
+
+
+def redact_bytes(data: bytes, redact: Redact) -> bytes:
+    """Apply ``redact`` to UTF-8 text; other bytes are returned unchanged."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    redacted = redact(text)
+    return data if redacted == text else redacted.encode("utf-8")

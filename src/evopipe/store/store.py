@@ -1,0 +1,413 @@
+"""The store: runs, the append-only event journal, cancel flags and approvals.
+
+One :class:`Store` owns one database connection guarded by a lock, so it may be called from the
+event-loop thread and from worker threads alike. Blobs, the response cache and retention live
+in :mod:`evopipe.store.extras` and are mixed in here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.pool import StaticPool
+
+from evopipe.store import migrate
+from evopipe.store._db import RawDb, configure_sqlite, dumps, is_integrity_error, loads
+from evopipe.store.errors import DuplicateRunError, RunNotFoundError, StoreError
+from evopipe.store.extras import ExtrasMixin
+from evopipe.store.records import (
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+    ApprovalRecord,
+    EventRecord,
+    RunRecord,
+    StoredEvent,
+)
+from evopipe.store.redact import Redact, redact_value
+from evopipe.store.url import DEFAULT_DB_PATH, normalize_url, sqlalchemy_url, sqlite_path
+
+_RUN_COLUMNS = (
+    "run_id, pipeline_name, spec_hash, spec_json, inputs_json, parent_run_id, status, error, "
+    "outputs_json, usage_json, created_at, updated_at, finished_at, cancel_requested, last_seq"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (run_id, seq, type, step_id, attempt, payload, ts) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _when(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _ts(when: datetime | float | None) -> float:
+    if when is None:
+        return time.time()
+    if isinstance(when, datetime):
+        return when.timestamp()
+    return float(when)
+
+
+class Store(ExtrasMixin):
+    """Durable storage for runs. Open with :meth:`Store.open`; use as a context manager."""
+
+    def __init__(self, engine: Engine, url: str, *, redact: Redact | None = None) -> None:
+        self._engine = engine
+        self.url = url
+        self._redact = redact
+        self._lock = threading.RLock()
+        self._pooled = engine.raw_connection()
+        self._db = RawDb(self._pooled.driver_connection, engine.dialect.name)
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        path_default: str = DEFAULT_DB_PATH,
+        redact: Redact | None = None,
+    ) -> Store:
+        """Open (creating and migrating if needed) the store at ``url``.
+
+        ``url`` is a file path, ``sqlite:///PATH``, ``sqlite:///:memory:`` or
+        ``postgresql://...`` (psycopg 3). None means the SQLite file ``path_default`` under the
+        current directory (use :func:`evopipe.store.resolve_db_url` to honour ``--db`` and
+        ``EVOPIPE_DB``). ``redact`` is applied to every string written. Raises
+        :class:`SchemaTooNewError` if a newer evopipe migrated the database.
+        """
+        normalized = normalize_url(url or path_default)
+        engine = _create_engine(normalized)
+        try:
+            migrate.upgrade(engine)
+            return cls(engine, normalized, redact=redact)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close the connection. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._db.close()
+            self._pooled.close()
+            self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return str(self._engine.dialect.name)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for other areas' data-access code (prefer :meth:`begin`)."""
+        return self._engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A SQLAlchemy Core connection in a transaction, serialised with the store's own work.
+
+        Other areas (genesis, evaluation, evolution) use this for their own tables.
+        """
+        with self._lock, self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[RawDb]:
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            db = self._db
+            db.begin()
+            try:
+                yield db
+            except BaseException:
+                db.rollback()
+                raise
+            db.commit()
+
+    def _read(self) -> RawDb:
+        if self._closed:
+            raise StoreError("the store is closed")
+        return self._db
+
+    def _json(self, value: Any) -> str:
+        if self._redact is not None:
+            value = redact_value(value, self._redact)
+        return dumps(value)
+
+    def _text(self, value: str | None) -> str | None:
+        if value is None or self._redact is None:
+            return value
+        return self._redact(value)
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        pipeline_name: str,
+        spec_hash: str,
+        spec_json: str,
+        inputs: dict[str, Any],
+        parent_run_id: str | None = None,
+        created_at: datetime | float | None = None,
+        status: str = "running",
+    ) -> None:
+        """Record a new run. Raises :class:`DuplicateRunError` if the id is taken."""
+        _check_status(status)
+        now = _ts(created_at)
+        row = (
+            run_id,
+            pipeline_name,
+            spec_hash,
+            self._text(spec_json),
+            self._json(inputs),
+            parent_run_id,
+            status,
+            now,
+            now,
+            now if status in TERMINAL_STATUSES else None,
+        )
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO runs (run_id, pipeline_name, spec_hash, spec_json, inputs_json, "
+                    "parent_run_id, status, created_at, updated_at, finished_at, "
+                    "cancel_requested, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, 0)",
+                    row,
+                )
+        except Exception as exc:
+            if is_integrity_error(exc):
+                raise DuplicateRunError(run_id) from exc
+            raise
+
+    def set_run_status(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        outputs: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
+        """Set a run's status and error; ``outputs``/``usage`` are replaced only when given.
+
+        A terminal status sets ``finished_at``; a non-terminal one clears it.
+        """
+        _check_status(status)
+        now = time.time()
+        sets = ["status = ?", "error = ?", "updated_at = ?", "finished_at = ?"]
+        params: list[Any] = [status, self._text(error), now]
+        params.append(now if status in TERMINAL_STATUSES else None)
+        if outputs is not None:
+            sets.append("outputs_json = ?")
+            params.append(self._json(outputs))
+        if usage is not None:
+            sets.append("usage_json = ?")
+            params.append(self._json(usage))
+        params.append(run_id)
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_id = ?", params)
+            if cur.rowcount == 0:
+                raise RunNotFoundError(run_id)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or None."""
+        with self._lock:
+            row = self._read().one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        return None if row is None else _run_record(row)
+
+    def require_run(self, run_id: str) -> RunRecord:
+        """Like :meth:`get_run` but raises :class:`RunNotFoundError`."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise RunNotFoundError(run_id)
+        return run
+
+    def list_runs(self, limit: int = 50, status: str | None = None) -> list[RunRecord]:
+        """The most recent runs first, optionally only those with ``status``."""
+        where, params = ("WHERE status = ? ", [status]) if status else ("", [])
+        with self._lock:
+            rows = self._read().all(
+                f"SELECT {_RUN_COLUMNS} FROM runs {where}"
+                "ORDER BY created_at DESC, run_id DESC LIMIT ?",
+                [*params, int(limit)],
+            )
+        return [_run_record(r) for r in rows]
+
+    # -- journal ---------------------------------------------------------------------------
+
+    def append_events(self, run_id: str, events: Sequence[EventRecord]) -> int:
+        """Append ``events`` to the run's journal in ONE transaction; return the last seq.
+
+        Sequence numbers are assigned here, contiguously per run (1, 2, 3, ... with no gaps),
+        atomically with the insert. Raises :class:`RunNotFoundError` for an unknown run.
+        """
+        n = len(events)
+        now = time.time()
+        if n == 0:
+            with self._lock:
+                row = self._read().one("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,))
+            if row is None:
+                raise RunNotFoundError(run_id)
+            return int(row[0])
+        encode = self._json
+        with self._tx() as db:
+            row = db.one(
+                "UPDATE runs SET last_seq = last_seq + ?, updated_at = ? WHERE run_id = ? "
+                "RETURNING last_seq",
+                (n, now, run_id),
+            )
+            if row is None:
+                raise RunNotFoundError(run_id)
+            last = int(row[0])
+            first = last - n + 1
+            db.executemany(
+                _INSERT_EVENT,
+                [
+                    (run_id, first + i, e[0], e[1], e[2], encode(e[3]), now)
+                    for i, e in enumerate(events)
+                ],
+            )
+        return last
+
+    def load_events(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
+        """The run's events with ``seq > after_seq``, in order."""
+        with self._lock:
+            rows = self._read().all(
+                "SELECT seq, type, step_id, attempt, payload, ts FROM events "
+                "WHERE run_id = ? AND seq > ? ORDER BY seq",
+                (run_id, after_seq),
+            )
+        return [StoredEvent(r[0], r[1], r[2], r[3], loads(r[4]), r[5]) for r in rows]
+
+    # -- cancel ----------------------------------------------------------------------------
+
+    def request_cancel(self, run_id: str) -> None:
+        """Ask a running run to stop (the engine polls :meth:`cancel_requested`)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET cancel_requested = TRUE, updated_at = ? WHERE run_id = ?",
+                (time.time(), run_id),
+            )
+            if cur.rowcount == 0:
+                raise RunNotFoundError(run_id)
+
+    def clear_cancel(self, run_id: str) -> None:
+        """Forget a cancel request (call this when resuming a cancelled run)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET cancel_requested = FALSE WHERE run_id = ?", (run_id,))
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True once :meth:`request_cancel` was called for the run (one indexed read)."""
+        with self._lock:
+            row = self._read().one("SELECT cancel_requested FROM runs WHERE run_id = ?", (run_id,))
+        return bool(row[0]) if row is not None else False
+
+    # -- approvals -------------------------------------------------------------------------
+
+    def record_approval(
+        self,
+        run_id: str,
+        step_id: str,
+        approved: bool,
+        comment: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        """Record the decision on an approval step; a later decision replaces an earlier one."""
+        with self._tx() as db:
+            if db.one("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)) is None:
+                raise RunNotFoundError(run_id)
+            db.execute(
+                "INSERT INTO approvals (run_id, step_id, approved, comment, decided_by, "
+                "decided_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_id) DO UPDATE "
+                "SET approved = excluded.approved, comment = excluded.comment, "
+                "decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+                (run_id, step_id, bool(approved), self._text(comment), by, time.time()),
+            )
+
+    def get_approval(self, run_id: str, step_id: str) -> ApprovalRecord | None:
+        """The decision recorded for this step, or None if nobody decided yet."""
+        with self._lock:
+            row = self._read().one(
+                "SELECT approved, comment, decided_by, decided_at FROM approvals "
+                "WHERE run_id = ? AND step_id = ?",
+                (run_id, step_id),
+            )
+        if row is None:
+            return None
+        return ApprovalRecord(run_id, step_id, bool(row[0]), row[1], row[2], _when(row[3]))
+
+
+def _check_status(status: str) -> None:
+    if status not in RUN_STATUSES:
+        raise StoreError(
+            f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}"
+        )
+
+
+def _run_record(row: Sequence[Any]) -> RunRecord:
+    return RunRecord(
+        run_id=row[0],
+        pipeline_name=row[1],
+        spec_hash=row[2],
+        spec_json=row[3],
+        inputs=loads(row[4]),
+        parent_run_id=row[5],
+        status=row[6],
+        error=row[7],
+        outputs=loads(row[8]),
+        usage=loads(row[9]),
+        created_at=_when(row[10]),
+        updated_at=_when(row[11]),
+        finished_at=_dt(row[12]),
+        cancel_requested=bool(row[13]),
+        last_seq=int(row[14]),
+    )
+
+
+def _create_engine(url: str) -> Engine:
+    sa_url = sqlalchemy_url(url)
+    if not url.startswith("sqlite:"):
+        return create_engine(sa_url, pool_size=2, max_overflow=2)
+    path = sqlite_path(url)
+    args: dict[str, Any] = {"check_same_thread": False}
+    if path is None:
+        engine = create_engine(sa_url, connect_args=args, poolclass=StaticPool)
+    else:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory for the database {path}: {exc}") from exc
+        engine = create_engine(sa_url, connect_args=args)
+    configure_sqlite(engine)
+    return engine
