@@ -1,0 +1,76 @@
+"""The pattern library: hand-written, tested pipelines that genesis retrieves and adapts.
+
+Patterns ship as YAML files in ``evopipe/library/patterns/``; each carries a description and
+``metadata.tags`` that feed retrieval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from evopipe.spec import Pipeline, load_file
+from evopipe.spec.kinds import LlmStep
+
+LIBRARY_DIR = Path(__file__).resolve().parent.parent / "library"
+PATTERNS_DIR = LIBRARY_DIR / "patterns"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One library pipeline with the text retrieval indexes."""
+
+    name: str
+    path: Path
+    pipeline: Pipeline
+    text: str
+
+    @property
+    def description(self) -> str:
+        return self.pipeline.description
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        tags = self.pipeline.metadata.get("tags", [])
+        return tuple(str(t) for t in tags) if isinstance(tags, list) else ()
+
+    def prompts(self) -> list[str]:
+        """Prompt templates of every llm-like step, inner steps included."""
+        return [s.prompt for s in _walk(self.pipeline.steps) if isinstance(s, LlmStep)]
+
+
+def _walk(steps: Sequence[object]) -> list[object]:
+    out: list[object] = []
+    for step in steps:
+        out.append(step)
+        inner = getattr(step, "steps", None)
+        if isinstance(inner, list):
+            out.extend(_walk(inner))
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_patterns(directory: Path = PATTERNS_DIR) -> tuple[Pattern, ...]:
+    """Every pattern in ``directory``, sorted by name (loaded once per directory)."""
+    out: list[Pattern] = []
+    for path in sorted(directory.glob("*.yaml")):
+        loaded = load_file(path)
+        out.append(
+            Pattern(
+                name=loaded.pipeline.name,
+                path=path,
+                pipeline=loaded.pipeline,
+                text=loaded.source.text,
+            )
+        )
+    return tuple(out)
+
+
+def get_pattern(name: str, directory: Path = PATTERNS_DIR) -> Pattern:
+    """The pattern called ``name`` (KeyError if there is none)."""
+    for pattern in load_patterns(directory):
+        if pattern.name == name:
+            return pattern
+    raise KeyError(name)
