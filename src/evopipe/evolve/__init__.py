@@ -1,0 +1,10 @@
+"""Evolution: genome, operators, selection, the loop, lineage and promotion.
+
+Submodules: :mod:`~evopipe.evolve.genome` (ids, diffs, traits), :mod:`~evopipe.evolve.operators`
+(the operator table), :mod:`~evopipe.evolve.selection`, :mod:`~evopipe.evolve.loop` (async
+``start``/``resume``), :mod:`~evopipe.evolve.service` (what the CLI calls),
+:mod:`~evopipe.evolve.lineage` and :mod:`~evopipe.evolve.promotion`.
+
+Kept import-light on purpose: the store's migration ``0004`` imports
+:mod:`evopipe.evolve.tables`.
+"""

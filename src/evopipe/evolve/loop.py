@@ -1,0 +1,373 @@
+"""The evolution loop: propose, check, evaluate (once per spec), select; checkpoint everything.
+
+Determinism: every random decision of generation ``g``, slot ``s`` comes from
+``random.Random(f"{seed}:{g}:{s}")``, and every proposal and evaluation is checkpointed in the
+store before the loop moves on. Resuming replays the checkpoints (paying for nothing twice) and
+continues with the same random streams, so a resumed run ends where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evopipe.evolve.config import EvolveConfig, EvolveHook, Progress
+from evopipe.evolve.fitness import EvalRecord, Evaluator
+from evopipe.evolve.genome import candidate_id, spec_diff
+from evopipe.evolve.metrics import meta_metrics, operator_stats
+from evopipe.evolve.operators import OPERATORS, OperatorContext, OperatorError, OperatorRunner
+from evopipe.evolve.repository import EvolutionRepository, Member, Proposal
+from evopipe.evolve.selection import oriented, pareto_front, sample_parent, survivors
+from evopipe.evolve.validity import check_offspring
+from evopipe.spec import Pipeline
+
+
+@dataclass
+class MeteredRunner:
+    """Wraps an operator runner, counting the calls and cost its pipelines spend."""
+
+    inner: OperatorRunner | None
+    calls: int = 0
+    cost_usd: float = 0.0
+
+    async def __call__(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.inner is None:
+            raise OperatorError("no operator runner configured")
+        out = await self.inner(name, inputs)
+        usage = out.pop("__usage__", {}) if isinstance(out, dict) else {}
+        self.calls += int(usage.get("calls", 0))
+        self.cost_usd += float(usage.get("cost_usd", 0.0))
+        return out
+
+
+@dataclass
+class EvolutionResult:
+    run_id: str
+    seed_id: str
+    champion_id: str
+    front: list[str]
+    population: list[str]
+    generations: int
+    stop_reason: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class Evolution:
+    """One evolution run over a seed pipeline (create with :func:`start` or :func:`resume`)."""
+
+    def __init__(
+        self,
+        *,
+        repo: EvolutionRepository,
+        evaluator: Evaluator,
+        config: EvolveConfig,
+        run_id: str,
+        run_operator: OperatorRunner | None = None,
+        hooks: Sequence[EvolveHook] = (),
+    ) -> None:
+        self.repo = repo
+        self.evaluator = evaluator
+        self.config = config
+        self.run_id = run_id
+        self.runner = MeteredRunner(run_operator)
+        self.hooks = list(hooks)
+        self.records: dict[str, EvalRecord] = {}
+        self.feedback: dict[str, EvalRecord] = {}
+        self.specs: dict[str, Pipeline] = {}
+        self.generation = 0
+        self.paid_evaluations = 0
+        self.started = time.monotonic()
+
+    # -- evaluation (never twice for the same spec) ---------------------------------------
+
+    def spent(self) -> tuple[int, float]:
+        """Calls and USD used by this run: its evaluations plus its operators' pipelines."""
+        records = [*self.records.values(), *self.feedback.values()]
+        calls = sum(r.calls for r in records)
+        cost = sum(r.cost_usd for r in records)
+        for p in self.repo.proposals(self.run_id).values():
+            calls += p.calls
+            cost += p.cost_usd
+        return calls, cost
+
+    def over_budget(self) -> bool:
+        calls, cost = self.spent()
+        c = self.config
+        return (c.budget_calls is not None and calls >= c.budget_calls) or (
+            c.budget_usd is not None and cost >= c.budget_usd
+        )
+
+    async def _evaluate(self, cid: str, split: str, limit: int | None = None) -> EvalRecord:
+        key = split if limit is None else f"{split}[:{limit}]"
+        record = self.repo.get_evaluation(cid, self.evaluator.dataset_key, key)
+        if record is None:
+            record = await self.evaluator.evaluate(self.specs[cid], split, limit=limit)
+            record = EvalRecord(key, record.examples)
+            self.repo.put_evaluation(cid, self.evaluator.dataset_key, record)
+            self.paid_evaluations += 1
+        return record
+
+    async def admit(self, pipeline: Pipeline, member: Member) -> str:
+        """Store a candidate, evaluate it on the selection split (once), notify hooks."""
+        cid = member.candidate_id
+        self.specs[cid] = pipeline
+        self.repo.put_spec(cid, pipeline)
+        self.repo.add_member(self.run_id, member)
+        self.records[cid] = await self._evaluate(cid, self.config.selection_split)
+        self._notify("evaluated")
+        return cid
+
+    async def feedback_for(self, cid: str) -> EvalRecord:
+        if cid not in self.feedback:
+            self.feedback[cid] = await self._evaluate(
+                cid, self.config.feedback_split, self.config.feedback_size
+            )
+        return self.feedback[cid]
+
+    # -- selection ------------------------------------------------------------------------
+
+    def points(self, ids: Sequence[str]) -> dict[str, tuple[float, ...]]:
+        names = self.config.objectives
+        return {i: oriented(self.records[i].objectives(), names) for i in ids}
+
+    def best(self, ids: Sequence[str]) -> str:
+        """Highest quality; ties → lower cost, then the earlier candidate."""
+        order = {m.candidate_id: m.seq for m in self.repo.members(self.run_id)}
+        return min(
+            ids,
+            key=lambda i: (
+                -self.records[i].quality,
+                self.records[i].objectives()["cost"],
+                order.get(i, 0),
+            ),
+        )
+
+    def _notify(self, event: str, population: Sequence[str] = ()) -> None:
+        ids = list(population) or list(self.records)
+        best = self.best(ids)
+        calls, cost = self.spent()
+        progress = Progress(
+            run_id=self.run_id,
+            event=event,
+            generation=self.generation,
+            evaluations=len(self.records),
+            best_id=best,
+            best_quality=self.records[best].quality,
+            front_size=len(pareto_front(self.points(ids))),
+            calls=calls,
+            cost_usd=cost,
+            operator_rates={
+                k: v["success_rate"] for k, v in operator_stats(self._stats_input()).items()
+            },
+        )
+        for hook in self.hooks:
+            hook(progress=progress)
+
+    def _stats_input(self) -> tuple[list[Proposal], dict[str, float]]:
+        quality = {cid: r.quality for cid, r in self.records.items()}
+        return list(self.repo.proposals(self.run_id).values()), quality
+
+    # -- proposals --------------------------------------------------------------------------
+
+    async def propose(self, gen: int, slot: int, population: list[str]) -> Proposal:
+        """Draw a parent and operators from this slot's RNG until one yields a new offspring."""
+        rng = random.Random(f"{self.config.seed}:{gen}:{slot}")
+        parent = sample_parent({i: self.records[i].scores for i in population}, rng)
+        order = list(self.config.operators)
+        rng.shuffle(order)
+        calls0, cost0 = self.runner.calls, self.runner.cost_usd
+        outcome, child, used, fed = "none", None, order[0], False
+        for name in order[: self.config.tries_per_slot]:
+            used = name
+            fed = fed or OPERATORS[name].needs_feedback
+            outcome, child = await self._try(name, parent, population, rng)
+            if outcome in ("ok", "repaired"):
+                break
+        return Proposal(
+            generation=gen,
+            slot=slot,
+            operator=used,
+            parents=(parent,),
+            outcome=outcome,
+            child_id=candidate_id(child) if child is not None else None,
+            spec=child,
+            feedback_id=parent if fed else None,
+            calls=self.runner.calls - calls0,
+            cost_usd=self.runner.cost_usd - cost0,
+        )
+
+    async def _try(
+        self, name: str, parent: str, population: list[str], rng: random.Random
+    ) -> tuple[str, Pipeline | None]:
+        op = OPERATORS[name]
+        others = [self.specs[i] for i in sorted(population, key=self._rank) if i != parent][:3]
+        ctx = OperatorContext(
+            rng=rng,
+            feedback=await self.feedback_for(parent) if op.needs_feedback else None,
+            others=others,
+            models=self.config.models,
+            run_operator=self.runner if self.runner.inner is not None else None,
+        )
+        try:
+            child = await op.apply(self.specs[parent], ctx)
+        except OperatorError:
+            return "failed", None
+        if child is None:
+            return "none", None
+        checked = check_offspring(child)
+        if checked.pipeline is None:
+            return "invalid", None
+        cid = candidate_id(checked.pipeline)
+        if cid in self.specs:
+            return "duplicate", None
+        return checked.verdict, checked.pipeline
+
+    def _rank(self, cid: str) -> tuple[float, str]:
+        return (-self.records[cid].quality, cid)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    async def _seed(self, seed: Pipeline) -> list[str]:
+        cid = candidate_id(seed)
+        member = Member(cid, 0, 0, (), ("seed",), "", "evaluated")
+        await self.admit(seed, member)
+        pops = self.repo.populations(self.run_id)
+        if 0 not in pops:
+            self.repo.put_population(self.run_id, 0, [cid])
+        return [cid]
+
+    async def _generation(self, gen: int, population: list[str]) -> tuple[list[str], bool]:
+        """Run one generation; returns the survivors and whether the budget stopped it."""
+        done = self.repo.proposals(self.run_id)
+        children: list[str] = []
+        for slot in range(self.config.offspring):
+            if self.over_budget():
+                return population, True
+            proposal = done.get((gen, slot))
+            if proposal is None:
+                proposal = await self.propose(gen, slot, population)
+                self.repo.put_proposal(self.run_id, proposal)
+            elif proposal.feedback_id is not None:
+                await self.feedback_for(proposal.feedback_id)
+            if proposal.spec is None or proposal.child_id is None:
+                continue
+            diff = spec_diff(self.specs[proposal.parents[0]], proposal.spec)
+            ops = (proposal.operator,) + (("repair",) if proposal.outcome == "repaired" else ())
+            member = Member(proposal.child_id, 0, gen, proposal.parents, ops, diff, "evaluated")
+            children.append(await self.admit(proposal.spec, member))
+        pool = sorted(set(population) | set(children))
+        kept = survivors(self.points(pool), self.config.population)
+        self.repo.put_population(self.run_id, gen, kept)
+        return kept, False
+
+    async def run(self, seed: Pipeline) -> EvolutionResult:
+        population = await self._seed(seed)
+        seed_id = population[0]
+        best_q, stale, stop = self.records[seed_id].quality, 0, "generations"
+        for gen in range(1, self.config.generations + 1):
+            self.generation = gen
+            population, budget_hit = await self._generation(gen, population)
+            self._notify("generation", population)
+            if budget_hit:
+                stop = "budget"
+                break
+            q = self.records[self.best(population)].quality
+            stale = 0 if q > best_q else stale + 1
+            best_q = max(best_q, q)
+            if q >= 1.0 or stale >= self.config.patience:
+                stop = "converged"
+                break
+        return self._finish(seed_id, population, stop)
+
+    def _finish(self, seed_id: str, population: list[str], stop: str) -> EvolutionResult:
+        ids = list(self.records)
+        front = pareto_front(self.points(ids))
+        champion = self.best(ids)
+        calls, cost = self.spent()
+        proposals, quality = self._stats_input()
+        summary = {
+            "seed_id": seed_id,
+            "champion_id": champion,
+            "seed_quality": self.records[seed_id].quality,
+            "champion_quality": self.records[champion].quality,
+            "front": front,
+            "population": population,
+            "generations": self.generation,
+            "stop_reason": stop,
+            "calls": calls,
+            "cost_usd": cost,
+            "candidates": len(ids),
+            "meta": meta_metrics(
+                seed_quality=self.records[seed_id].quality,
+                best_quality=self.records[champion].quality,
+                calls=calls,
+                generations=self.generation,
+                wall_s=time.monotonic() - self.started,
+                front_structures=[self.specs[i] for i in front],
+                seed=self.specs[seed_id],
+                proposals=proposals,
+                quality=quality,
+            ),
+        }
+        self.repo.finish_run(self.run_id, "finished", summary)
+        return EvolutionResult(
+            self.run_id, seed_id, champion, front, population, self.generation, stop, summary
+        )
+
+
+def new_run_id() -> str:
+    return "evo_" + uuid.uuid4().hex[:16]
+
+
+async def start(
+    seed: Pipeline,
+    *,
+    repo: EvolutionRepository,
+    evaluator: Evaluator,
+    config: EvolveConfig,
+    run_operator: OperatorRunner | None = None,
+    hooks: Sequence[EvolveHook] = (),
+    run_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> EvolutionResult:
+    """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store)."""
+    rid = run_id or new_run_id()
+    repo.put_spec(candidate_id(seed), seed)
+    repo.create_run(
+        rid, seed.name, candidate_id(seed), {"config": config.to_json(), **(extra or {})}
+    )
+    evo = Evolution(
+        repo=repo,
+        evaluator=evaluator,
+        config=config,
+        run_id=rid,
+        run_operator=run_operator,
+        hooks=hooks,
+    )
+    return await evo.run(seed)
+
+
+async def resume(
+    run_id: str,
+    *,
+    repo: EvolutionRepository,
+    evaluator: Evaluator,
+    run_operator: OperatorRunner | None = None,
+    hooks: Sequence[EvolveHook] = (),
+) -> EvolutionResult:
+    """Continue a run from its checkpoints: nothing already evaluated is paid for again."""
+    info = repo.get_run(run_id)
+    config = EvolveConfig.from_json(info["config"]["config"])
+    evo = Evolution(
+        repo=repo,
+        evaluator=evaluator,
+        config=config,
+        run_id=run_id,
+        run_operator=run_operator,
+        hooks=hooks,
+    )
+    return await evo.run(repo.get_spec(info["seed_id"]))

@@ -1,0 +1,56 @@
+"""Insert a self-consistency ensemble: sample an answering step several times, then vote."""
+
+from __future__ import annotations
+
+from evopipe.evolve.operators._text import rewire
+from evopipe.evolve.operators.base import (
+    OperatorContext,
+    fresh_id,
+    llm_steps,
+    output_steps,
+    rebuild,
+    spec_data,
+    step_index,
+)
+from evopipe.spec import Pipeline
+
+SIZES = (3, 5)
+VOTE = (
+    "Several attempts answered the same task:\n{answers}\n\nReply with the answer given most "
+    "often, exactly as written, and nothing else."
+)
+
+
+class InsertEnsemble:
+    name = "insert_ensemble"
+    level = "structure"
+    needs_feedback = False
+
+    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
+        answering = set(output_steps(parent))
+        steps = [s for s in llm_steps(parent) if s.id in answering and s.kind == "llm"]
+        if not steps:
+            return None
+        step = ctx.rng.choice(steps)
+        size = ctx.rng.choice(SIZES)
+        data = spec_data(parent)
+        at = step_index(data, step.id)
+        base = data["steps"][at]
+        samples = []
+        for k in range(1, size):
+            sid = fresh_id({"steps": data["steps"] + samples}, f"{step.id}_s{k}")
+            temperature = step.temperature if step.temperature else 0.7
+            samples.append({**base, "id": sid, "temperature": temperature, "seed": k})
+        ids = [step.id] + [s["id"] for s in samples]
+        answers = "\n".join(f"- {{{{ steps.{i}.output }}}}" for i in ids)
+        vote_id = fresh_id({"steps": data["steps"] + samples}, f"{step.id}_vote")
+        vote = {
+            "id": vote_id,
+            "kind": "llm",
+            "prompt": VOTE.format(answers=answers),
+            "model": step.model,
+            "temperature": 0.0,
+        }
+        data["steps"][at + 1 : at + 1] = [*samples, vote]
+        data["outputs"] = rewire(data["outputs"], step.id, vote_id)
+        return rebuild(data)

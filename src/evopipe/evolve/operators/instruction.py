@@ -1,0 +1,53 @@
+"""Instruction variants: restate one step's instruction in another style.
+
+With an operator runner, ``library/operators/instruction_variant.yaml`` rewrites the prompt in
+a style drawn from :data:`STYLES`; without one, the style's directive is appended as is.
+"""
+
+from __future__ import annotations
+
+from evopipe.evolve.operators._text import keep_references
+from evopipe.evolve.operators.base import (
+    OperatorContext,
+    llm_steps,
+    rebuild,
+    spec_data,
+    step_index,
+)
+from evopipe.spec import Pipeline
+
+STYLES: tuple[str, ...] = (
+    "Answer with only the final answer, nothing else.",
+    "Be concise: one short line.",
+    "Think step by step, then give the final answer on the last line.",
+    "Follow the output format exactly.",
+    "You are an expert. Read the input carefully before answering.",
+)
+
+
+class InstructionVariant:
+    name = "instruction"
+    level = "prompt"
+    needs_feedback = False
+
+    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
+        steps = llm_steps(parent)
+        if not steps:
+            return None
+        step = ctx.rng.choice(steps)
+        style = ctx.rng.choice(STYLES)
+        if ctx.run_operator is not None:
+            out = await ctx.run_operator(
+                "instruction_variant", {"prompt": step.prompt, "style": style}
+            )
+            text = out.get("prompt")
+            if not isinstance(text, str) or not text.strip():
+                return None
+            new = keep_references(step.prompt, text)
+        else:
+            if style in step.prompt:
+                return None
+            new = f"{step.prompt.rstrip()}\n{style}"
+        data = spec_data(parent)
+        data["steps"][step_index(data, step.id)]["prompt"] = new
+        return rebuild(data)
