@@ -1,0 +1,65 @@
+"""Where evaluation results go: a small protocol, a no-op default, and an in-memory one.
+
+The store-backed recorder (tables of migration 0003) lives in :mod:`evopipe.evaluate.records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from evopipe.spec import Pipeline
+
+if TYPE_CHECKING:
+    from evopipe.evaluate.dataset import Dataset, Example
+    from evopipe.evaluate.report import EvalReport, ExampleResult
+
+
+class EvalRecorder(Protocol):
+    """Receives an evaluation as it happens."""
+
+    def start(
+        self,
+        eval_id: str,
+        pipeline: Pipeline,
+        pipeline_hash: str,
+        dataset: Dataset | Sequence[Example],
+        split: str,
+        metrics: tuple[str, ...],
+    ) -> None: ...
+
+    def add_example(self, eval_id: str, result: ExampleResult) -> None: ...
+
+    def finish(self, eval_id: str, report: EvalReport) -> None: ...
+
+
+class NullRecorder:
+    """Records nothing."""
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def add_example(self, eval_id: str, result: ExampleResult) -> None:
+        return None
+
+    def finish(self, eval_id: str, report: EvalReport) -> None:
+        return None
+
+
+@dataclass
+class MemoryRecorder:
+    """Keeps everything in lists (tests, and callers who persist elsewhere)."""
+
+    started: list[str] = field(default_factory=list)
+    examples: list[tuple[str, ExampleResult]] = field(default_factory=list)
+    reports: list[EvalReport] = field(default_factory=list)
+
+    def start(self, eval_id: str, *args: Any, **kwargs: Any) -> None:
+        self.started.append(eval_id)
+
+    def add_example(self, eval_id: str, result: ExampleResult) -> None:
+        self.examples.append((eval_id, result))
+
+    def finish(self, eval_id: str, report: EvalReport) -> None:
+        self.reports.append(report)
