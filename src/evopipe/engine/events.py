@@ -51,6 +51,10 @@ class EventBus:
         if subscriber in self._subscribers:
             self._subscribers.remove(subscriber)
 
+    def on_event(self, *, event: Event) -> None:
+        """A bus is itself a subscriber (a run's bus forwards to the services' bus)."""
+        self.publish(event)
+
     def __bool__(self) -> bool:
         return bool(self._subscribers)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evopipe.engine.policy import Policy
-from evopipe.models.base import Model, ModelResponse
+from evopipe.models.base import Model
 
 if TYPE_CHECKING:
     from evopipe.engine.events import EventBus
@@ -37,15 +37,9 @@ class ModelSource(Protocol):
     @property
     def default_model_id(self) -> str: ...
 
-    def get(self, model_id: str) -> Model: ...
-
-
-class ResponseCache(Protocol):
-    """A response cache keyed by a request's canonical hash (``evopipe.models`` ships one)."""
-
-    def get(self, key: str) -> ModelResponse | None: ...
-
-    def put(self, key: str, response: ModelResponse) -> None: ...
+    def get(self, model_id: str | None = None, *, cache_policy: Any = None) -> Model:
+        """The model (wrapped by the response cache per ``cache_policy``: auto/always/off)."""
+        ...
 
 
 Generator = Callable[..., Awaitable[Any]]
@@ -69,7 +63,6 @@ class Services:
     base_dir: Path = field(default_factory=Path.cwd)
     settings: Mapping[str, Any] = field(default_factory=dict)
     hooks: Mapping[str, Any] = field(default_factory=dict)
-    cache: ResponseCache | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +81,8 @@ class RunOptions:
     fork_from: str | None = None
     """Copy the outputs of unchanged completed steps from this run's journal."""
     workspace: Path | None = None
+    durability: Literal["turn", "step"] = "turn"
+    """Journal group commit: once per event-loop turn (default) or at every step end."""
     cancel_poll_s: float = 0.2
     """How often a journaled run polls the store's cancel flag (kill switch)."""
     labels: Mapping[str, Any] = field(default_factory=dict)

@@ -7,7 +7,9 @@ A kind is **one module** with three names::
 
     async def run(ctx: StepContext, config: SetStep) -> StepResult: ...
 
-and one line in the registry table :data:`evopipe.steps.KINDS`. The engine validates nothing a
+and one line in the registry table :data:`evopipe.steps.KINDS`. A kind that runs other steps
+(map, loop, pipeline, generate) sets ``container = True`` so that it does not hold one of the
+run's global concurrency slots while its children run. The engine validates nothing a
 kind must re-validate: ``config`` is the pydantic model from the spec, with templates **not yet
 rendered** — a kind renders what it needs with :meth:`StepContext.render` (so a kind decides
 which fields are templates and when they are rendered, e.g. ``map`` renders ``over`` once and
@@ -31,6 +33,7 @@ from evopipe.spec.base import StepBase
 from evopipe.spec.errors import EvopipeError
 
 if TYPE_CHECKING:
+    from evopipe.engine.journal import ApprovalDecision
     from evopipe.engine.policy import Policy
     from evopipe.engine.types import RunResult, Services, StepRecord
     from evopipe.spec.pipeline import Pipeline
@@ -130,15 +133,28 @@ class StepContext(Protocol):
         ...
 
     @property
+    def depth(self) -> int:
+        """0 for the top-level run, +1 per sub-pipeline."""
+        ...
+
+    @property
+    def decision(self) -> ApprovalDecision | None:
+        """The recorded human decision for this step (``evopipe approve RUN STEP [--reject]``),
+        or None if nobody decided yet. The ``approval`` kind returns ``status="waiting"``
+        while this is None."""
+        ...
+
+    @property
     def namespace(self) -> Mapping[str, Any]:
         """The template namespace: ``inputs``, ``steps``, ``run`` (+ ``item``/``index``,
         ``loop`` inside inner scopes)."""
         ...
 
-    def render(self, value: Any, extra: Mapping[str, Any] | None = None) -> Any:
+    def render(self, value: Any, extra: Mapping[str, Any] | None = None, where: str = "") -> Any:
         """Render templates found in a str / nested dict / list. A string that is exactly one
-        ``{{ expr }}`` keeps the JSON type of its value. ``extra`` overlays the namespace.
-        Raises :class:`~evopipe.spec.errors.TemplateError` naming the step."""
+        ``{{ expr }}`` keeps the JSON type of its value. ``extra`` overlays the namespace;
+        ``where`` names the field in errors (:class:`~evopipe.spec.errors.TemplateError` names
+        the step and the field)."""
         ...
 
     def evaluate(self, condition: str, extra: Mapping[str, Any] | None = None) -> bool:
@@ -162,8 +178,12 @@ class StepContext(Protocol):
         policy: Policy | None = None,
     ) -> RunResult:
         """Run a sub-pipeline (an inline spec or a path relative to :attr:`base_dir`) as part of
-        this run: depth + 1 (``limits.max_depth``), budgets shared with the parent, events under
-        ``scope``. ``policy`` may only tighten (generated pipelines pass the untrusted one)."""
+        this run: depth + 1 (``limits.max_depth``; deeper fails the step), budgets shared with
+        the parent (the child's own ``limits`` apply to its subtree too). Its step paths are
+        ``<this step path><scope>/<inner id>`` (``scope`` defaults to ""; a map passes
+        ``"[3]"``). ``policy`` may only tighten (generated pipelines pass the untrusted one).
+        A child exceeding its *own* limits returns ``status="budget_exceeded"``; exceeding an
+        ancestor's budget ends the whole run tree."""
         ...
 
     async def run_steps(
@@ -176,7 +196,10 @@ class StepContext(Protocol):
     ) -> ScopeResult:
         """Run a list of inner steps (a map item, a loop iteration) as a small DAG of its own.
         ``extra_namespace`` is overlaid (``item``, ``index``, ``loop``); inner ``steps.<id>``
-        shadow outer ones. ``scope`` names the scope in events (``fanout[3]``)."""
+        shadow outer ones. ``scope`` is a label relative to this step: inner step paths are
+        ``<this step path><scope>.<inner id>`` — a map passes ``"[3]"`` (→ ``fanout[3].sum``),
+        a loop ``"#2"`` (→ ``refine#2.draft``). Pass the config's own list object (plans are
+        cached per list). Budget and cancellation are shared with the run."""
         ...
 
     def emit(self, type: str, **data: Any) -> None:

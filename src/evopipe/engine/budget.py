@@ -1,0 +1,141 @@
+"""Budgets over a whole run tree: steps, tokens, cost and wall time.
+
+One :class:`Budget` per run; a sub-pipeline's budget has its parent as ``parent``, so every
+charge counts against every ancestor (sub-pipelines and generated pipelines count against the
+run that started them). Exceeding a limit raises :class:`BudgetExceeded` naming it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from evopipe.engine.types import UsageTotals
+from evopipe.spec.errors import EvopipeError
+
+
+class BudgetExceeded(EvopipeError):
+    """A run-tree budget was exhausted; ``budget`` names it (``max_tokens`` ...)."""
+
+    def __init__(self, budget: str, message: str) -> None:
+        super().__init__(f"budget exceeded: {budget} ({message})")
+        self.budget = budget
+        self.owner: Budget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    timeout_s: float | None = None
+
+
+class Budget:
+    """Counters of one run (and, through ``parent``, of its ancestors)."""
+
+    __slots__ = (
+        "calls",
+        "cost_usd",
+        "deadline",
+        "exceeded",
+        "input_tokens",
+        "limits",
+        "output_tokens",
+        "parent",
+        "steps",
+    )
+
+    def __init__(self, limits: Limits, parent: Budget | None = None) -> None:
+        self.limits = limits
+        self.parent = parent
+        self.steps = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost_usd = 0.0
+        self.calls = 0
+        self.exceeded: BudgetExceeded | None = None
+        self.deadline = time.monotonic() + limits.timeout_s if limits.timeout_s else None
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the nearest deadline of this budget or an ancestor."""
+        best: float | None = None
+        node: Budget | None = self
+        now = time.monotonic()
+        while node is not None:
+            if node.deadline is not None:
+                left = node.deadline - now
+                best = left if best is None else min(best, left)
+            node = node.parent
+        return best
+
+    def timeout_owner(self) -> Budget | None:
+        node: Budget | None = self
+        best: Budget | None = None
+        while node is not None:
+            if node.deadline is not None and (best is None or node.deadline < (best.deadline or 0)):
+                best = node
+            node = node.parent
+        return best
+
+    def charge_step(self) -> None:
+        node: Budget | None = self
+        while node is not None:
+            node.steps += 1
+            limit = node.limits.max_steps
+            if limit is not None and node.steps > limit:
+                node._fail("max_steps", f"more than {limit} steps")
+            node = node.parent
+
+    def check(self) -> None:
+        """Raise if any budget of the chain is already exhausted (before a model call)."""
+        node: Budget | None = self
+        while node is not None:
+            if node.exceeded is not None:
+                raise node.exceeded
+            lim = node.limits
+            if (
+                lim.max_tokens is not None
+                and node.input_tokens + node.output_tokens >= lim.max_tokens
+            ):
+                node._fail("max_tokens", f"{lim.max_tokens} tokens used")
+            if lim.max_cost_usd is not None and node.cost_usd >= lim.max_cost_usd:
+                node._fail("max_cost_usd", f"${lim.max_cost_usd} spent")
+            if node.deadline is not None and time.monotonic() >= node.deadline:
+                node._fail("timeout_s", f"{lim.timeout_s} s elapsed")
+            node = node.parent
+
+    def add_usage(self, input_tokens: int, output_tokens: int, cost_usd: float, calls: int) -> None:
+        """Account a model call; raise if a limit is now exceeded."""
+        node: Budget | None = self
+        while node is not None:
+            node.input_tokens += input_tokens
+            node.output_tokens += output_tokens
+            node.cost_usd += cost_usd
+            node.calls += calls
+            node = node.parent
+        node = self
+        while node is not None:
+            lim = node.limits
+            tokens = node.input_tokens + node.output_tokens
+            if lim.max_tokens is not None and tokens > lim.max_tokens:
+                node._fail("max_tokens", f"{tokens} tokens used, limit {lim.max_tokens}")
+            if lim.max_cost_usd is not None and node.cost_usd > lim.max_cost_usd:
+                node._fail("max_cost_usd", f"${node.cost_usd:.6f} spent, limit ${lim.max_cost_usd}")
+            node = node.parent
+
+    def fail_timeout(self) -> BudgetExceeded:
+        owner = self.timeout_owner() or self
+        if owner.exceeded is None:
+            owner.exceeded = BudgetExceeded("timeout_s", f"{owner.limits.timeout_s} s elapsed")
+            owner.exceeded.owner = owner
+        return owner.exceeded
+
+    def _fail(self, name: str, message: str) -> None:
+        if self.exceeded is None:
+            self.exceeded = BudgetExceeded(name, message)
+            self.exceeded.owner = self
+        raise self.exceeded
+
+    def usage(self) -> UsageTotals:
+        return UsageTotals(self.input_tokens, self.output_tokens, self.cost_usd, self.calls)

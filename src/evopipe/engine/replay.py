@@ -1,0 +1,143 @@
+"""Reading a journal back: what resume replays and what a fork copies.
+
+Only top-level steps are replayed. A container step (map, loop, pipeline) that was in flight
+re-runs as a whole; its inner events stay in the journal for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evopipe.engine.journal import ApprovalDecision, JournalError, JournalStore
+from evopipe.engine.plan import Plan
+from evopipe.engine.state import Replayed
+from evopipe.engine.types import Event, StepRecord, StepStatus
+from evopipe.spec.base import StepBase
+from evopipe.spec.errors import EvopipeError
+from evopipe.spec.pipeline import Pipeline
+from evopipe.spec.templates import references
+
+_INNER = ("/", ".", "[", "#")
+
+
+class ResumeRefused(EvopipeError):
+    """The run cannot be resumed (spec changed, already finished ...)."""
+
+
+@dataclass(frozen=True)
+class LoadedJournal:
+    replay: dict[str, Replayed]
+    approvals: dict[str, ApprovalDecision]
+    last_seq: int
+    started: Mapping[str, Any]
+
+
+def stored_pipeline(info: Any) -> Pipeline:
+    return Pipeline.model_validate(json.loads(info.spec_json))
+
+
+def check_gaps(events: Sequence[Event], run_id: str) -> None:
+    for i, ev in enumerate(events, start=1):
+        if ev.seq != i:
+            raise JournalError(f"journal of run {run_id!r} has a gap: seq {ev.seq} at {i}")
+
+
+def _top_level(step_id: str | None) -> bool:
+    return step_id is not None and not any(mark in step_id for mark in _INNER)
+
+
+def replayed_from(event: Event) -> Replayed:
+    data = event.data
+    status: StepStatus = "skipped" if event.type == "step_skipped" else "succeeded"
+    record = StepRecord(
+        id=str(event.step_id),
+        status=status,
+        attempts=int(data.get("attempts", 0)),
+        duration_ms=float(data.get("duration_ms", 0.0)),
+        cached=bool(data.get("cached", False)),
+        output=data.get("output"),
+        input_tokens=int(data.get("input_tokens", 0)),
+        output_tokens=int(data.get("output_tokens", 0)),
+        cost_usd=float(data.get("cost_usd", 0.0)),
+    )
+    return Replayed(record, dict(data))
+
+
+def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
+    """Completed top-level steps (their last word in the journal) and approval decisions."""
+    check_gaps(events, run_id)
+    replay: dict[str, Replayed] = {}
+    approvals: dict[str, ApprovalDecision] = {}
+    started: Mapping[str, Any] = {}
+    for ev in events:
+        if ev.type == "run_started":
+            started = ev.data
+        elif ev.type == "approval_decided" and ev.step_id:
+            approvals[ev.step_id] = ApprovalDecision(
+                bool(ev.data.get("approved")), ev.data.get("comment"), ev.data.get("decided_by")
+            )
+        elif not _top_level(ev.step_id):
+            continue
+        elif (
+            ev.type == "step_succeeded"
+            or (ev.type == "step_skipped" and ev.data.get("reason") != "kind")
+            or ev.type == "step_skipped"
+        ):
+            replay[str(ev.step_id)] = replayed_from(ev)
+        elif ev.type in ("step_started", "step_failed", "step_waiting"):
+            replay.pop(str(ev.step_id), None)
+    return LoadedJournal(replay, approvals, events[-1].seq if events else 0, started)
+
+
+def _step_data(step: StepBase) -> dict[str, Any]:
+    return step.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def _reads_inputs(step: StepBase) -> bool:
+    texts = list(step.templates().values()) + list(step.conditions().values())
+    dumped = json.dumps(_step_data(step))
+    if "inputs" not in dumped:
+        return False
+    for text in texts:
+        try:
+            if any(ref.root == "inputs" for ref in references(text)):
+                return True
+        except EvopipeError:
+            return True
+    return "inputs." in dumped or "inputs[" in dumped
+
+
+def fork_replay(
+    store: JournalStore,
+    source_run: str,
+    pipeline: Pipeline,
+    plan: Plan,
+    inputs: Mapping[str, Any],
+) -> dict[str, Replayed]:
+    """Completed steps of ``source_run`` that a new run of ``pipeline`` can reuse: same config,
+    every dependency reused too, same inputs if the step reads them, same defaults and
+    personas."""
+    info = store.get_run(source_run)
+    old = stored_pipeline(info)
+    loaded = load_replay(store.load_events(source_run), source_run)
+    old_steps = {s.id: s for s in old.steps}
+    same_inputs = dict(info.inputs) == dict(inputs)
+    same_settings = old.defaults == pipeline.defaults and old.personas == pipeline.personas
+    copied: dict[str, Replayed] = {}
+    for sid in plan.order:
+        ps = plan.steps[sid]
+        before = old_steps.get(sid)
+        rep = loaded.replay.get(sid)
+        if before is None or rep is None or rep.record.status != "succeeded":
+            continue
+        if _step_data(before) != _step_data(ps.config):
+            continue
+        if not all(d in copied for d in ps.deps):
+            continue
+        if not same_settings or (not same_inputs and _reads_inputs(ps.config)):
+            continue
+        copied[sid] = rep
+    return copied

@@ -1,0 +1,158 @@
+"""Mutable state of one run tree (:class:`RunState`) and of one scope in it (:class:`Scope`).
+
+A run tree has one :class:`RunState`: run id, services, the event sequence, caches of plans and
+compiled templates, what resume replays. Each list of steps being executed — the pipeline's
+top level, a map item, a loop iteration, a sub-pipeline — is a :class:`Scope` with its own
+plan, namespace and records, sharing the run state (and, for inner step lists, the budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import ChainMap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evopipe.engine.budget import Budget
+from evopipe.engine.events import EventBus
+from evopipe.engine.journal import ApprovalDecision, JournalWriter
+from evopipe.engine.plan import Plan, build_plan, build_scope
+from evopipe.engine.policy import Policy
+from evopipe.engine.templates import Renderer
+from evopipe.engine.types import Event, RunOptions, Services, StepRecord
+from evopipe.spec.base import StepBase
+from evopipe.spec.loader import load_file
+from evopipe.spec.pipeline import Pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A step completed in an earlier life of this run (resume) or in another run (fork)."""
+
+    record: StepRecord
+    meta: Mapping[str, Any]
+
+
+class RunState:
+    """Shared by every scope of a run tree."""
+
+    def __init__(
+        self,
+        run_id: str,
+        services: Services,
+        options: RunOptions,
+        *,
+        bus: EventBus,
+        journal: JournalWriter | None = None,
+        seq: int = 0,
+    ) -> None:
+        self.run_id = run_id
+        self.services = services
+        self.options = options
+        self.bus = bus
+        self.journal = journal
+        self.seq = seq
+        self.renderer = Renderer()
+        self.replay: dict[str, Replayed] = {}
+        self.approvals: dict[str, ApprovalDecision] = {}
+        self.slots: asyncio.Semaphore | None = (
+            asyncio.Semaphore(options.max_concurrency) if options.max_concurrency else None
+        )
+        self._plans: dict[int, tuple[object, Plan]] = {}
+        self._workspace: Path | None = options.workspace
+        self._loaded: dict[Path, Pipeline] = {}
+        self.max_depth = 5
+        self.killed = False
+
+    def emit(self, type: str, step_id: str | None, data: Mapping[str, Any]) -> None:
+        self.seq += 1
+        self.bus.publish(Event(type, self.run_id, self.seq, step_id, data, time.time()))
+
+    def plan_for(self, pipeline: Pipeline) -> Plan:
+        hit = self._plans.get(id(pipeline))
+        if hit is None or hit[0] is not pipeline:
+            hit = (pipeline, build_plan(pipeline))
+            self._plans[id(pipeline)] = hit
+        return hit[1]
+
+    def scope_plan(self, steps: list[StepBase], outer_ids: frozenset[str], where: str) -> Plan:
+        hit = self._plans.get(id(steps))
+        if hit is None or hit[0] is not steps:
+            hit = (steps, build_scope(steps, outer_ids=outer_ids, where=where))
+            self._plans[id(steps)] = hit
+        return hit[1]
+
+    def load_pipeline(self, path: Path) -> Pipeline:
+        """A sub-pipeline file, loaded once per run."""
+        pipeline = self._loaded.get(path)
+        if pipeline is None:
+            pipeline = load_file(path).pipeline
+            self._loaded[path] = pipeline
+        return pipeline
+
+    @property
+    def workspace(self) -> Path:
+        if self._workspace is None:
+            root = self.services.policy.workspace_root or (
+                self.services.base_dir / ".evopipe" / "workspaces"
+            )
+            self._workspace = root / self.run_id
+        self._workspace.mkdir(parents=True, exist_ok=True)
+        return self._workspace
+
+
+class Scope:
+    """One list of steps being executed."""
+
+    __slots__ = (
+        "base_dir",
+        "budget",
+        "depth",
+        "max_concurrency",
+        "namespace",
+        "pipeline",
+        "plan",
+        "policy",
+        "prefix",
+        "records",
+        "state",
+        "step_views",
+    )
+
+    def __init__(
+        self,
+        state: RunState,
+        pipeline: Pipeline,
+        plan: Plan,
+        *,
+        prefix: str,
+        namespace: dict[str, Any],
+        budget: Budget,
+        depth: int,
+        base_dir: Path,
+        policy: Policy,
+        max_concurrency: int | None,
+        outer_steps: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.state = state
+        self.pipeline = pipeline
+        self.plan = plan
+        self.prefix = prefix
+        self.budget = budget
+        self.depth = depth
+        self.base_dir = base_dir
+        self.policy = policy
+        self.max_concurrency = max_concurrency
+        self.records: dict[str, StepRecord] = {}
+        self.step_views: dict[str, dict[str, Any]] = {}
+        steps: Mapping[str, Any] = self.step_views
+        if outer_steps is not None:
+            steps = ChainMap(self.step_views, outer_steps)  # type: ignore[arg-type]
+        self.namespace = {**namespace, "steps": steps}
+
+    def record(self, record: StepRecord) -> None:
+        self.records[record.id] = record
+        self.step_views[record.id] = {"output": record.output, "status": record.status}

@@ -1,0 +1,107 @@
+"""Rendering templates in Jinja2's immutable sandbox, with ``StrictUndefined``.
+
+An unresolved reference is an error, never an empty string. A string that is exactly one
+``{{ expr }}`` keeps the JSON type of its value (a list stays a list). Compiled templates are
+cached per :class:`Renderer` (one per run tree), so a template used by a 1,000-item map is
+compiled once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, Undefined
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from evopipe.spec.errors import TemplateError
+from evopipe.spec.templates import single_expression
+
+Compiled = Callable[[Mapping[str, Any]], Any]
+
+
+def _tojson(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters["tojson"] = _tojson
+    env.filters["json"] = _tojson
+    return env
+
+
+def has_template(value: Any) -> bool:
+    """Whether a (nested) value contains a template string."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(has_template(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_template(v) for v in value)
+    return False
+
+
+class Renderer:
+    """Compiles and caches templates; renders nested values against a namespace."""
+
+    __slots__ = ("_cache", "_env")
+
+    def __init__(self) -> None:
+        self._env = make_environment()
+        self._cache: dict[str, Compiled] = {}
+
+    def compile(self, text: str) -> Compiled:
+        fn = self._cache.get(text)
+        if fn is None:
+            fn = self._compile(text)
+            self._cache[text] = fn
+        return fn
+
+    def _compile(self, text: str) -> Compiled:
+        try:
+            expr = single_expression(text)
+            if expr is not None:
+                compiled_expr = self._env.compile_expression(expr, undefined_to_none=False)
+
+                def run_expr(ns: Mapping[str, Any]) -> Any:
+                    value = compiled_expr(**ns)
+                    if isinstance(value, Undefined):
+                        str(value)  # raises UndefinedError with the missing name
+                    return value
+
+                return run_expr
+            template = self._env.from_string(text)
+            return lambda ns: template.render(ns)
+        except JinjaTemplateError as exc:
+            raise TemplateError(f"template syntax error: {exc}") from None
+
+    def render(self, value: Any, namespace: Mapping[str, Any], where: str = "") -> Any:
+        """Render every template inside ``value``; errors name ``where`` (``prompt``,
+        ``values.title``)."""
+        if isinstance(value, str):
+            if "{{" not in value and "{%" not in value:
+                return value
+            try:
+                return self.compile(value)(namespace)
+            except TemplateError as exc:
+                raise TemplateError(f"{where or 'template'}: {exc}") from None
+            except UndefinedError as exc:
+                raise TemplateError(f"{where or 'template'}: undefined: {exc.message}") from None
+            except SecurityError as exc:
+                raise TemplateError(f"{where or 'template'}: not allowed: {exc}") from None
+            except JinjaTemplateError as exc:
+                raise TemplateError(f"{where or 'template'}: {exc}") from None
+            except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+                raise TemplateError(f"{where or 'template'}: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, dict):
+            return {
+                k: self.render(v, namespace, f"{where}.{k}" if where else str(k))
+                for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple)):
+            return [self.render(v, namespace, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
