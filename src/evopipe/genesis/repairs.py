@@ -127,6 +127,28 @@ _KNOWN_KINDS = frozenset(
 )
 
 
+DEFAULT_LIMITS = {"max_tokens": 40000, "timeout_s": 600}
+
+
+@repair("add-description-and-budget", "missing-description", "missing-budget")
+def add_description_and_budget(
+    data: Raw, diagnostics: Sequence[Diagnostic]
+) -> tuple[Raw, list[str]]:
+    """Generated pipelines must say what they do and bound their cost: fill ``description``
+    (from the request) and ``limits.max_tokens`` when absent."""
+    notes: list[str] = []
+    if not str(data.get("description") or "").strip():
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        data["description"] = str((meta or {}).get("request") or data.get("name") or "")[:300]
+        notes.append("added a description")
+    raw_limits = data.get("limits")
+    limits: dict[str, object] = raw_limits if isinstance(raw_limits, dict) else {}
+    if limits.get("max_tokens") is None and limits.get("max_cost_usd") is None:
+        data["limits"] = {**limits, **{k: v for k, v in DEFAULT_LIMITS.items() if k not in limits}}
+        notes.append(f"added limits.max_tokens: {DEFAULT_LIMITS['max_tokens']}")
+    return data, notes
+
+
 @repair("drop-unknown-keys", "unknown-key")
 def drop_unknown_keys(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
     """Remove keys the format does not know (everywhere, inner steps included)."""

@@ -1,0 +1,105 @@
+"""Is a candidate spec valid? Load it, check it under the ``generated`` profile, and dry-run it
+with the ``fake`` model to prove its data flow. Returns diagnostics; none means valid."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from evopipe.engine import RunOptions, Services, run_pipeline
+from evopipe.engine.policy import Policy
+from evopipe.models.base import Model
+from evopipe.models.testing import FakeModel
+from evopipe.spec import Pipeline, SpecError, loads
+from evopipe.spec.errors import Diagnostic
+
+PROFILE = "generated"
+
+
+def to_text(data: Mapping[str, Any]) -> str:
+    """YAML text of a raw document, apiVersion/kind/name first."""
+    head = {k: data[k] for k in ("apiVersion", "kind", "name") if k in data}
+    rest = {k: v for k, v in data.items() if k not in head}
+    return yaml.safe_dump({**head, **rest}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def check_text(text: str, path: str) -> tuple[Pipeline | None, list[Diagnostic]]:
+    """Load and check YAML text under the ``generated`` profile: (pipeline or None, errors)."""
+    try:
+        loaded = loads(text, path)
+    except SpecError as exc:
+        return None, [d for d in exc.diagnostics if d.severity == "error"]
+    check: Any = importlib.import_module("evopipe.check")
+    found = check.check_text(text, path=path, profile=PROFILE)
+    diagnostics = list(getattr(found, "diagnostics", found))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    return (loaded.pipeline if not errors else None), errors
+
+
+class _FakeEverything:
+    """A model source answering every model id with the schema-aware fake."""
+
+    def __init__(self) -> None:
+        self._fake = FakeModel()
+
+    @property
+    def default_model_id(self) -> str:
+        return "fake"
+
+    def get(self, model_id: str | None = None, *, cache_policy: Any = None) -> Model:
+        return self._fake
+
+
+def sample_value(schema: Mapping[str, Any], name: str) -> Any:
+    """A plausible value for an input: its default, else one by type."""
+    if "default" in schema:
+        return schema["default"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    by_type: dict[str, Any] = {
+        "string": f"sample {name.replace('_', ' ')}",
+        "number": 1.0,
+        "integer": 1,
+        "boolean": True,
+        "array": [f"sample {name} 1", f"sample {name} 2"],
+        "object": {},
+    }
+    kind = schema.get("type", "string")
+    return by_type.get(kind if isinstance(kind, str) else "string", f"sample {name}")
+
+
+def sample_inputs(pipeline: Pipeline) -> dict[str, Any]:
+    return {name: sample_value(schema, name) for name, schema in pipeline.inputs.items()}
+
+
+@dataclass(frozen=True)
+class DryRun:
+    ok: bool
+    status: str
+    error: str | None
+    outputs: dict[str, Any]
+
+
+async def dry_run(pipeline: Pipeline, *, timeout_s: float = 30.0) -> DryRun:
+    """Run with the fake model on sample inputs, untrusted, unjournaled."""
+    services = Services(models=_FakeEverything(), policy=Policy.untrusted())
+    options = RunOptions(model="fake", cache=False, timeout_s=timeout_s)
+    result = await run_pipeline(
+        pipeline, sample_inputs(pipeline), services=services, options=options
+    )
+    return DryRun(result.ok, result.status, result.error, dict(result.outputs))
+
+
+def dry_run_diagnostic(run: DryRun, path: str) -> Diagnostic:
+    return Diagnostic(
+        "dry-run-failed",
+        f"the dry run with the fake model ended {run.status}: {run.error or 'no error text'}",
+        path=path,
+        line=1,
+        column=1,
+        hint="every template must resolve against the outputs the contracts promise",
+    )
