@@ -1,0 +1,47 @@
+"""``pipeline``: run a sub-pipeline, by path (relative to this pipeline's file) or inline.
+
+``inputs`` are templates rendered in the parent's namespace. The sub-pipeline runs as part of
+this run: one level deeper (``limits.max_depth`` bounds the nesting; going deeper fails with
+``depth-exceeded``), under the same policy, with its steps, tokens, cost and time counted
+against the parent's budgets. Output: the sub-pipeline's outputs.
+
+A failed sub-run fails this step with the sub-run's error; a budget overrun stays a budget
+overrun (naming the budget); a sub-run waiting on an approval makes this step wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from evopipe.engine.budget import BudgetExceeded
+from evopipe.engine.types import RunResult
+from evopipe.spec.kinds import PipelineStep
+from evopipe.steps.base import StepContext, StepFailed, StepResult
+
+kind = "pipeline"
+config_model = PipelineStep
+
+
+def sub_run_result(ctx: StepContext, result: RunResult, what: str) -> StepResult:
+    """Translate a sub-run's outcome into this step's result (shared with ``generate``)."""
+    if result.status == "succeeded":
+        return StepResult(output=dict(result.outputs), meta={"sub_run_id": result.run_id})
+    if result.status == "waiting":
+        return StepResult(
+            status="waiting",
+            meta={"sub_run_id": result.run_id, "waiting_on": list(result.waiting_on)},
+        )
+    if result.status == "budget_exceeded":
+        raise BudgetExceeded(result.budget or "budget", f"in {what}: {result.error}")
+    if result.status == "cancelled":
+        raise asyncio.CancelledError(f"{what} was cancelled")
+    raise StepFailed(ctx.step_id, f"{what} failed: {result.error or result.status}")
+
+
+async def run(ctx: StepContext, config: PipelineStep) -> StepResult:
+    inputs = ctx.render(config.inputs)
+    if not isinstance(inputs, dict):
+        raise StepFailed(ctx.step_id, "sub-pipeline inputs must render to a mapping")
+    result = await ctx.run_pipeline(config.pipeline, inputs, scope=ctx.step_id)
+    name = config.pipeline if isinstance(config.pipeline, str) else config.pipeline.name
+    return sub_run_result(ctx, result, f"sub-pipeline {name!r}")
