@@ -1,0 +1,192 @@
+"""The schema is pinned: a change to the tables must be deliberate (a new migration)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from evopipe.store import MigrationError, SchemaTooNewError, Store, tables
+from evopipe.store.migrate import discover
+
+PINNED: dict[str, list[tuple[str, str, bool]]] = {
+    "schema_migrations": [
+        ("version", "INTEGER", False),
+        ("name", "VARCHAR(200)", False),
+        ("applied_at", "FLOAT", False),
+    ],
+    "runs": [
+        ("run_id", "VARCHAR(64)", False),
+        ("pipeline_name", "VARCHAR(200)", False),
+        ("spec_hash", "VARCHAR(128)", False),
+        ("spec_json", "TEXT", False),
+        ("inputs_json", "TEXT", False),
+        ("parent_run_id", "VARCHAR(64)", True),
+        ("status", "VARCHAR(32)", False),
+        ("error", "TEXT", True),
+        ("outputs_json", "TEXT", True),
+        ("usage_json", "TEXT", True),
+        ("created_at", "FLOAT", False),
+        ("updated_at", "FLOAT", False),
+        ("finished_at", "FLOAT", True),
+        ("cancel_requested", "BOOLEAN", False),
+        ("last_seq", "INTEGER", False),
+    ],
+    "events": [
+        ("run_id", "VARCHAR(64)", False),
+        ("seq", "INTEGER", False),
+        ("type", "VARCHAR(64)", False),
+        ("step_id", "VARCHAR(200)", True),
+        ("attempt", "INTEGER", False),
+        ("payload", "TEXT", False),
+        ("ts", "FLOAT", False),
+    ],
+    "approvals": [
+        ("run_id", "VARCHAR(64)", False),
+        ("step_id", "VARCHAR(200)", False),
+        ("approved", "BOOLEAN", False),
+        ("comment", "TEXT", True),
+        ("decided_by", "VARCHAR(200)", True),
+        ("decided_at", "FLOAT", False),
+    ],
+    "response_cache": [
+        ("key", "VARCHAR(128)", False),
+        ("value", "TEXT", False),
+        ("created_at", "FLOAT", False),
+    ],
+    "blobs": [
+        ("sha256", "VARCHAR(64)", False),
+        ("size", "INTEGER", False),
+        ("data", "BLOB", False),
+        ("created_at", "FLOAT", False),
+    ],
+    "blob_refs": [
+        ("sha256", "VARCHAR(64)", False),
+        ("owner", "VARCHAR(200)", False),
+    ],
+}
+PINNED_PRIMARY_KEYS = {
+    "schema_migrations": ["version"],
+    "runs": ["run_id"],
+    "events": ["run_id", "seq"],
+    "approvals": ["run_id", "step_id"],
+    "response_cache": ["key"],
+    "blobs": ["sha256"],
+    "blob_refs": ["sha256", "owner"],
+}
+
+
+def _columns(db: Path, table: str) -> list[tuple[str, str, bool]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    conn.close()
+    return [(r[1], r[2], not r[3]) for r in rows]
+
+
+def _primary_key(db: Path, table: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    conn.close()
+    return [r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
+
+
+def test_core_schema_is_pinned(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    for table, columns in PINNED.items():
+        assert _columns(db, table) == columns, table
+        assert _primary_key(db, table) == PINNED_PRIMARY_KEYS[table], table
+
+
+def test_tables_module_matches_the_pin() -> None:
+    """``tables.py`` and the pin agree, so editing one without the other fails here."""
+    assert set(PINNED) == {t.name for t in tables.metadata.sorted_tables}
+    engine = create_engine("sqlite://")
+    for table in tables.metadata.sorted_tables:
+        got = [
+            (c.name, c.type.compile(dialect=engine.dialect), bool(c.nullable))
+            for c in table.columns
+        ]
+        assert got == PINNED[table.name], table.name
+    engine.dispose()
+
+
+def test_core_migration_is_first_and_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    migrations = discover()
+    assert (migrations[0].version, migrations[0].name) == (1, "core")
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        recorded = rows.fetchall()
+    conn.close()
+    assert recorded == [(m.version, m.name) for m in migrations]
+
+
+def test_opening_twice_applies_nothing_new(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    with Store.open(str(db)) as store:
+        assert store.list_runs() == []
+
+
+def test_database_from_a_newer_evopipe_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (9999, 'from_the_future', 0)")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="9999_from_the_future"):
+        Store.open(str(db))
+
+
+def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+
+
+@pytest.mark.postgres
+def test_every_migration_applies_on_postgres_too(postgres_url: str) -> None:
+    """All discovered migrations (ours and other areas') run on PostgreSQL."""
+    from evopipe.store.testing import create_database
+
+    url = create_database(postgres_url, "migrations")
+    with Store.open(url) as store:
+        names = set(inspect(store.engine).get_table_names())
+    assert set(PINNED) <= names
+
+
+def _fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> str:
+    name = "fake_migrations_" + tmp_path.name.replace("-", "_")
+    pkg = tmp_path / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for filename, text in files.items():
+        (pkg / filename).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+def test_discovery_orders_by_number_and_ignores_other_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok = "NAME = '{}'\ndef upgrade(conn):\n    pass\n"
+    pkg = _fake_package(
+        tmp_path,
+        monkeypatch,
+        {"0003_c.py": ok.format("c"), "0001_a.py": ok.format("a"), "helpers.py": ""},
+    )
+    assert [(m.version, m.name) for m in discover(pkg)] == [(1, "a"), (3, "c")]
+
+
+def test_malformed_migration_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = _fake_package(tmp_path, monkeypatch, {"0002_broken.py": "X = 1\n"})
+    with pytest.raises(MigrationError, match="0002_broken must define NAME"):
+        discover(pkg)
