@@ -12,7 +12,10 @@ import typer
 
 from evopipe import __version__
 
-_GROUPS: tuple[str, ...] = ("evopipe.cli.validate",)
+_GROUPS: tuple[str, ...] = (
+    "evopipe.cli.validate",
+    "evopipe.cli.evolve",
+)
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
 

@@ -338,7 +338,10 @@ async def start(
     rid = run_id or new_run_id()
     repo.put_spec(candidate_id(seed), seed)
     repo.create_run(
-        rid, seed.name, candidate_id(seed), {"config": config.to_json(), **(extra or {})}
+        rid,
+        seed.name,
+        candidate_id(seed),
+        {"config": config.to_json(), "dataset_key": evaluator.dataset_key, **(extra or {})},
     )
     evo = Evolution(
         repo=repo,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from evopipe.evolve.fitness import EvalRecord
@@ -45,7 +45,8 @@ class Operator(Protocol):
     """One mutation or crossover operator."""
 
     name: str
-    level: Level
+    level: str
+    """One of :data:`Level`."""
     needs_feedback: bool
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None: ...

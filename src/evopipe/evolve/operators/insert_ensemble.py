@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
     OperatorContext,
@@ -36,7 +38,7 @@ class InsertEnsemble:
         data = spec_data(parent)
         at = step_index(data, step.id)
         base = data["steps"][at]
-        samples = []
+        samples: list[dict[str, Any]] = []
         for k in range(1, size):
             sid = fresh_id({"steps": data["steps"] + samples}, f"{step.id}_s{k}")
             temperature = step.temperature if step.temperature else 0.7

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
     OperatorContext,
     fresh_id,

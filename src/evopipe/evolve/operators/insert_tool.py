@@ -103,7 +103,7 @@ class InsertTool:
             "temperature": step.temperature,
             "output": {"schema": recipe.schema()},
         }
-        tool = {"id": tool_id, "kind": "tool", "tool": recipe.tool}
+        tool: dict[str, Any] = {"id": tool_id, "kind": "tool", "tool": recipe.tool}
         tool["args"] = tool_args(recipe, items_id)
         data["steps"][at : at + 1] = [extract, tool]
         data["outputs"] = rewire(data["outputs"], step.id, tool_id)

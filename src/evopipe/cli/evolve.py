@@ -1,0 +1,176 @@
+"""``evopipe evolve | lineage | promote | rollback``: thin faces over the evolve service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from evopipe.evaluate import parse_mapping
+from evopipe.evolve import service
+from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, Progress
+from evopipe.evolve.loop import EvolutionResult
+from evopipe.spec.errors import EvopipeError
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _fail(exc: EvopipeError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def _progress_printer(quiet: bool) -> Any:
+    def hook(*, progress: Progress) -> None:
+        if quiet and progress.event != "generation":
+            return
+        rates = " ".join(
+            f"{k}={v:.0%}" for k, v in sorted(progress.operator_rates.items()) if v > 0
+        )
+        typer.echo(
+            f"[{progress.event}] gen {progress.generation} | candidates {progress.evaluations} "
+            f"| best {progress.best_quality:.3f} ({progress.best_id[:12]}) "
+            f"| front {progress.front_size} | calls {progress.calls} "
+            f"| ${progress.cost_usd:.4f}" + (f" | improved: {rates}" if rates else ""),
+            err=True,
+        )
+
+    return hook
+
+
+def _report(result: EvolutionResult, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"run_id": result.run_id, **result.summary}, indent=2, default=str))
+        return
+    s = result.summary
+    typer.echo(f"evolution run {result.run_id}: stopped on {result.stop_reason}")
+    typer.echo(
+        f"seed {result.seed_id[:12]} quality {s['seed_quality']:.3f} → champion "
+        f"{result.champion_id[:12]} quality {s['champion_quality']:.3f} "
+        f"({s['candidates']} candidates, {s['calls']} calls, ${s['cost_usd']:.4f})"
+    )
+    typer.echo(f"Pareto front: {', '.join(i[:12] for i in result.front)}")
+    typer.echo(f"see: evopipe lineage {result.run_id}; evopipe promote {result.champion_id[:12]}")
+
+
+def evolve_cmd(
+    pipeline: Path = typer.Argument(None, help="Seed pipeline YAML (omit with --resume)."),
+    dataset: str = typer.Option(None, "--dataset", help="JSONL/CSV file or train/val/test dir."),
+    metric: str = typer.Option(None, "--metric", help="Metric spec, e.g. exact or numeric."),
+    objectives: str = typer.Option("quality,cost", help="Comma-separated objectives."),
+    generations: int = typer.Option(5, help="Generations to run at most."),
+    population: int = typer.Option(4, help="Survivors kept per generation."),
+    offspring: int = typer.Option(4, help="Offspring proposed per generation."),
+    budget_calls: int = typer.Option(None, "--budget-calls", help="Stop after this many calls."),
+    budget_usd: float = typer.Option(None, "--budget-usd", help="Stop after spending this."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same run)."),
+    model: str = typer.Option(None, "--model", help="Model for every step (overrides)."),
+    operator_model: str = typer.Option(None, help="Model driving LLM operators."),
+    operators: str = typer.Option(",".join(DEFAULT_OPERATORS), help="Operators to use."),
+    models: str = typer.Option("", help="Model pool for model_switch (comma-separated)."),
+    mapping: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)."),
+    expected: str = typer.Option(None, help="Dataset field holding the expected value."),
+    output: str = typer.Option(None, help="Pipeline output to score."),
+    operator: str = typer.Option(None, help="Evolve this operator's pipeline (e.g. reflect)."),
+    resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
+    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Evolve a pipeline on a dataset: mutate, cross, evaluate, select; checkpointed."""
+    hook = _progress_printer(quiet=as_json)
+    try:
+        if resume:
+            result = asyncio.run(service.resume_run(resume, db=db, hooks=[hook]))
+            _report(result, as_json)
+            return
+        if pipeline is None or not dataset or not metric:
+            raise EvopipeError("give PIPELINE, --dataset and --metric (or --resume ID)")
+        config = EvolveConfig(
+            generations=generations,
+            population=population,
+            offspring=offspring,
+            objectives=_csv(objectives),
+            budget_calls=budget_calls,
+            budget_usd=budget_usd,
+            seed=seed,
+            operators=_csv(operators),
+            models=_csv(models),
+        )
+        source = service.EvalSource(
+            dataset=str(Path(dataset).resolve()),
+            metric=metric,
+            model=model,
+            mapping=parse_mapping(mapping),
+            expected=expected,
+            output=output,
+        )
+        args = service.EvolveArgs(pipeline, source, config, db, operator_model, operator)
+
+        def show(proj: dict[str, Any]) -> None:
+            typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
+
+        result = asyncio.run(service.evolve(args, hooks=[hook], on_projection=show))
+    except EvopipeError as exc:
+        _fail(exc)
+    _report(result, as_json)
+
+
+def lineage_cmd(
+    ident: str = typer.Argument(..., help="Evolution run id or candidate id (prefix)."),
+    fmt: str = typer.Option("tree", "--format", help="tree, dot or json."),
+    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+) -> None:
+    """Show the genealogy of an evolution run or of one candidate (operators, fitness)."""
+    try:
+        typer.echo(service.lineage_text(ident, fmt, db=db))
+    except EvopipeError as exc:
+        _fail(exc)
+
+
+def promote_cmd(
+    ident: str = typer.Argument(..., help="Candidate id (prefix)."),
+    approve: str = typer.Option(None, "--approve", help="Record a human approval (your name)."),
+    confidence: float = typer.Option(None, help="Override promotion.confidence."),
+    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
+    try:
+        decision = asyncio.run(
+            service.promote_candidate(ident, db=db, approved_by=approve, confidence=confidence)
+        )
+    except EvopipeError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(decision.to_json(), indent=2))
+    else:
+        verb = (
+            f"promoted as {decision.name} v{decision.version}" if decision.promoted else "refused"
+        )
+        typer.echo(f"{decision.candidate_id[:12]}: {verb}: {decision.reason}")
+    if not decision.promoted:
+        raise typer.Exit(1)
+
+
+def rollback_cmd(
+    name: str = typer.Argument(..., help="Registered pipeline name."),
+    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+) -> None:
+    """Point NAME's champion back at the previous champion."""
+    try:
+        version = service.rollback(name, db=db)
+    except EvopipeError as exc:
+        _fail(exc)
+    typer.echo(f"{name}: champion is now v{version.version} ({version.candidate_id[:12]})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evolve")(evolve_cmd)
+    app.command("lineage")(lineage_cmd)
+    app.command("promote")(promote_cmd)
+    app.command("rollback")(rollback_cmd)

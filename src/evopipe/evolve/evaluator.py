@@ -1,0 +1,81 @@
+"""The default :class:`~evopipe.evolve.fitness.Evaluator`: ``evopipe.evaluate`` over a dataset.
+
+Runs behind the response cache (``evaluate`` wraps the services), so the unchanged prefix of an
+offspring costs nothing; the dataset key binds stored evaluations to the dataset's content
+hash, the metric and the model override.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from evopipe.engine import RunOptions
+from evopipe.evaluate import Dataset, EvalSettings, Metric, evaluate
+from evopipe.evolve.fitness import EvalRecord, ExampleResult
+from evopipe.spec import Pipeline
+
+
+class DatasetEvaluator:
+    def __init__(
+        self,
+        dataset: Dataset,
+        metrics: list[Metric],
+        *,
+        services: Any,
+        metric_spec: str,
+        model: str | None = None,
+        output: str | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self.dataset = dataset
+        self.metrics = metrics
+        self.services = services
+        self.model = model
+        self.output = output
+        self.concurrency = concurrency
+        raw = f"{dataset.content_hash}|{metric_spec}|{model or ''}|{output or ''}"
+        self._key = hashlib.sha256(raw.encode()).hexdigest()[:32]
+        self.evaluations = 0
+
+    @property
+    def dataset_key(self) -> str:
+        return self._key
+
+    def split_size(self, split: str) -> int:
+        return len(self.dataset.split(split))
+
+    async def evaluate(
+        self, pipeline: Pipeline, split: str, *, limit: int | None = None
+    ) -> EvalRecord:
+        self.evaluations += 1
+        settings = EvalSettings(output=self.output, run_options=RunOptions(model=self.model))
+        report = await evaluate(
+            pipeline,
+            self.dataset,
+            self.metrics,
+            services=self.services,
+            split=split,
+            limit=limit,
+            concurrency=self.concurrency,
+            settings=settings,
+        )
+        return EvalRecord(
+            split,
+            tuple(
+                ExampleResult(
+                    example_id=r.example_id,
+                    score=float(r.score),
+                    inputs=dict(r.inputs),
+                    output=r.prediction,
+                    expected=r.expected,
+                    feedback=r.feedback,
+                    error=r.error,
+                    trace_id=r.run_id,
+                    calls=r.calls + r.judge_calls,
+                    cost_usd=r.cost_usd + r.judge_cost_usd,
+                    latency_ms=r.latency_ms,
+                )
+                for r in report.examples
+            ),
+        )

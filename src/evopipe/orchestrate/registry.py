@@ -1,0 +1,172 @@
+"""The registry: name → numbered versions → a champion pointer, with its history.
+
+``promote`` (in :mod:`evopipe.evolve.promotion`) adds a version and moves the pointer only with
+evidence; ``rollback`` moves the pointer back to the previous champion. ``evopipe run NAME``
+resolves the name to the champion's spec with :func:`resolve_champion`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import func, insert, select, update
+
+from evopipe.evolve import tables as t
+from evopipe.evolve.genome import spec_from_json, spec_to_json
+from evopipe.spec import Pipeline
+from evopipe.spec.errors import EvopipeError
+
+
+class RegistryError(EvopipeError):
+    """Unknown name or version, or nothing to roll back to."""
+
+
+class Transactional(Protocol):
+    def begin(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    version: int
+    candidate_id: str
+    spec: Pipeline
+    evidence: dict[str, Any]
+    approved_by: str | None
+    created_at: float
+
+
+class Registry:
+    def __init__(self, store: Transactional) -> None:
+        self.store = store
+
+    def add_version(
+        self,
+        name: str,
+        candidate_id: str,
+        spec: Pipeline,
+        evidence: dict[str, Any],
+        approved_by: str | None = None,
+    ) -> int:
+        """Record a new version of ``name`` (not yet champion); returns its number."""
+        with self.store.begin() as conn:
+            last = conn.execute(
+                select(func.max(t.registry_versions.c.version)).where(
+                    t.registry_versions.c.name == name
+                )
+            ).scalar()
+            number = int(last or 0) + 1
+            conn.execute(
+                insert(t.registry_versions).values(
+                    name=name,
+                    version=number,
+                    candidate_id=candidate_id,
+                    spec_json=spec_to_json(spec),
+                    evidence_json=json.dumps(evidence, sort_keys=True, default=str),
+                    approved_by=approved_by,
+                    created_at=time.time(),
+                )
+            )
+        return number
+
+    def versions(self, name: str) -> list[Version]:
+        with self.store.begin() as conn:
+            rows = conn.execute(
+                select(t.registry_versions)
+                .where(t.registry_versions.c.name == name)
+                .order_by(t.registry_versions.c.version)
+            ).all()
+        return [_version(r._mapping) for r in rows]
+
+    def version(self, name: str, number: int) -> Version:
+        for v in self.versions(name):
+            if v.version == number:
+                return v
+        raise RegistryError(f"{name} has no version {number}")
+
+    def champion(self, name: str) -> Version | None:
+        with self.store.begin() as conn:
+            row = conn.execute(
+                select(t.registry_champions.c.version).where(t.registry_champions.c.name == name)
+            ).first()
+        return None if row is None else self.version(name, int(row[0]))
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        with self.store.begin() as conn:
+            rows = conn.execute(
+                select(t.registry_events)
+                .where(t.registry_events.c.name == name)
+                .order_by(t.registry_events.c.seq)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def set_champion(self, name: str, number: int, action: str = "promote") -> None:
+        self.version(name, number)
+        current = self.champion(name)
+        now = time.time()
+        with self.store.begin() as conn:
+            seq = conn.execute(
+                select(func.count())
+                .select_from(t.registry_events)
+                .where(t.registry_events.c.name == name)
+            ).scalar_one()
+            conn.execute(
+                insert(t.registry_events).values(
+                    name=name,
+                    seq=int(seq),
+                    action=action,
+                    from_version=current.version if current else None,
+                    to_version=number,
+                    at=now,
+                )
+            )
+            if current is None:
+                conn.execute(
+                    insert(t.registry_champions).values(name=name, version=number, updated_at=now)
+                )
+            else:
+                conn.execute(
+                    update(t.registry_champions)
+                    .where(t.registry_champions.c.name == name)
+                    .values(version=number, updated_at=now)
+                )
+
+    def rollback(self, name: str) -> Version:
+        """Point the champion back at the version that was champion before the current one."""
+        current = self.champion(name)
+        if current is None:
+            raise RegistryError(f"{name} has no champion to roll back")
+        promoted = [e for e in self.history(name) if e["action"] == "promote"]
+        # Walk the promotions backwards: the champion before the current one's promotion.
+        target: int | None = None
+        for event in reversed(promoted):
+            if event["to_version"] == current.version:
+                target = event["from_version"]
+                break
+        if target is None:
+            raise RegistryError(f"{name} v{current.version} has no earlier champion to return to")
+        self.set_champion(name, target, action="rollback")
+        return self.version(name, target)
+
+
+def _version(m: Any) -> Version:
+    return Version(
+        name=m["name"],
+        version=int(m["version"]),
+        candidate_id=m["candidate_id"],
+        spec=spec_from_json(m["spec_json"]),
+        evidence=json.loads(m["evidence_json"]),
+        approved_by=m["approved_by"],
+        created_at=float(m["created_at"]),
+    )
+
+
+def resolve_champion(name: str, store: Transactional) -> Pipeline:
+    """The champion spec of ``name`` (for ``evopipe run NAME``); :class:`RegistryError` if none."""
+    champ = Registry(store).champion(name)
+    if champ is None:
+        raise RegistryError(f"no champion registered under {name!r} (promote one first)")
+    return champ.spec
