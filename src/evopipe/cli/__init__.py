@@ -15,6 +15,7 @@ from evopipe import __version__
 _GROUPS: tuple[str, ...] = (
     "evopipe.cli.validate",
     "evopipe.cli.evolve",
+    "evopipe.cli.generate",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 

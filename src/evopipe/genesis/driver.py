@@ -22,7 +22,7 @@ from evopipe.genesis.repairs import apply_repairs
 from evopipe.genesis.result import GenerationResult, Round, Source
 from evopipe.genesis.retrieval import Hit, retrieve
 from evopipe.genesis.sources import OverlayModels, default_services
-from evopipe.genesis.validate import check_text, dry_run, dry_run_diagnostic, to_text
+from evopipe.genesis.validate import check_text, dry_run, dry_run_diagnostics, to_text
 from evopipe.models.base import Model
 from evopipe.spec import Pipeline, load_file, to_yaml
 from evopipe.spec.errors import Diagnostic
@@ -189,7 +189,7 @@ async def _evaluate(data: dict[str, Any], ctx: _Ctx) -> tuple[Pipeline | None, l
     run = await dry_run(pipeline, timeout_s=min(60.0, max(ctx.budget.remaining_s(), 0.001)))
     ctx.budget.charge(steps=len(pipeline.steps))
     if not run.ok:
-        return None, [dry_run_diagnostic(run, DRAFT_PATH)]
+        return None, dry_run_diagnostics(run, DRAFT_PATH)
     return pipeline, []
 
 

@@ -267,6 +267,30 @@ def declare_inputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, l
     return data, notes
 
 
+@repair("connect-inputs-outputs", "genesis-no-input-read", "genesis-no-outputs")
+def connect_inputs_outputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
+    """When no step reads an input, feed the declared inputs (or a new ``text`` input) to the
+    first model step; when there are no outputs, expose the last step's output."""
+    notes: list[str] = []
+    steps = step_list(data.get("steps"))
+    model_steps = [s for s in steps if s.get("kind") in ("llm", "extract")]
+    if model_steps and not input_refs(data):
+        declared = data.get("inputs") if isinstance(data.get("inputs"), dict) else None
+        if not declared:
+            declared = {"text": {"type": "string", "description": "The material to work on."}}
+            data["inputs"] = declared
+        first = model_steps[0]
+        block = "\n".join(f"{n.upper()}:\n{{{{ inputs.{n} }}}}" for n in declared)
+        first["prompt"] = f"{str(first.get('prompt') or '').rstrip()}\n\n{block}"
+        notes.append(f"{first.get('id')}: reads inputs {', '.join(declared)}")
+    outputs = data.get("outputs")
+    last = steps[-1].get("id") if steps else None
+    if not outputs and isinstance(last, str):
+        data["outputs"] = {"result": f"{{{{ steps.{last}.output }}}}"}
+        notes.append(f"outputs: result = steps.{last}.output")
+    return data, notes
+
+
 @repair("add-implied-needs", "undeclared-dependency")
 def add_implied_needs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
     """Add to ``needs`` every sibling step that a step's templates or conditions read."""

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.engine.policy import Policy
+from evopipe.genesis.dataflow import safe_refs
 from evopipe.models.base import Model
 from evopipe.models.testing import FakeModel
 from evopipe.spec import Pipeline, SpecError, loads
-from evopipe.spec.errors import Diagnostic
+from evopipe.spec.errors import Diagnostic, EvopipeError
 
 PROFILE = "generated"
 
@@ -37,7 +38,42 @@ def check_text(text: str, path: str) -> tuple[Pipeline | None, list[Diagnostic]]
     found = check.check_text(text, path=path, profile=PROFILE)
     diagnostics = list(getattr(found, "diagnostics", found))
     errors = [d for d in diagnostics if d.severity == "error"]
+    errors += quality_diagnostics(loaded.pipeline, path)
     return (loaded.pipeline if not errors else None), errors
+
+
+def quality_diagnostics(pipeline: Pipeline, path: str) -> list[Diagnostic]:
+    """Genesis's own bar for a generated pipeline: it reads an input and exposes an output."""
+    found: list[Diagnostic] = []
+    reads_input = any(
+        ref.root == "inputs"
+        for step in pipeline.steps
+        for text in step.templates().values()
+        for ref in safe_refs(text)
+    )
+    if not reads_input:
+        found.append(
+            Diagnostic(
+                "genesis-no-input-read",
+                "no step reads an input: the pipeline ignores what it is given",
+                path=path,
+                line=1,
+                column=1,
+                hint="declare an input and read it as {{ inputs.NAME }} in the first prompt",
+            )
+        )
+    if not pipeline.outputs:
+        found.append(
+            Diagnostic(
+                "genesis-no-outputs",
+                "the pipeline declares no outputs",
+                path=path,
+                line=1,
+                column=1,
+                hint="map output names to templates such as {{ steps.ID.output.FIELD }}",
+            )
+        )
+    return found
 
 
 class _FakeEverything:
@@ -82,19 +118,32 @@ class DryRun:
     status: str
     error: str | None
     outputs: dict[str, Any]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 async def dry_run(pipeline: Pipeline, *, timeout_s: float = 30.0) -> DryRun:
     """Run with the fake model on sample inputs, untrusted, unjournaled."""
     services = Services(models=_FakeEverything(), policy=Policy.untrusted())
     options = RunOptions(model="fake", cache=False, timeout_s=timeout_s)
-    result = await run_pipeline(
-        pipeline, sample_inputs(pipeline), services=services, options=options
-    )
+    try:
+        result = await run_pipeline(
+            pipeline, sample_inputs(pipeline), services=services, options=options
+        )
+    except SpecError as exc:
+        return DryRun(False, "refused", str(exc), {}, list(exc.diagnostics))
+    except EvopipeError as exc:
+        return DryRun(False, "refused", str(exc), {})
     return DryRun(result.ok, result.status, result.error, dict(result.outputs))
 
 
-def dry_run_diagnostic(run: DryRun, path: str) -> Diagnostic:
+def dry_run_diagnostics(run: DryRun, path: str) -> list[Diagnostic]:
+    """The plan's own diagnostics when the engine refused the spec, else one ``dry-run-failed``."""
+    if run.diagnostics:
+        return [replace(d, path=path) for d in run.diagnostics]
+    return [_dry_run_failed(run, path)]
+
+
+def _dry_run_failed(run: DryRun, path: str) -> Diagnostic:
     return Diagnostic(
         "dry-run-failed",
         f"the dry run with the fake model ended {run.status}: {run.error or 'no error text'}",

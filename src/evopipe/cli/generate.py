@@ -1,0 +1,108 @@
+"""``evopipe generate`` and ``evopipe generations list|show``: thin faces over
+:mod:`evopipe.genesis.service`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from evopipe.genesis import service
+from evopipe.genesis.errors import GenerationError
+from evopipe.spec.errors import EvopipeError
+
+
+def generate_cmd(
+    request: str = typer.Argument(..., help="What the pipeline should do, in plain language."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the spec (and schemas)."),
+    model: str = typer.Option(None, "--model", help="Model id generating (and running) it."),
+    run: bool = typer.Option(False, "--run", help="Run the generated pipeline afterwards."),
+    inputs: list[str] = typer.Option([], "-i", "--input", help="Run input key=value."),
+    trust: bool = typer.Option(False, "--trust", help="Run under the trusting policy."),
+    max_rounds: int = typer.Option(3, "--max-rounds", help="Model repair rounds at most."),
+    db: str = typer.Option(None, "--db", help="Store URL or path (default: $EVOPIPE_DB)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Generate a validated pipeline from a request; write it only if it is valid."""
+    try:
+        outcome = service.generate_command(
+            request,
+            db=db,
+            model=model,
+            output=output,
+            run=run,
+            inputs=inputs,
+            trust=trust,
+            max_rounds=max_rounds,
+        )
+    except GenerationError as exc:
+        if as_json:
+            diags = [d.to_json() for d in exc.diagnostics]
+            typer.echo(json.dumps({"valid": False, "error": str(exc), "diagnostics": diags}))
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(outcome.to_json(), indent=2, default=str))
+    else:
+        _print(outcome, output)
+    if outcome.run is not None and not outcome.run.ok:
+        raise typer.Exit(1)
+
+
+def _print(outcome: service.GenerateOutcome, output: Path | None) -> None:
+    result = outcome.result
+    if output is None:
+        typer.echo(result.yaml, nl=False)
+    typer.echo(
+        f"generated {result.pipeline.name!r}: valid after {result.rounds_needed} round(s) "
+        f"({result.source}{', pattern ' + result.pattern if result.pattern else ''}), "
+        f"{result.duration_s:.1f}s; id {result.generation_id}",
+        err=True,
+    )
+    for path in outcome.written:
+        typer.echo(f"wrote {path}", err=True)
+    if outcome.run is not None:
+        typer.echo(json.dumps(outcome.run.to_json(), indent=2, default=str))
+
+
+def list_cmd(
+    limit: int = typer.Option(50, help="How many, newest first."),
+    db: str = typer.Option(None, "--db", help="Store URL or path."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List stored generations."""
+    rows = service.list_command(db, limit)
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r.generation_id[:12]}  {r.status:9}  rounds={r.rounds}  "
+            f"{r.name or '-':30}  {r.request[:60]}"
+        )
+
+
+def show_cmd(
+    generation_id: str = typer.Argument(..., help="Generation id (or a unique prefix)."),
+    db: str = typer.Option(None, "--db", help="Store URL or path."),
+) -> None:
+    """Show one generation: request, each round's draft and diagnostics, the final spec."""
+    try:
+        data = service.show_command(generation_id, db)
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate_cmd)
+    group = typer.Typer(help="Stored generations (request, drafts, diagnostics, spec).")
+    group.command("list")(list_cmd)
+    group.command("show")(show_cmd)
+    app.add_typer(group, name="generations")
