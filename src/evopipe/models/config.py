@@ -47,10 +47,12 @@ class ModelConfigError(ModelError):
 
 @dataclass(frozen=True, slots=True)
 class EndpointConfig:
-    """A named endpoint. ``adapter`` picks the client (``openai`` for OpenAI-compatible)."""
+    """A named endpoint. ``adapter`` picks the client; unset, an endpoint named like a built-in
+    provider (``openai``, ``anthropic``, ``google``) configures that provider, any other name is
+    an OpenAI-compatible server."""
 
     name: str
-    adapter: str = "openai"
+    adapter: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None
     models: tuple[str, ...] = ()
@@ -178,7 +180,7 @@ def _endpoint(name: str, raw: Any, where: str) -> EndpointConfig:
             raise ModelConfigError(f"{where}: [endpoints.{name}] {key} has the wrong type")
     return EndpointConfig(
         name=name,
-        adapter=raw.get("adapter", "openai"),
+        adapter=raw.get("adapter"),
         base_url=raw.get("base_url"),
         api_key_env=raw.get("api_key_env"),
         models=tuple(str(m) for m in raw.get("models", [])),

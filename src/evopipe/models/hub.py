@@ -16,6 +16,7 @@ from evopipe.models.base import Model, UnknownModelError
 from evopipe.models.cache import CachedModel, CachePolicy, ResponseCacheBackend
 from evopipe.models.config import FALLBACK_DEFAULT_MODEL, ModelsConfig
 from evopipe.models.cost import PriceBook
+from evopipe.models.limits import Limiter
 from evopipe.models.registry import (
     BUILTIN_PROVIDERS,
     ProviderContext,
@@ -47,6 +48,7 @@ class ModelHub:
         self._providers.update(providers or {})
         self._models: dict[str, Model] = {}
         self._wrapped: dict[tuple[str, CachePolicy], Model] = {}
+        self._limiters: dict[str, Limiter] = {}
 
     @property
     def default_model_id(self) -> str:
@@ -88,7 +90,7 @@ class ModelHub:
     def _build(self, model_id: str) -> Model:
         provider, name = split_model_id(model_id)
         endpoint = self.config.endpoints.get(provider)
-        factory = self._providers.get(endpoint.adapter if endpoint else provider)
+        factory = self._providers.get(self._adapter_name(provider))
         if factory is None or not provider:
             raise UnknownModelError(
                 f"unknown model {model_id!r}: no provider or endpoint named {provider!r}; "
@@ -101,8 +103,27 @@ class ModelHub:
             endpoint=endpoint,
             http_client=self.http_client,
             allow_network=self._network_allowed(),
+            limiter=self.limiter(provider),
         )
         return factory(name, ctx)
+
+    def _adapter_name(self, provider: str) -> str:
+        endpoint = self.config.endpoints.get(provider)
+        if endpoint is None:
+            return provider
+        if endpoint.adapter:
+            return endpoint.adapter
+        return provider if provider in self._providers else "openai"
+
+    def limiter(self, provider: str) -> Limiter:
+        """The one limiter shared by every model of ``provider`` (an endpoint or provider name)."""
+        if provider not in self._limiters:
+            endpoint = self.config.endpoints.get(provider)
+            self._limiters[provider] = Limiter(
+                endpoint.concurrency if endpoint else None,
+                endpoint.requests_per_minute if endpoint else None,
+            )
+        return self._limiters[provider]
 
     def _network_allowed(self) -> bool:
         if self.allow_network is not None:

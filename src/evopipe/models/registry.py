@@ -17,6 +17,7 @@ from typing import Any
 from evopipe.models.base import Model
 from evopipe.models.config import EndpointConfig, ModelsConfig
 from evopipe.models.cost import PriceBook
+from evopipe.models.limits import Limiter
 from evopipe.models.testing import FakeModel, ReplayModel, ScriptedModel, SimModel
 
 
@@ -30,6 +31,7 @@ class ProviderContext:
     endpoint: EndpointConfig | None = None
     http_client: Any = None
     allow_network: bool = False
+    limiter: Limiter | None = None
 
     def path(self, name: str) -> Path:
         path = Path(name).expanduser()
@@ -72,6 +74,9 @@ BUILTIN_PROVIDERS: Mapping[str, ProviderFactory] = MappingProxyType(
         "scripted": _scripted,
         "replay": _replay,
         "sim": _sim,
+        "openai": _lazy("adapters.openai"),
+        "anthropic": _lazy("adapters.anthropic"),
+        "google": _lazy("adapters.google"),
     }
 )
 """Provider name → factory. Adapters add one line here."""

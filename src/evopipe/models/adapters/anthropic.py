@@ -1,0 +1,113 @@
+"""Anthropic adapter (``anthropic:MODEL``) on the native SDK.
+
+Structured output: ``output_config={"format": {"type": "json_schema", "schema": ...}}``, then
+validated. System messages become the ``system`` parameter; tools map to Anthropic tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from evopipe.models.adapters._base import DEFAULT_MAX_TOKENS, RawReply, SDKAdapter
+from evopipe.models.base import (
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelTimeoutError,
+    RateLimitedError,
+    ServerError,
+    ToolCall,
+    Usage,
+)
+from evopipe.models.limits import parse_retry_after
+from evopipe.models.registry import ProviderContext
+
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+class AnthropicModel(SDKAdapter):
+    provider = "anthropic"
+
+    def _make_client(self) -> anthropic.AsyncAnthropic:
+        endpoint = self.ctx.endpoint
+        key_env = endpoint.api_key_env if endpoint and endpoint.api_key_env else DEFAULT_KEY_ENV
+        key = self.ctx.config.env.get(key_env)
+        if key is None and self.ctx.http_client is None:
+            raise ModelError(f"{self.id}: no API key; set the environment variable {key_env}")
+        return anthropic.AsyncAnthropic(
+            api_key=key or "test-key",
+            base_url=endpoint.base_url if endpoint and endpoint.base_url else None,
+            max_retries=0,
+            http_client=self.ctx.http_client,
+        )
+
+    async def _call(self, request: ModelRequest, messages: list[Message], native: bool) -> RawReply:
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "messages": [
+                {"role": m.role, "content": m.content} for m in messages if m.role != "system"
+            ],
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        }
+        if system:
+            kwargs["system"] = system
+        if request.stop:
+            kwargs["stop_sequences"] = list(request.stop)
+        if request.timeout_s is not None:
+            kwargs["timeout"] = request.timeout_s
+        if request.temperature is not None:
+            kwargs["extra_body"] = {"temperature": request.temperature}
+        if request.output_schema is not None and native:
+            kwargs["output_config"] = {
+                "format": {"type": "json_schema", "schema": request.output_schema}
+            }
+        if request.tools:
+            kwargs["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters}
+                for t in request.tools
+            ]
+        message = await self.client().messages.create(**kwargs)
+        return _reply(message)
+
+    def _map_error(self, exc: Exception) -> ModelError | None:
+        return map_anthropic_error(self.id, exc)
+
+
+def _reply(message: Any) -> RawReply:
+    texts = [b.text for b in message.content if getattr(b, "type", "") == "text"]
+    calls = tuple(
+        ToolCall(name=b.name, arguments=dict(b.input or {}), id=b.id)
+        for b in message.content
+        if getattr(b, "type", "") == "tool_use"
+    )
+    usage = message.usage
+    return RawReply(
+        text="".join(texts),
+        usage=Usage(usage.input_tokens, usage.output_tokens) if usage else Usage(),
+        finish_reason=message.stop_reason or "stop",
+        request_id=getattr(message, "_request_id", None) or message.id,
+        tool_calls=calls,
+    )
+
+
+def map_anthropic_error(model_id: str, exc: Exception) -> ModelError | None:
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ModelTimeoutError(f"{model_id}: request timed out")
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        detail = f"{model_id}: HTTP {status}: {exc.message}"
+        if status == 429:
+            return RateLimitedError(detail, retry_after_s=parse_retry_after(exc.response.headers))
+        if status >= 500:
+            return ServerError(detail)
+        return ModelError(detail)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return ServerError(f"{model_id}: connection failed: {exc}")
+    return None
+
+
+def build(name: str, ctx: ProviderContext) -> AnthropicModel:
+    return AnthropicModel(name, ctx)
