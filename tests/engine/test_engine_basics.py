@@ -31,7 +31,8 @@ async def test_journal_has_no_gaps_and_is_bound_to_spec_hash(h: Harness) -> None
     result = await h.run(pipeline)
     events = h.store.load_events(result.run_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert events[0].type == "run_started" and events[-1].type == "run_finished"
+    assert events[0].type == "run_started"
+    assert events[-1].type == "run_finished"
     from evopipe.spec import spec_hash
 
     assert events[0].data["spec_hash"] == spec_hash(pipeline) == result.spec_hash
@@ -98,7 +99,8 @@ async def test_template_error_names_step_and_field(h: Harness) -> None:
         )
     )
     assert result.status == "failed"
-    assert "'b'" in (result.error or "") and "values.y" in (result.error or "")
+    assert "'b'" in (result.error or "")
+    assert "values.y" in (result.error or "")
     assert result.step("b").status == "failed"
 
 

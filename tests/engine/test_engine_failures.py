@@ -112,7 +112,7 @@ async def test_retry_then_fallback_model(h: Harness) -> None:
     types = h.types("s")
     assert types.count("step_retry") == 2
     assert types.count("step_attempt_started") == 2
-    succeeded = [e for e in h.events.events if e.type == "step_succeeded"][0]
+    succeeded = next(e for e in h.events.events if e.type == "step_succeeded")
     assert succeeded.data["model"] == "backup"
 
 
@@ -195,7 +195,8 @@ async def test_timeout_budget(h: Harness) -> None:
 async def test_options_tighten_budgets(h: Harness) -> None:
     h.add(FunctionModel(_costly, model_id="costly"))
     result = await h.run(spec(CHAIN5.replace("{LIMITS}", "{}")), max_steps=1)
-    assert result.status == "budget_exceeded" and result.budget == "max_steps"
+    assert result.status == "budget_exceeded"
+    assert result.budget == "max_steps"
 
 
 async def test_kill_switch_cancels_within_a_second(h: Harness) -> None:
