@@ -1,0 +1,174 @@
+"""Rules about what a pipeline may use: personas, models, and kinds the policy refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from evopipe.check.context import Context
+from evopipe.check.models_known import STATIC_PROVIDERS, static_known_model
+from evopipe.check.registry import Rule, example
+from evopipe.spec.errors import Diagnostic
+from evopipe.spec.kinds import UNSAFE_KINDS
+from evopipe.spec.loader import PathKey
+
+
+def unknown_persona(ctx: Context) -> Iterator[Diagnostic]:
+    """A step names a persona that `personas` does not define."""
+    for at in ctx.analysis.steps:
+        persona = getattr(at.step, "persona", None)
+        personas = at.scope.pipeline.personas
+        if isinstance(persona, str) and persona not in personas:
+            defined = ", ".join(sorted(personas)) or "none"
+            yield ctx.diag(
+                "unknown-persona",
+                f"step {at.step.id!r} uses unknown persona {persona!r}",
+                (*at.where, "persona"),
+                hint=f"define it under `personas` (defined: {defined})",
+            )
+
+
+def _model_uses(ctx: Context) -> Iterator[tuple[str, PathKey]]:
+    for scope in ctx.analysis.scopes:
+        if scope.isolated:
+            base = scope.where[:-1]
+            pipeline = scope.pipeline
+            if pipeline.defaults.model:
+                yield pipeline.defaults.model, (*base, "defaults", "model")
+            for name, persona in pipeline.personas.items():
+                if persona.model:
+                    yield persona.model, (*base, "personas", name, "model")
+    for at in ctx.analysis.steps:
+        model = getattr(at.step, "model", None)
+        if isinstance(model, str):
+            yield model, (*at.where, "model")
+        if at.step.retry is not None:
+            for j, fallback in enumerate(at.step.retry.fallback_models):
+                yield fallback, (*at.where, "retry", "fallback_models", j)
+
+
+def unknown_model(ctx: Context) -> Iterator[Diagnostic]:
+    """A model id has no known provider prefix or configured endpoint."""
+    known = ctx.options.known_model or static_known_model
+    for model, where in _model_uses(ctx):
+        if "{{" in model or known(model):
+            continue
+        yield ctx.diag(
+            "unknown-model",
+            f"unknown model {model!r}",
+            where,
+            hint="model ids are `provider:model` with a provider among "
+            f"{', '.join(sorted(STATIC_PROVIDERS))} or an endpoint from your config",
+        )
+
+
+def unsafe_kind(ctx: Context) -> Iterator[Diagnostic]:
+    """A `shell`, `python` or `http` step under the untrusted policy (the default)."""
+    if ctx.options.trusted:
+        return
+    for at in ctx.analysis.steps:
+        if at.step.kind in UNSAFE_KINDS:
+            yield ctx.diag(
+                "unsafe-kind",
+                f"step {at.step.id!r} has kind {at.step.kind!r}, refused under the untrusted "
+                "policy",
+                (*at.where, "kind"),
+                hint="use `tool` steps for deterministic work, or validate/run with --trust "
+                "if you wrote this pipeline yourself",
+            )
+
+
+RULES = (
+    Rule(
+        "unknown-persona",
+        "A step names a persona that `personas` does not define.",
+        unknown_persona,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: ahoy
+            personas:
+              captain: {system: You are a ship's captain. Be brief.}
+            steps:
+              - id: greet
+                kind: llm
+                persona: pirate
+                prompt: Greet the crew.
+            """,
+            8,
+            14,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: ahoy
+            personas:
+              captain: {system: You are a ship's captain. Be brief.}
+            steps:
+              - id: greet
+                kind: llm
+                persona: captain
+                prompt: Greet the crew.
+            """
+        ),
+    ),
+    Rule(
+        "unknown-model",
+        "A model id has no known provider prefix or configured endpoint.",
+        unknown_model,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: hello
+            defaults:
+              model: gpt-5-mini
+            steps:
+              - id: greet
+                kind: llm
+                prompt: Say hello.
+            """,
+            4,
+            10,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: hello
+            defaults:
+              model: openai:gpt-5-mini
+            steps:
+              - id: greet
+                kind: llm
+                prompt: Say hello.
+            """
+        ),
+    ),
+    Rule(
+        "unsafe-kind",
+        "A `shell`, `python` or `http` step under the untrusted policy (the default; "
+        "`--trust` allows them).",
+        unsafe_kind,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: listing
+            steps:
+              - id: files
+                kind: shell
+                command: [ls, -l]
+            """,
+            5,
+            11,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: listing
+            steps:
+              - id: files
+                kind: shell
+                command: [ls, -l]
+            """,
+            trusted=True,
+        ),
+    ),
+)
