@@ -51,6 +51,8 @@ class FakeContext:
     step_id: str = "s"
     run_id: str = "run-1"
     attempt: int = 1
+    depth: int = 0
+    decision: Any = None
     hooks: dict[str, Any] = field(default_factory=dict)
     store: Any = None
     pipeline: Pipeline = field(default_factory=make_pipeline)
@@ -73,7 +75,7 @@ class FakeContext:
     def services(self) -> Services:
         return Services(models=_NoModels(), store=self.store, policy=self.policy, hooks=self.hooks)
 
-    def render(self, value: Any, extra: Mapping[str, Any] | None = None) -> Any:
+    def render(self, value: Any, extra: Mapping[str, Any] | None = None, where: str = "") -> Any:
         return self.renderer.render(value, {**self.namespace, **(extra or {})}, self.step_id)
 
     def evaluate(self, condition: str, extra: Mapping[str, Any] | None = None) -> bool:
@@ -116,7 +118,7 @@ class FakeContext:
                 policy=self.policy,
                 workspace=self.workspace,
                 namespace=ns,
-                step_id=f"{scope}.{step.id}",
+                step_id=f"{self.step_id}{scope}.{step.id}",
                 hooks=self.hooks,
                 store=self.store,
                 pipeline=self.pipeline,

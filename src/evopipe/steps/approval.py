@@ -11,18 +11,11 @@ re-run — now reads the decision:
   output ``{"approved": false, ...}`` (``on_reject: skip``; its dependants follow the engine's
   rule for skipped steps).
 
-Where the decision comes from, first match wins:
-
-1. ``services.hooks["approvals"]``: a mapping ``step id → {"approved": bool, "comment": str}``
-   (in-process use and tests);
-2. the store: ``services.store.get_approval(run_id, step_id)`` (what ``evopipe approve``
-   writes).
+The decision is :attr:`StepContext.decision` (the engine loads it from the journal's
+``approval_decided`` events on resume).
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from evopipe.spec.kinds import ApprovalStep
 from evopipe.steps.base import StepContext, StepFailed, StepResult
@@ -31,33 +24,16 @@ kind = "approval"
 config_model = ApprovalStep
 
 
-def find_decision(ctx: StepContext) -> dict[str, Any] | None:
-    """The recorded decision on this step, normalised, or None if nobody decided yet."""
-    table = ctx.services.hooks.get("approvals")
-    if isinstance(table, Mapping) and ctx.step_id in table:
-        raw = table[ctx.step_id]
-        if isinstance(raw, bool):
-            return {"approved": raw, "comment": None, "by": None}
-        return {
-            "approved": bool(raw.get("approved")),
-            "comment": raw.get("comment"),
-            "by": raw.get("by"),
-        }
-    store = ctx.services.store
-    getter = getattr(store, "get_approval", None) if store is not None else None
-    if getter is None:
-        return None
-    record = getter(ctx.run_id, ctx.step_id)
-    if record is None:
-        return None
-    return {"approved": bool(record.approved), "comment": record.comment, "by": record.by}
-
-
 async def run(ctx: StepContext, config: ApprovalStep) -> StepResult:
     message = ctx.render(config.message)
-    decision = find_decision(ctx)
-    if decision is None:
+    recorded = ctx.decision
+    if recorded is None:
         return StepResult(status="waiting", meta={"message": str(message)})
+    decision = {
+        "approved": bool(recorded.approved),
+        "comment": recorded.comment,
+        "by": recorded.decided_by,
+    }
     if decision["approved"]:
         return StepResult(output=decision, meta={"message": str(message)})
     if config.on_reject == "skip":

@@ -30,7 +30,7 @@ from evopipe.spec.kinds import GenerateStep
 from evopipe.spec.loader import loads
 from evopipe.spec.pipeline import Limits, Pipeline
 from evopipe.steps.base import StepContext, StepFailed, StepResult
-from evopipe.steps.pipeline import sub_run_result
+from evopipe.steps.pipeline import check_depth, sub_run_result
 
 kind = "generate"
 config_model = GenerateStep
@@ -74,6 +74,7 @@ def as_pipeline(step_id: str, produced: Any) -> Pipeline:
 
 
 async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
+    check_depth(ctx)
     generator = ctx.services.hooks.get("generator")
     if generator is None:
         raise StepFailed(ctx.step_id, NO_GENERATOR)
@@ -95,9 +96,7 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
     if not config.run:
         return StepResult(output=output)
     inputs = ctx.render(config.inputs)
-    result = await ctx.run_pipeline(
-        generated, inputs, scope=ctx.step_id, policy=ctx.policy.as_untrusted()
-    )
+    result = await ctx.run_pipeline(generated, inputs, policy=ctx.policy.as_untrusted())
     sub = sub_run_result(ctx, result, f"generated pipeline {generated.name!r}")
     if sub.status != "succeeded":
         return sub

@@ -54,7 +54,7 @@ def _render_request(ctx: StepContext, config: HttpStep) -> dict[str, Any]:
     url = ctx.render(config.url)
     if not isinstance(url, str):
         raise StepFailed(ctx.step_id, "url must render to a string")
-    headers = ctx.render(config.headers)
+    headers = {str(k): str(v) for k, v in ctx.render(config.headers).items()}
     for name in headers:
         if name.lower() in _FORBIDDEN_HEADERS:
             raise StepFailed(ctx.step_id, f"header {name!r} may not be set by a step")

@@ -44,7 +44,7 @@ async def run(ctx: StepContext, config: LoopStep) -> StepResult:
             ctx,
             config,
             {"loop": loop_ns},
-            scope=f"{ctx.step_id}#{iteration}",
+            scope=f"#{iteration}",
             what=f"iteration {iteration}",
         )
         if outcome.waiting:

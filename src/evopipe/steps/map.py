@@ -71,9 +71,7 @@ async def run(ctx: StepContext, config: MapStep) -> StepResult:
     async def worker() -> None:
         for index in cursor:
             extra = {"item": items[index], "index": index}
-            outcome = await run_scope(
-                ctx, config, extra, scope=f"{ctx.step_id}[{index}]", what=f"item {index}"
-            )
+            outcome = await run_scope(ctx, config, extra, scope=f"[{index}]", what=f"item {index}")
             outcomes[index] = outcome
             if outcome.waiting:
                 return

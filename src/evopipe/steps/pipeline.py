@@ -5,21 +5,32 @@ this run: one level deeper (``limits.max_depth`` bounds the nesting; going deepe
 ``depth-exceeded``), under the same policy, with its steps, tokens, cost and time counted
 against the parent's budgets. Output: the sub-pipeline's outputs.
 
-A failed sub-run fails this step with the sub-run's error; a budget overrun stays a budget
-overrun (naming the budget); a sub-run waiting on an approval makes this step wait.
+A failed sub-run fails this step with the sub-run's error. An overrun of the sub-pipeline's own
+``limits`` fails this step naming the budget; an overrun of the parent's budgets ends the whole
+run with ``budget_exceeded``. A sub-run waiting on an approval makes this step wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.types import RunResult
 from evopipe.spec.kinds import PipelineStep
 from evopipe.steps.base import StepContext, StepFailed, StepResult
 
 kind = "pipeline"
 config_model = PipelineStep
+
+
+def check_depth(ctx: StepContext) -> None:
+    """Refuse to go one level deeper than ``limits.max_depth`` allows (``depth-exceeded``)."""
+    limit = ctx.pipeline.limits.max_depth
+    if ctx.depth + 1 > limit:
+        raise StepFailed(
+            ctx.step_id,
+            f"depth-exceeded: a sub-pipeline here would run at depth {ctx.depth + 1}, "
+            f"over limits.max_depth={limit}",
+        )
 
 
 def sub_run_result(ctx: StepContext, result: RunResult, what: str) -> StepResult:
@@ -32,16 +43,19 @@ def sub_run_result(ctx: StepContext, result: RunResult, what: str) -> StepResult
             meta={"sub_run_id": result.run_id, "waiting_on": list(result.waiting_on)},
         )
     if result.status == "budget_exceeded":
-        raise BudgetExceeded(result.budget or "budget", f"in {what}: {result.error}")
+        raise StepFailed(
+            ctx.step_id, f"{what} exceeded its own budget {result.budget}: {result.error}"
+        )
     if result.status == "cancelled":
         raise asyncio.CancelledError(f"{what} was cancelled")
     raise StepFailed(ctx.step_id, f"{what} failed: {result.error or result.status}")
 
 
 async def run(ctx: StepContext, config: PipelineStep) -> StepResult:
+    check_depth(ctx)
     inputs = ctx.render(config.inputs)
     if not isinstance(inputs, dict):
         raise StepFailed(ctx.step_id, "sub-pipeline inputs must render to a mapping")
-    result = await ctx.run_pipeline(config.pipeline, inputs, scope=ctx.step_id)
+    result = await ctx.run_pipeline(config.pipeline, inputs)
     name = config.pipeline if isinstance(config.pipeline, str) else config.pipeline.name
     return sub_run_result(ctx, result, f"sub-pipeline {name!r}")

@@ -1,8 +1,8 @@
 """Running one inner scope — a map item or a loop iteration — as inner steps or a sub-pipeline.
 
 Shared by :mod:`evopipe.steps.map` and :mod:`evopipe.steps.loop`. A scope's failure becomes the
-step's failure (naming the item or iteration), a budget overrun stays a
-:class:`~evopipe.engine.budget.BudgetExceeded` naming the budget, a waiting scope (an approval
+step's failure (naming the item or iteration, and the budget when a sub-pipeline overran its
+own ``limits``; an overrun of the run's budgets ends the whole run), a waiting scope (an approval
 inside) is reported so the caller can pause.
 """
 
@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from evopipe.engine.budget import BudgetExceeded
-from evopipe.spec.base import StepBase
 from evopipe.spec.pipeline import Pipeline
 from evopipe.steps.base import StepContext, StepFailed
+from evopipe.steps.pipeline import check_depth
 
 
 class ScopedConfig(Protocol):
@@ -59,14 +58,15 @@ async def run_scope(
 ) -> ScopeOutcome:
     """Run ``config``'s inner steps (or sub-pipeline) once with ``extra`` in the namespace."""
     if config.steps is not None:
-        steps: list[StepBase] = list(config.steps)
-        inner = await ctx.run_steps(steps, extra, scope=scope)
+        # the config's own list object: the engine caches inner plans per list
+        inner = await ctx.run_steps(config.steps, extra, scope=scope)
         _raise_for(ctx, inner.status, inner.error, getattr(inner, "budget", None), what)
         namespace = {**extra, **inner.namespace}
         return ScopeOutcome(
             dict(inner.outputs), inner.last_output, namespace, waiting=inner.status == "waiting"
         )
     assert config.pipeline is not None
+    check_depth(ctx)
     inputs = ctx.render(config.inputs, extra=extra)
     result = await ctx.run_pipeline(config.pipeline, inputs, scope=scope)
     _raise_for(ctx, result.status, result.error, result.budget, what)
@@ -82,7 +82,7 @@ def _raise_for(
     if status in ("succeeded", "waiting"):
         return
     if status == "budget_exceeded":
-        raise BudgetExceeded(budget or "budget", f"in {what} of step {ctx.step_id!r}: {error}")
+        raise StepFailed(ctx.step_id, f"{what} exceeded its own budget {budget}: {error}")
     if status == "cancelled":
         raise asyncio.CancelledError(f"{what} of step {ctx.step_id!r} was cancelled")
     raise StepFailed(ctx.step_id, f"{what} failed: {error or status}")
