@@ -77,6 +77,7 @@ BUILTIN_PROVIDERS: Mapping[str, ProviderFactory] = MappingProxyType(
         "openai": _lazy("adapters.openai"),
         "anthropic": _lazy("adapters.anthropic"),
         "google": _lazy("adapters.google"),
+        "local": _lazy("adapters.local"),
     }
 )
 """Provider name → factory. Adapters add one line here."""
