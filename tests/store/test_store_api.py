@@ -12,6 +12,7 @@ import pytest
 from evopipe.store import (
     DuplicateRunError,
     EventRecord,
+    JournalGapError,
     RunNotFoundError,
     Store,
     StoreError,
@@ -33,7 +34,7 @@ def _new_run(store: Store, run_id: str = "r1", **kw: object) -> None:
 def test_create_and_get_run(store: Store) -> None:
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     _new_run(store, parent_run_id="p0", created_at=when)
-    run = store.require_run("r1")
+    run = store.get_run("r1")
     assert run.pipeline_name == "demo"
     assert run.spec_hash == "abc123"
     assert run.spec_json == '{"name":"demo"}'
@@ -44,9 +45,9 @@ def test_create_and_get_run(store: Store) -> None:
     assert run.finished_at is None
     assert run.outputs is None
     assert run.last_seq == 0
-    assert store.get_run("nope") is None
+    assert store.find_run("nope") is None
     with pytest.raises(RunNotFoundError, match="nope"):
-        store.require_run("nope")
+        store.get_run("nope")
 
 
 def test_duplicate_run_is_refused(store: Store) -> None:
@@ -62,12 +63,12 @@ def test_set_run_status_terminal_and_back(store: Store) -> None:
     store.set_run_status(
         "r1", "failed", error="boom", outputs={"a": [1, 2]}, usage={"calls": 2, "cost_usd": 0.5}
     )
-    run = store.require_run("r1")
+    run = store.get_run("r1")
     assert (run.status, run.error, run.outputs) == ("failed", "boom", {"a": [1, 2]})
     assert run.usage == {"calls": 2, "cost_usd": 0.5}
     assert run.finished_at is not None
     store.set_run_status("r1", "running")
-    run = store.require_run("r1")
+    run = store.get_run("r1")
     assert (run.status, run.error, run.finished_at) == ("running", None, None)
     assert run.outputs == {"a": [1, 2]}  # kept: outputs replaced only when given
     with pytest.raises(StoreError, match="unknown run status 'done'"):
@@ -100,7 +101,7 @@ def test_journal_seq_is_contiguous_and_payloads_round_trip(store: Store) -> None
     assert events[10].step_id == "s9"
     assert events[10].payload == {"output": {"i": 9}}
     assert [e.seq for e in store.load_events("r1", after_seq=49)] == [50, 51]
-    assert store.require_run("r1").last_seq == 51
+    assert store.get_run("r1").last_seq == 51
 
 
 def test_journal_of_unknown_run_is_refused(store: Store) -> None:
@@ -141,7 +142,7 @@ def test_unserialisable_payload_is_a_clear_error(store: Store) -> None:
     with pytest.raises(StoreError, match="not JSON-serialisable"):
         store.append_events("r1", [EventRecord("e", None, 0, {"x": object()})])
     assert store.load_events("r1") == []
-    assert store.require_run("r1").last_seq == 0
+    assert store.get_run("r1").last_seq == 0
 
 
 def test_cancel_flag(store: Store) -> None:
@@ -208,12 +209,12 @@ def test_gc_deletes_only_old_finished_runs_and_unreferenced_data(store: Store) -
     # a month from now, both finished runs are old; the running one never is
     counts = store.gc(timedelta(days=30), now=time.time() + 31 * 86400)
     assert counts.runs == 2
-    assert counts.events == 4
+    assert counts.events == 5  # 2 + 2 appended, 1 approval_decided
     assert counts.approvals == 1
     assert counts.blobs == 3
     assert counts.cache_entries == 1
-    assert store.get_run("old_running") is not None  # never delete unfinished runs
-    assert store.get_run("old_done") is None
+    assert store.find_run("old_running") is not None  # never delete unfinished runs
+    assert store.find_run("old_done") is None
     assert store.load_events("old_done") == []
     assert store.get_blob(kept_sha) is None  # its owner run was old enough to go too
 
@@ -232,3 +233,30 @@ def test_closed_store_refuses_work() -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.get_run("x")
+
+
+def test_approval_is_also_journaled(store: Store) -> None:
+    _new_run(store)
+    store.append_events("r1", [EventRecord("step_waiting", "review", 1, {"message": "ok?"})])
+    store.record_approval("r1", "review", True, "fine", "ann")
+    last = store.load_events("r1")[-1]
+    assert (last.seq, last.type, last.step_id) == (2, "approval_decided", "review")
+    assert last.data == {"approved": True, "comment": "fine", "decided_by": "ann"}
+
+
+def test_sequenced_events_must_continue_the_journal(store: Store) -> None:
+    from evopipe.engine.types import Event
+
+    _new_run(store)
+    ok = [Event("step_started", "r1", i, "s", {"attempt": 1}, 100.0 + i) for i in (1, 2)]
+    assert store.append_events("r1", ok) == 2
+    with pytest.raises(JournalGapError, match="got event seq 4, expected 3"):
+        store.append_events("r1", [Event("step_started", "r1", 4, "s", {})])
+    with pytest.raises(JournalGapError, match="got event seq 2, expected 3"):
+        store.append_events("r1", [Event("step_started", "r1", 2, "s", {})])
+    events = store.load_events("r1")
+    assert [(e.seq, e.attempt, e.ts, e.run_id) for e in events] == [
+        (1, 1, 101.0, "r1"),
+        (2, 1, 102.0, "r1"),
+    ]
+    assert store.get_run("r1").last_seq == 2

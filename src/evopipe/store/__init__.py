@@ -12,6 +12,7 @@ migrations (``evopipe/store/migrations/NNNN_name.py``), the raw driver on the ho
 
 from evopipe.store.errors import (
     DuplicateRunError,
+    JournalGapError,
     MigrationError,
     RunNotFoundError,
     SchemaTooNewError,
@@ -25,6 +26,7 @@ from evopipe.store.records import (
     EventRecord,
     GcCounts,
     RunRecord,
+    SequencedEvent,
     StoredEvent,
 )
 from evopipe.store.redact import SecretRedactor
@@ -40,12 +42,14 @@ __all__ = [
     "DuplicateRunError",
     "EventRecord",
     "GcCounts",
+    "JournalGapError",
     "MigrationError",
     "ResponseCache",
     "RunNotFoundError",
     "RunRecord",
     "SchemaTooNewError",
     "SecretRedactor",
+    "SequencedEvent",
     "Store",
     "StoreError",
     "StoredEvent",

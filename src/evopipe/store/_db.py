@@ -8,9 +8,10 @@ SQLAlchemy for every statement.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -59,6 +60,10 @@ def _default(value: Any) -> Any:
     isoformat = getattr(value, "isoformat", None)
     if callable(isoformat):
         return isoformat()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, set | frozenset):
         return sorted(value, key=repr)
     raise TypeError(f"object of type {type(value).__name__} is not JSON-serialisable")

@@ -25,6 +25,10 @@ class DuplicateRunError(StoreError):
         self.run_id = run_id
 
 
+class JournalGapError(StoreError):
+    """A batch of events would leave a gap or a duplicate in a run's journal."""
+
+
 class SchemaTooNewError(StoreError):
     """The database was migrated by a newer evopipe than this one."""
 

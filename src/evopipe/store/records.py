@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 RUN_STATUSES: tuple[str, ...] = (
     "pending",
@@ -32,8 +33,32 @@ class EventRecord(NamedTuple):
     payload: dict[str, Any]
 
 
+class SequencedEvent(Protocol):
+    """An event that carries its own ``seq`` (the engine's ``evopipe.engine.Event``).
+
+    The store checks that such a batch continues the journal exactly (``last_seq + 1``, ...)
+    and refuses it otherwise, so a gap or a duplicate can never be committed. ``attempt`` is
+    taken from ``data["attempt"]`` (or ``data["attempts"]``) when present.
+    """
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def step_id(self) -> str | None: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    @property
+    def ts(self) -> float: ...
+
+
 class StoredEvent(NamedTuple):
-    """One event read back from the journal; ``seq`` starts at 1 and has no gaps."""
+    """One event read back from the journal; ``seq`` starts at 1 and has no gaps.
+
+    It reads like the engine's ``Event`` (``run_id``, ``seq``, ``type``, ``step_id``, ``data``,
+    ``ts``), so the engine can replay it directly.
+    """
 
     seq: int
     type: str
@@ -41,6 +66,23 @@ class StoredEvent(NamedTuple):
     attempt: int
     payload: dict[str, Any]
     ts: float
+    run_id: str = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload (the engine's name for it)."""
+        return self.payload
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "run_id": self.run_id,
+            "step_id": self.step_id,
+            "attempt": self.attempt,
+            "ts": self.ts,
+            "data": self.payload,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,12 @@ from sqlalchemy.pool import StaticPool
 
 from evopipe.store import migrate
 from evopipe.store._db import RawDb, configure_sqlite, dumps, is_integrity_error, loads
-from evopipe.store.errors import DuplicateRunError, RunNotFoundError, StoreError
+from evopipe.store.errors import (
+    DuplicateRunError,
+    JournalGapError,
+    RunNotFoundError,
+    StoreError,
+)
 from evopipe.store.extras import ExtrasMixin
 from evopipe.store.records import (
     RUN_STATUSES,
@@ -29,6 +34,7 @@ from evopipe.store.records import (
     ApprovalRecord,
     EventRecord,
     RunRecord,
+    SequencedEvent,
     StoredEvent,
 )
 from evopipe.store.redact import Redact, redact_value
@@ -240,15 +246,15 @@ class Store(ExtrasMixin):
             if cur.rowcount == 0:
                 raise RunNotFoundError(run_id)
 
-    def get_run(self, run_id: str) -> RunRecord | None:
+    def find_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or None."""
         with self._lock:
             row = self._read().one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         return None if row is None else _run_record(row)
 
-    def require_run(self, run_id: str) -> RunRecord:
-        """Like :meth:`get_run` but raises :class:`RunNotFoundError`."""
-        run = self.get_run(run_id)
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id; raises :class:`RunNotFoundError` (see :meth:`find_run`)."""
+        run = self.find_run(run_id)
         if run is None:
             raise RunNotFoundError(run_id)
         return run
@@ -266,21 +272,23 @@ class Store(ExtrasMixin):
 
     # -- journal ---------------------------------------------------------------------------
 
-    def append_events(self, run_id: str, events: Sequence[EventRecord]) -> int:
+    def append_events(self, run_id: str, events: Sequence[EventRecord | SequencedEvent]) -> int:
         """Append ``events`` to the run's journal in ONE transaction; return the last seq.
 
-        Sequence numbers are assigned here, contiguously per run (1, 2, 3, ... with no gaps),
-        atomically with the insert. Raises :class:`RunNotFoundError` for an unknown run.
+        Sequence numbers are contiguous per run (1, 2, 3, ... with no gaps), assigned here
+        atomically with the insert. Events that carry their own ``seq`` (the engine's
+        :class:`~evopipe.store.records.SequencedEvent`) must continue the journal exactly, or
+        the whole batch is refused with :class:`JournalGapError`. Raises
+        :class:`RunNotFoundError` for an unknown run.
         """
         n = len(events)
-        now = time.time()
         if n == 0:
             with self._lock:
                 row = self._read().one("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,))
             if row is None:
                 raise RunNotFoundError(run_id)
             return int(row[0])
-        encode = self._json
+        now = time.time()
         with self._tx() as db:
             row = db.one(
                 "UPDATE runs SET last_seq = last_seq + ?, updated_at = ? WHERE run_id = ? "
@@ -290,15 +298,34 @@ class Store(ExtrasMixin):
             if row is None:
                 raise RunNotFoundError(run_id)
             last = int(row[0])
-            first = last - n + 1
-            db.executemany(
-                _INSERT_EVENT,
-                [
-                    (run_id, first + i, e[0], e[1], e[2], encode(e[3]), now)
-                    for i, e in enumerate(events)
-                ],
-            )
+            db.executemany(_INSERT_EVENT, self._event_rows(run_id, events, last - n + 1, now))
         return last
+
+    def _event_rows(
+        self,
+        run_id: str,
+        events: Sequence[EventRecord | SequencedEvent],
+        first: int,
+        now: float,
+    ) -> list[tuple[Any, ...]]:
+        encode = self._json
+        rows: list[tuple[Any, ...]] = []
+        seq = first
+        for ev in events:
+            if isinstance(ev, tuple):
+                type_, step_id, attempt, payload = ev
+                rows.append((run_id, seq, type_, step_id, attempt, encode(payload), now))
+            else:
+                if ev.seq != seq:
+                    raise JournalGapError(
+                        f"journal of run {run_id!r}: got event seq {ev.seq}, expected {seq} "
+                        "(a gap or a duplicate); the batch was not written"
+                    )
+                data = ev.data
+                attempt = int(data.get("attempt", data.get("attempts", 0)) or 0)
+                rows.append((run_id, seq, ev.type, ev.step_id, attempt, encode(data), ev.ts))
+            seq += 1
+        return rows
 
     def load_events(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """The run's events with ``seq > after_seq``, in order."""
@@ -308,7 +335,7 @@ class Store(ExtrasMixin):
                 "WHERE run_id = ? AND seq > ? ORDER BY seq",
                 (run_id, after_seq),
             )
-        return [StoredEvent(r[0], r[1], r[2], r[3], loads(r[4]), r[5]) for r in rows]
+        return [StoredEvent(r[0], r[1], r[2], r[3], loads(r[4]), r[5], run_id) for r in rows]
 
     # -- cancel ----------------------------------------------------------------------------
 
@@ -343,16 +370,32 @@ class Store(ExtrasMixin):
         comment: str | None = None,
         by: str | None = None,
     ) -> None:
-        """Record the decision on an approval step; a later decision replaces an earlier one."""
+        """Record the decision on an approval step; a later decision replaces an earlier one.
+
+        In the same transaction an ``approval_decided`` event (``approved``, ``comment``,
+        ``decided_by``) is appended to the run's journal, which is where resume reads it.
+        """
+        now = time.time()
+        comment = self._text(comment)
         with self._tx() as db:
-            if db.one("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)) is None:
+            row = db.one(
+                "UPDATE runs SET last_seq = last_seq + 1, updated_at = ? WHERE run_id = ? "
+                "RETURNING last_seq",
+                (now, run_id),
+            )
+            if row is None:
                 raise RunNotFoundError(run_id)
             db.execute(
                 "INSERT INTO approvals (run_id, step_id, approved, comment, decided_by, "
                 "decided_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_id) DO UPDATE "
                 "SET approved = excluded.approved, comment = excluded.comment, "
                 "decided_by = excluded.decided_by, decided_at = excluded.decided_at",
-                (run_id, step_id, bool(approved), self._text(comment), by, time.time()),
+                (run_id, step_id, bool(approved), comment, by, now),
+            )
+            payload = {"approved": bool(approved), "comment": comment, "decided_by": by}
+            db.execute(
+                _INSERT_EVENT,
+                (run_id, int(row[0]), "approval_decided", step_id, 0, self._json(payload), now),
             )
 
     def get_approval(self, run_id: str, step_id: str) -> ApprovalRecord | None:
