@@ -14,6 +14,7 @@ from evopipe import __version__
 
 _GROUPS: tuple[str, ...] = (
     "evopipe.cli.validate",
+    "evopipe.cli.models",
     "evopipe.cli.evolve",
     "evopipe.cli.generate",
 )

@@ -35,6 +35,12 @@ class LoadedJournal:
     started: Mapping[str, Any]
 
 
+def spec_json(pipeline: Pipeline) -> str:
+    """The spec as stored with a run: every field (defaults included, so that it validates
+    back to an equal pipeline with the same hash)."""
+    return json.dumps(pipeline.model_dump(mode="json", by_alias=True), sort_keys=True)
+
+
 def stored_pipeline(info: Any) -> Pipeline:
     return Pipeline.model_validate(json.loads(info.spec_json))
 

@@ -13,11 +13,17 @@ from evopipe.engine.events import EventBus
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.journal import JournalError, JournalStore, JournalWriter
 from evopipe.engine.plan import Plan, build_plan
-from evopipe.engine.replay import ResumeRefused, fork_replay, load_replay, stored_pipeline
+from evopipe.engine.replay import (
+    ResumeRefused,
+    fork_replay,
+    load_replay,
+    spec_json,
+    stored_pipeline,
+)
 from evopipe.engine.state import RunState, Scope
 from evopipe.engine.subruns import limits_of, render_outputs, run_scope, scope_records
 from evopipe.engine.types import RunOptions, RunResult, RunStatus, Services
-from evopipe.spec.canonical import canonical_json, spec_hash
+from evopipe.spec.canonical import spec_hash
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
 
@@ -87,7 +93,7 @@ async def run_pipeline(
             run_id=run_id,
             pipeline_name=pipeline.name,
             spec_hash=shash,
-            spec_json=canonical_json(pipeline),
+            spec_json=spec_json(pipeline),
             inputs=resolved,
         )
     state = _state(run_id, services, options, seq=0)

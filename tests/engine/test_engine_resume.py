@@ -1,0 +1,159 @@
+"""Durability: resume after a crash, spec-hash binding, fork, approvals, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from engine_helpers import Harness, spec
+
+from evopipe.engine.control import record_decision
+from evopipe.engine.journal import JournalError
+from evopipe.engine.replay import ResumeRefused
+from evopipe.engine.runner import resume_run
+from evopipe.models.base import ModelRequest
+from evopipe.models.testing import FunctionModel
+
+
+class Crash(BaseException):
+    """Stands in for the process dying: nothing in the engine catches it."""
+
+
+PIPE = """
+steps:
+  - {id: a, kind: llm, model: counting, prompt: "a"}
+  - {id: b, kind: llm, model: counting, prompt: "b {{ steps.a.output }}"}
+  - {id: c, kind: llm, model: counting, prompt: "c {{ steps.b.output }}"}
+  - {id: d, kind: set, values: {all: "{{ [steps.a.output, steps.b.output, steps.c.output] }}"}}
+outputs: {all: "{{ steps.d.output.all }}"}
+"""
+
+
+class Counting:
+    def __init__(self, crash_on: str | None = None) -> None:
+        self.calls: Counter[str] = Counter()
+        self.crash_on = crash_on
+
+    async def __call__(self, request: ModelRequest) -> str:
+        prompt = request.messages[-1].content
+        key = prompt.split()[0]
+        self.calls[key] += 1
+        await asyncio.sleep(0.01)
+        if key == self.crash_on:
+            raise Crash
+        return f"<{key}>"
+
+
+async def test_resume_after_crash_does_not_rerun_completed_steps(h: Harness) -> None:
+    counting = Counting(crash_on="c")
+    h.add(FunctionModel(counting, model_id="counting"))
+    pipeline = spec(PIPE)
+    with pytest.raises(Crash):
+        await h.run(pipeline, run_id="r1")
+    assert h.store.get_run("r1").status == "running"  # died without finishing
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"all": ["<a>", "<b>", "<c>"]}
+    assert counting.calls == Counter({"a": 1, "b": 1, "c": 2})  # only the in-flight step re-ran
+    events = h.store.load_events("r1")
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    starts = [e for e in events if e.type == "step_started" and e.step_id == "c"]
+    keys = {e.data["idempotency_key"] for e in starts}
+    assert keys == {"r1:c"}  # same idempotency key across lives
+    assert "run_resumed" in [e.type for e in events]
+
+
+async def test_resume_refuses_a_changed_spec(h: Harness) -> None:
+    counting = Counting(crash_on="b")
+    h.add(FunctionModel(counting, model_id="counting"))
+    with pytest.raises(Crash):
+        await h.run(spec(PIPE), run_id="r2")
+    changed = spec(PIPE.replace('prompt: "a"', 'prompt: "a changed"'))
+    with pytest.raises(ResumeRefused, match="--fork-from r2"):
+        await resume_run("r2", services=h.services, pipeline=changed)
+
+
+async def test_resume_of_a_failed_run_retries_only_what_failed(h: Harness) -> None:
+    flaky = {"fail": True}
+
+    def fn(request: ModelRequest) -> object:
+        if "b" in request.messages[-1].content and flaky["fail"]:
+            return {"error": "400"}
+        return "ok"
+
+    model = FunctionModel(fn, model_id="flaky")
+    h.add(model)
+    pipeline = spec(
+        """
+        steps:
+          - {id: a, kind: llm, model: flaky, prompt: "a"}
+          - {id: b, kind: llm, model: flaky, prompt: "b {{ steps.a.output }}"}
+        """
+    )
+    first = await h.run(pipeline, run_id="r3")
+    assert first.status == "failed"
+    flaky["fail"] = False
+    second = await resume_run("r3", services=h.services, pipeline=pipeline)
+    assert second.status == "succeeded"
+    assert len(model.calls) == 3  # a once, b twice
+
+
+async def test_resume_refuses_a_succeeded_run(h: Harness) -> None:
+    result = await h.run(spec("steps:\n  - {id: a, kind: set, values: {v: 1}}"))
+    with pytest.raises(ResumeRefused, match="already succeeded"):
+        await resume_run(result.run_id, services=h.services)
+
+
+async def test_fork_reuses_unchanged_steps(h: Harness) -> None:
+    counting = Counting()
+    h.add(FunctionModel(counting, model_id="counting"))
+    first = await h.run(spec(PIPE), run_id="base")
+    assert first.status == "succeeded"
+    changed = spec(PIPE.replace('prompt: "c {{', 'prompt: "c2 {{'))
+    forked = await h.run(changed, run_id="fork", fork_from="base")
+    assert forked.status == "succeeded"
+    assert counting.calls == Counter({"a": 1, "b": 1, "c": 1, "c2": 1})
+    assert forked.outputs == {"all": ["<a>", "<b>", "<c2>"]}
+    copied = [
+        e
+        for e in h.store.load_events("fork")
+        if e.type == "step_succeeded" and e.data.get("forked_from") == "base"
+    ]
+    assert {e.step_id for e in copied} == {"a", "b"}
+
+
+APPROVAL = """
+steps:
+  - {id: draft, kind: set, values: {text: hello}}
+  - {id: gate, kind: approval, message: "Publish {{ steps.draft.output.text }}?"}
+  - {id: publish, kind: set, values: {done: "{{ steps.gate.output.approved }}"}}
+  - {id: side, kind: set, values: {v: 1}}
+outputs: {done: "{{ steps.publish.output.done }}"}
+"""
+
+
+async def test_approval_waits_then_approve_resumes_that_step(h: Harness) -> None:
+    first = await h.run(spec(APPROVAL), run_id="ap")
+    assert first.status == "waiting"
+    assert first.waiting_on == ("gate",)
+    assert first.step("side").status == "succeeded"
+    assert first.step("publish").status == "pending"
+    with pytest.raises(JournalError, match="not waiting on step 'draft'"):
+        record_decision(h.store, "ap", "draft", approved=True)
+    record_decision(h.store, "ap", "gate", approved=True, comment="ship it", decided_by="ana")
+    second = await resume_run("ap", services=h.services)
+    assert second.status == "succeeded", second.error
+    assert second.outputs == {"done": True}
+    assert second.step("gate").output == {"approved": True, "comment": "ship it", "by": "ana"}
+    started = [e.step_id for e in h.store.load_events("ap") if e.type == "step_started"]
+    assert Counter(started) == Counter({"draft": 1, "gate": 2, "side": 1, "publish": 1})
+
+
+async def test_approval_reject_fails_the_run(h: Harness) -> None:
+    await h.run(spec(APPROVAL), run_id="rj")
+    record_decision(h.store, "rj", "gate", approved=False, comment="no")
+    result = await resume_run("rj", services=h.services)
+    assert result.status == "failed"
+    assert "rejected" in (result.error or "")
