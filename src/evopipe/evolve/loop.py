@@ -80,6 +80,8 @@ class Evolution:
         self.specs: dict[str, Pipeline] = {}
         self.generation = 0
         self.paid_evaluations = 0
+        self.done: dict[tuple[int, int], Proposal] = repo.proposals(run_id)
+        self.order: dict[str, int] = {m.candidate_id: m.seq for m in repo.members(run_id)}
         self.started = time.monotonic()
 
     # -- evaluation (never twice for the same spec) ---------------------------------------
@@ -89,7 +91,7 @@ class Evolution:
         records = [*self.records.values(), *self.feedback.values()]
         calls = sum(r.calls for r in records)
         cost = sum(r.cost_usd for r in records)
-        for p in self.repo.proposals(self.run_id).values():
+        for p in self.done.values():
             calls += p.calls
             cost += p.cost_usd
         return calls, cost
@@ -117,6 +119,7 @@ class Evolution:
         self.specs[cid] = pipeline
         self.repo.put_spec(cid, pipeline)
         self.repo.add_member(self.run_id, member)
+        self.order.setdefault(cid, len(self.order))
         self.records[cid] = await self._evaluate(cid, self.config.selection_split)
         self._notify("evaluated")
         return cid
@@ -136,7 +139,7 @@ class Evolution:
 
     def best(self, ids: Sequence[str]) -> str:
         """Highest quality; ties → lower cost, then the earlier candidate."""
-        order = {m.candidate_id: m.seq for m in self.repo.members(self.run_id)}
+        order = self.order
         return min(
             ids,
             key=lambda i: (
@@ -169,7 +172,7 @@ class Evolution:
 
     def _stats_input(self) -> tuple[list[Proposal], dict[str, float]]:
         quality = {cid: r.quality for cid, r in self.records.items()}
-        return list(self.repo.proposals(self.run_id).values()), quality
+        return list(self.done.values()), quality
 
     # -- proposals --------------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class Evolution:
 
     async def _generation(self, gen: int, population: list[str]) -> tuple[list[str], bool]:
         """Run one generation; returns the survivors and whether the budget stopped it."""
-        done = self.repo.proposals(self.run_id)
+        done = self.done
         children: list[str] = []
         for slot in range(self.config.offspring):
             if self.over_budget():
@@ -251,6 +254,7 @@ class Evolution:
             if proposal is None:
                 proposal = await self.propose(gen, slot, population)
                 self.repo.put_proposal(self.run_id, proposal)
+                done[(gen, slot)] = proposal
             elif proposal.feedback_id is not None:
                 await self.feedback_for(proposal.feedback_id)
             if proposal.spec is None or proposal.child_id is None:
