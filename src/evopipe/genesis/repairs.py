@@ -130,7 +130,7 @@ _KNOWN_KINDS = frozenset(
 DEFAULT_LIMITS = {"max_tokens": 40000, "timeout_s": 600}
 
 
-@repair("add-description-and-budget", "missing-description", "missing-budget")
+@repair("add-description-and-budget", "description-required", "budget-required")
 def add_description_and_budget(
     data: Raw, diagnostics: Sequence[Diagnostic]
 ) -> tuple[Raw, list[str]]:
@@ -319,7 +319,12 @@ def break_cycles(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, lis
     return data, notes
 
 
-@repair("generate-contracts", "missing-contract", "template-field-not-in-contract")
+@repair(
+    "generate-contracts",
+    "output-contract-required",
+    "extract-without-contract",
+    "template-field-not-in-contract",
+)
 def generate_contracts(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
     """Give model steps without a contract an object schema built from the fields later steps
     read (``steps.x.output.a.b`` → x: {a: {b}}); add read fields missing from a contract."""
