@@ -1,0 +1,82 @@
+"""``evopipe models list`` and ``evopipe models try``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+
+from evopipe.models.config import ModelsConfig, load_config
+from evopipe.models.hub import ModelHub
+from evopipe.models.service import list_models, load_schema, response_json, try_model
+from evopipe.spec.errors import EvopipeError
+
+models_app = typer.Typer(help="List and try models.", no_args_is_help=True)
+
+
+@models_app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Configured and built-in models, and whether each is usable (key present, model installed)."""
+    rows = list_models(_config())
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    width = max(len(r.id) for r in rows)
+    for r in rows:
+        mark = "ok " if r.usable else "-- "
+        default = " (default)" if r.default else ""
+        typer.echo(f"{mark}{r.id:<{width}}  {r.kind:<9} {r.detail}{default}")
+
+
+@models_app.command("try")
+def try_command(
+    model_id: str = typer.Argument(..., help="Model id, e.g. local:smollm2-135m or fake."),
+    prompt: str = typer.Argument(..., help="The user prompt."),
+    schema: Path | None = typer.Option(None, "--schema", help="JSON Schema file for the output."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Output token limit."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole response as JSON."),
+) -> None:
+    """Send one prompt to a model and print its answer."""
+    try:
+        hub = ModelHub(_config())
+        output_schema = load_schema(schema) if schema else None
+        response = asyncio.run(
+            try_model(
+                hub,
+                model_id,
+                prompt,
+                schema=output_schema,
+                max_tokens=max_tokens,
+                temperature=temperature,
+            )
+        )
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(response_json(response))
+        return
+    typer.echo(response.text)
+    cost = "unknown" if response.cost_usd is None else f"${response.cost_usd:.6f}"
+    typer.echo(
+        f"[{response.model} · {response.usage.input_tokens}+{response.usage.output_tokens} tokens"
+        f" · {response.latency_ms:.0f} ms · cost {cost}]",
+        err=True,
+    )
+
+
+def _config() -> ModelsConfig:
+    try:
+        return load_config(Path.cwd())
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
