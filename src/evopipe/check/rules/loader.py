@@ -31,7 +31,7 @@ RULES = (
     ),
     Rule(
         "yaml-syntax",
-        "The text is not well-formed YAML (or uses tags, anchors merges or complex keys).",
+        "The text is not well-formed YAML (or uses merge keys `<<` or non-scalar keys).",
         None,
         example(
             """
