@@ -154,3 +154,55 @@ def trusted_ctx(tmp_path: Path) -> FakeContext:
     ws = tmp_path / "workspace"
     ws.mkdir()
     return FakeContext(policy=Policy.trusting(workspace_root=ws), workspace=ws, base_dir=tmp_path)
+
+
+class EngineHarness:
+    """The real engine with a memory journal and test models (end-to-end kind tests)."""
+
+    def __init__(self, tmp_path: Path, policy: Policy | None = None) -> None:
+        from evopipe.engine import CollectingSubscriber, EventBus
+        from evopipe.engine.journal import MemoryJournal
+        from evopipe.models import ModelHub
+
+        self.tmp_path = tmp_path
+        self.events = CollectingSubscriber()
+        self.hooks: dict[str, Any] = {}
+        self.services = Services(
+            models=ModelHub(allow_network=False),
+            store=MemoryJournal(),
+            bus=EventBus([self.events]),
+            policy=policy or Policy.untrusted(),
+            base_dir=tmp_path,
+            hooks=self.hooks,
+        )
+
+    def with_policy(self, policy: Policy) -> EngineHarness:
+        from dataclasses import replace
+
+        self.services = replace(self.services, policy=policy)
+        return self
+
+    async def run(
+        self, pipeline: Pipeline | str, inputs: dict[str, Any] | None = None
+    ) -> RunResult:
+        from evopipe.engine import RunOptions
+        from evopipe.engine.runner import run_pipeline
+
+        if isinstance(pipeline, str):
+            pipeline = spec(pipeline)
+        options = RunOptions(workspace=self.tmp_path / "ws")
+        return await run_pipeline(pipeline, inputs or {}, services=self.services, options=options)
+
+
+def spec(text: str) -> Pipeline:
+    import textwrap
+
+    body = textwrap.dedent(text).strip("\n")
+    if not body.startswith("apiVersion"):
+        body = "apiVersion: evopipe/v1\nname: t\n" + body
+    return loads(body).pipeline
+
+
+@pytest.fixture
+def eng(tmp_path: Path) -> EngineHarness:
+    return EngineHarness(tmp_path)
