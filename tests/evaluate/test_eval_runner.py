@@ -137,7 +137,12 @@ async def test_second_identical_evaluation_costs_zero_model_calls(classify: Pipe
     second = await evaluate(classify, ds, metrics, services=services, split="all")
     assert len(model.calls) == calls_after_first
     assert second.objectives.quality.mean == first.objectives.quality.mean
-    assert second.objectives.total_cost_usd == 0.0
+    assert second.spent_calls == 0
+    assert second.spent_usd == 0.0
+    assert all(r.cached_calls == 1 for r in second.examples)
+    # The cost objective stays the pipeline's intrinsic cost, cache or not.
+    assert first.spent_usd == pytest.approx(0.004)
+    assert second.objectives.total_cost_usd == pytest.approx(first.objectives.total_cost_usd)
 
 
 async def test_evaluation_caches_even_when_the_hub_has_no_cache(classify: Pipeline) -> None:

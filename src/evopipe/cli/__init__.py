@@ -17,6 +17,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.models",
     "evopipe.cli.evolve",
     "evopipe.cli.generate",
+    "evopipe.cli.eval",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 

@@ -1,25 +1,93 @@
-"""Evaluation always runs behind the response cache, so unchanged steps cost nothing.
+"""Evaluation always runs behind the response cache, so unchanged steps cost nothing — and it
+meters what the cache saved, so a candidate's cost objective stays its intrinsic cost.
 
 :func:`eval_services` returns the caller's services with a model source that hands out every
-model wrapped with cache policy ``always``: through the hub's own cache (persistent when the
-hub was given the store's cache) or, if the hub has none, a per-adapter in-memory cache.
+model behind the response cache with policy ``always``: the hub's own cache backend (persistent
+when the hub was given the store's cache) or, if the hub has none, an in-memory one. While a
+:class:`Meter` is active (a context variable set around each example's run), the wrapper counts
+calls that reached a model, cache hits, and the original cost of the responses it replayed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from evopipe.engine import Services
-from evopipe.models import CachedModel, InMemoryCache, Model, ResponseCacheBackend
+from evopipe.models import (
+    Capabilities,
+    InMemoryCache,
+    Model,
+    ModelRequest,
+    ModelResponse,
+    ResponseCacheBackend,
+)
+from evopipe.models.codec import request_key, response_from_dict, response_to_dict
+
+
+@dataclass
+class Meter:
+    """Model traffic of one pipeline run, as seen through the evaluation cache."""
+
+    calls: int = 0
+    """Calls that reached a model (paid, or failed), i.e. not served from the cache."""
+    hits: int = 0
+    paid_usd: float = 0.0
+    saved_usd: float = 0.0
+    """What the responses served from the cache cost when they were first made."""
+
+
+METER: ContextVar[Meter | None] = ContextVar("evopipe_evaluate_meter", default=None)
+
+
+class EvalCachedModel:
+    """A model behind a cache backend with policy ``always``, reporting to the active meter."""
+
+    def __init__(self, inner: Model, backend: ResponseCacheBackend) -> None:
+        self.inner = inner
+        self.backend = backend
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        key = request_key(request, self.inner.id)
+        stored = self.backend.get(key)
+        meter = METER.get()
+        if stored is not None:
+            hit = response_from_dict(stored)
+            if meter is not None:
+                meter.hits += 1
+                meter.saved_usd += hit.cost_usd or 0.0
+            latency = (time.perf_counter() - start) * 1000
+            return dataclasses.replace(hit, cached=True, cost_usd=0.0, latency_ms=latency)
+        if meter is not None:
+            meter.calls += 1
+        response = await self.inner.complete(request)
+        if meter is not None:
+            meter.paid_usd += response.cost_usd or 0.0
+        self.backend.put(key, response_to_dict(dataclasses.replace(response, cached=False)))
+        return response
 
 
 class AlwaysCached:
-    """A model source (``default_model_id``, ``get``) that caches every call."""
+    """A model source (``default_model_id``, ``get``) that caches and meters every call."""
 
     def __init__(self, inner: Any, fallback: ResponseCacheBackend | None = None) -> None:
         self.inner = inner
-        self.fallback = fallback or InMemoryCache()
+        backend = getattr(inner, "cache", None)
+        self.backend: ResponseCacheBackend = (
+            backend if backend is not None else (fallback or InMemoryCache())
+        )
         self._wrapped: dict[str, Model] = {}
 
     @property
@@ -29,11 +97,12 @@ class AlwaysCached:
     def get(self, model_id: str | None = None, *, cache_policy: Any = None) -> Model:
         """The model behind the cache; ``cache_policy`` is ignored (evaluation always caches)."""
         mid = model_id or self.default_model_id
-        if getattr(self.inner, "cache", None) is not None:
-            model: Model = self.inner.get(mid, cache_policy="always")
-            return model
         if mid not in self._wrapped:
-            self._wrapped[mid] = CachedModel(self.inner.get(mid), self.fallback, "always")
+            try:
+                raw: Model = self.inner.get(mid, cache_policy="off")
+            except TypeError:  # a model source without cache policies
+                raw = self.inner.get(mid)
+            self._wrapped[mid] = EvalCachedModel(raw, self.backend)
         return self._wrapped[mid]
 
     def __getattr__(self, name: str) -> Any:
@@ -41,7 +110,7 @@ class AlwaysCached:
 
 
 def eval_services(services: Services) -> Services:
-    """``services`` with every model call cached (idempotent)."""
+    """``services`` with every model call cached and metered (idempotent)."""
     if isinstance(services.models, AlwaysCached):
         return services
     return dataclasses.replace(services, models=AlwaysCached(services.models))

@@ -144,6 +144,8 @@ class Projection:
     tokens: float
     cost_usd: float
     latency_s: float
+    report: EvalReport | None = None
+    """The evaluation of the sampled examples (what the projection itself spent)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,7 +181,7 @@ async def project_cost(
         pipeline, probe, metrics, services=services, concurrency=concurrency, settings=settings
     )
     k = max(1, report.n)
-    calls = (report.objectives.total_calls + report.judge_calls) / k
+    calls = sum(r.calls + r.cached_calls + r.judge_calls for r in report.examples) / k
     usd = (report.objectives.total_cost_usd + report.judge_cost_usd) / k
     n = len(examples)
     # Wall time: examples run `concurrency` at a time.
@@ -191,4 +193,5 @@ async def project_cost(
         tokens=report.objectives.tokens * n,
         cost_usd=usd * n,
         latency_s=waves * report.objectives.latency_p50_ms / 1000,
+        report=report,
     )

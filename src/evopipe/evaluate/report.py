@@ -28,7 +28,12 @@ class ExampleResult:
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
+    """Model calls that reached a model (cache hits excluded)."""
+    cached_calls: int = 0
     cost_usd: float = 0.0
+    """Intrinsic cost: what the run costs without the cache."""
+    paid_usd: float = 0.0
+    """What this evaluation actually paid for the run."""
     latency_ms: float = 0.0
     cached_steps: int = 0
     judge_calls: int = 0
@@ -56,7 +61,9 @@ class ExampleResult:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "calls": self.calls,
+            "cached_calls": self.cached_calls,
             "cost_usd": self.cost_usd,
+            "paid_usd": self.paid_usd,
             "latency_ms": self.latency_ms,
             "cached_steps": self.cached_steps,
         }
@@ -73,6 +80,7 @@ class Objectives:
     latency_p95_ms: float
     success_rate: float
     calls: float = 0.0
+    """Model calls per example, cache hits included (the pipeline's intrinsic call count)."""
     total_cost_usd: float = 0.0
     total_tokens: int = 0
     total_calls: int = 0
@@ -96,7 +104,7 @@ def objectives(
     latencies = [r.latency_ms for r in results]
     total_cost = sum(r.cost_usd for r in results)
     total_tokens = sum(r.tokens for r in results)
-    total_calls = sum(r.calls for r in results)
+    total_calls = sum(r.calls + r.cached_calls for r in results)
     return Objectives(
         quality=bootstrap_ci([r.score for r in results], confidence=confidence, seed=seed),
         cost_usd=total_cost / n if n else 0.0,
@@ -134,6 +142,16 @@ class EvalReport:
     @property
     def n(self) -> int:
         return len(self.examples)
+
+    @property
+    def spent_usd(self) -> float:
+        """USD actually paid by this evaluation (pipeline and judge; cache hits are free)."""
+        return sum(r.paid_usd + r.judge_cost_usd for r in self.examples)
+
+    @property
+    def spent_calls(self) -> int:
+        """Model calls actually made by this evaluation (pipeline and judge)."""
+        return sum(r.calls + r.judge_calls for r in self.examples)
 
     @property
     def failures(self) -> int:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evopipe.engine import Services
 from evopipe.evaluate.bridge import run_one
+from evopipe.evaluate.caching import eval_services
 from evopipe.evaluate.metrics.base import (
     Case,
     Metric,
@@ -117,4 +119,7 @@ def build(options: Mapping[str, Any], env: MetricEnv) -> Metric:
     if env.services is None:
         raise MetricError("metric 'judge' needs services (a model hub) to run the judge")
     pipeline = with_model(load_judge(opts.judge, opts.judge_hash), opts.model)
-    return Judge(pipeline, opts, env.services)
+    services = env.services
+    if isinstance(services, Services):
+        services = eval_services(services)
+    return Judge(pipeline, opts, services)

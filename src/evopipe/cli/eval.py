@@ -1,0 +1,152 @@
+"""``evopipe eval``: a thin face over :mod:`evopipe.evaluate.service`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evopipe.evaluate import service
+from evopipe.evaluate.compare import Comparison, Projection
+from evopipe.evaluate.report import EvalReport
+from evopipe.spec.errors import EvopipeError
+
+_HELP = """Evaluate a pipeline on a dataset, or compare two.
+
+  evopipe eval PIPELINE --dataset FILE --metric exact
+  evopipe eval compare A B --dataset FILE --metric exact
+
+--dataset is a JSONL/CSV file (seeded train/val/test splits, or a `split` column), a directory
+with train/val/test.jsonl, or SPLIT=FILE given several times. --map INPUT=FIELD maps a dataset
+field to a pipeline input. --metric takes NAME or NAME[key=value;...], comma-separated.
+"""
+
+
+def _fmt_usd(value: float) -> str:
+    return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def report_table(report: EvalReport) -> Table:
+    obj = report.objectives
+    q = obj.quality
+    table = Table(title=f"{report.pipeline} on {report.dataset} [{report.split}], n={report.n}")
+    table.add_column("objective")
+    table.add_column("value", justify="right")
+    half = (q.high - q.low) / 2
+    table.add_row("quality", f"{q.mean:.3f} ± {half:.3f}  [{q.low:.3f}, {q.high:.3f}]")
+    if len(report.metric_means) > 1:
+        for name, value in report.metric_means.items():
+            table.add_row(f"  {name}", f"{value:.3f}")
+    table.add_row(
+        "cost / example", f"{_fmt_usd(obj.cost_usd)}  (total {_fmt_usd(obj.total_cost_usd)})"
+    )
+    table.add_row("tokens / example", f"{obj.tokens:.1f}  (total {obj.total_tokens})")
+    cached = sum(r.cached_calls for r in report.examples)
+    table.add_row(
+        "model calls",
+        f"{obj.total_calls - cached} made, {cached} cached (+{report.judge_calls} judge)",
+    )
+    table.add_row("spent now", _fmt_usd(report.spent_usd))
+    table.add_row("latency p50 / p95", f"{obj.latency_p50_ms:.0f} ms / {obj.latency_p95_ms:.0f} ms")
+    table.add_row("success rate", f"{obj.success_rate:.1%}")
+    table.add_row("failures", str(report.failures))
+    if report.stopped:
+        table.add_row("stopped", f"{report.stopped} after {report.n} of {report.planned} examples")
+    return table
+
+
+def comparison_table(cmp: Comparison) -> Table:
+    p = cmp.paired
+    table = Table(title=f"{cmp.b.pipeline} (B) vs {cmp.a.pipeline} (A) on {p.n} shared examples")
+    table.add_column("")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_row("quality", f"{p.mean_a:.3f}", f"{p.mean_b:.3f}")
+    oa, ob = cmp.a.objectives, cmp.b.objectives
+    table.add_row("cost / example", _fmt_usd(oa.cost_usd), _fmt_usd(ob.cost_usd))
+    table.add_row("latency p50", f"{oa.latency_p50_ms:.0f} ms", f"{ob.latency_p50_ms:.0f} ms")
+    table.add_row("success rate", f"{oa.success_rate:.1%}", f"{ob.success_rate:.1%}")
+    table.add_row(
+        "B - A",
+        "",
+        f"{p.diff:+.3f}  [{p.low:+.3f}, {p.high:+.3f}]  p={p.p_value:.3g}",
+    )
+    return table
+
+
+def _projection_line(p: Projection) -> str:
+    return (
+        f"projection from {p.sampled} example(s): {p.n} examples ≈ {p.calls:.0f} calls, "
+        f"{p.tokens:.0f} tokens, {_fmt_usd(p.cost_usd)}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval", help=_HELP)
+    def eval_command(
+        pipelines: list[str] = typer.Argument(..., help="PIPELINE, or: compare A B"),
+        dataset: list[str] = typer.Option(..., "--dataset", "-d", help="FILE, DIR or SPLIT=FILE"),
+        metric: str = typer.Option("exact", "--metric", "-m", help="NAME[,NAME]"),
+        split: str = typer.Option("val", help="train, val, test or all"),
+        limit: int | None = typer.Option(None, help="Evaluate at most N examples."),
+        model: str | None = typer.Option(None, help="Model for steps that do not pin one."),
+        map_: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)"),
+        expected: str | None = typer.Option(None, help="Dataset field holding the answer."),
+        output: str | None = typer.Option(None, help="Pipeline output to score."),
+        concurrency: int = typer.Option(8, min=1, help="Examples run at once."),
+        budget_usd: float | None = typer.Option(None, "--budget-usd", min=0),
+        budget_calls: int | None = typer.Option(None, "--budget-calls", min=0),
+        seed: int = typer.Option(0, help="Seed of splits and bootstrap."),
+        project: int = typer.Option(3, help="Examples run first to project cost (0: none)."),
+        allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
+        db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        req = service.EvalRequest(
+            dataset=dataset,
+            metrics=metric,
+            split=split,
+            limit=limit,
+            model=model,
+            mapping=map_,
+            expected=expected,
+            output=output,
+            concurrency=concurrency,
+            budget_usd=budget_usd,
+            budget_calls=budget_calls,
+            seed=seed,
+            project=project,
+            python_allow=allow_python,
+        )
+        console = Console()
+        err = Console(stderr=True)
+        try:
+            if pipelines[0] == "compare":
+                if len(pipelines) != 3:
+                    raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
+                with service.open_session(db) as session:
+                    cmp = asyncio.run(
+                        service.run_compare(req, pipelines[1], pipelines[2], session)
+                    ).comparison
+                if as_json:
+                    typer.echo(json.dumps(cmp.to_json(), indent=2, default=str))
+                else:
+                    console.print(comparison_table(cmp))
+                return
+            if len(pipelines) != 1:
+                raise typer.BadParameter("give one PIPELINE (or: compare A B)")
+            with service.open_session(db) as session:
+                outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
+        except EvopipeError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        if outcome.projection is not None:
+            err.print(_projection_line(outcome.projection), markup=False)
+        if as_json:
+            typer.echo(json.dumps(outcome.report.to_json(), indent=2, default=str))
+        else:
+            console.print(report_table(outcome.report))
