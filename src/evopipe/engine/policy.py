@@ -13,9 +13,10 @@ only ``PATH``/``LANG`` plus the names in ``env_passthrough``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from evopipe.spec.errors import EvopipeError
 
@@ -27,6 +28,26 @@ DEFAULT_MAX_MAP_ITEMS = 10_000
 
 BASE_ENV = ("PATH", "LANG")
 """Environment variables every shell step inherits (never secrets)."""
+
+
+_CONFIG_KEYS = frozenset(
+    {
+        "trusted",
+        "python_allow",
+        "http_allow_hosts",
+        "shell_allowed",
+        "env_passthrough",
+        "max_output_bytes",
+        "max_map_items",
+    }
+)
+
+
+def _names(section: Mapping[str, Any], key: str) -> frozenset[str]:
+    value = section.get(key, ())
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise EvopipeError(f"policy config: {key} must be a list of strings, got {value!r}")
+    return frozenset(str(v) for v in value)
 
 
 class PolicyError(EvopipeError):
@@ -80,6 +101,43 @@ class Policy:
             env_passthrough=frozenset(env_passthrough),
             max_output_bytes=max_output_bytes,
             max_map_items=max_map_items,
+            workspace_root=workspace_root,
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any] | None,
+        *,
+        trust: bool = False,
+        workspace_root: Path | None = None,
+    ) -> Policy:
+        """Build the policy from the ``policy:`` section of the user's config file.
+
+        ``trust`` is the CLI's ``--trust``; without it (or ``trusted: true`` in the config)
+        the allowlists are ignored and the result is :meth:`untrusted`. Unknown keys are an
+        error naming them, so a typo never silently widens or narrows the sandbox.
+        """
+        section = dict(config or {})
+        unknown = sorted(set(section) - _CONFIG_KEYS)
+        if unknown:
+            raise EvopipeError(
+                f"unknown key(s) in the policy config: {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(_CONFIG_KEYS))})"
+            )
+        max_output = int(section.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES))
+        max_items = int(section.get("max_map_items", DEFAULT_MAX_MAP_ITEMS))
+        if not (trust or section.get("trusted") is True):
+            return cls(
+                max_output_bytes=max_output, max_map_items=max_items, workspace_root=workspace_root
+            )
+        return cls.trusting(
+            python_allow=_names(section, "python_allow"),
+            http_allow_hosts=_names(section, "http_allow_hosts"),
+            shell_allowed=bool(section.get("shell_allowed", True)),
+            env_passthrough=_names(section, "env_passthrough"),
+            max_output_bytes=max_output,
+            max_map_items=max_items,
             workspace_root=workspace_root,
         )
 
