@@ -123,6 +123,7 @@ def ensure_contracts(data: Raw) -> list[str]:
             continue
         schema = output.get("schema")
         if isinstance(schema, dict):
+            notes += _tidy_required(sid, schema)
             for path, iterated in reads.get(sid, []):
                 if path and not _has_path(schema, path):
                     if schema.get("type") not in (None, "object"):
@@ -130,6 +131,18 @@ def ensure_contracts(data: Raw) -> list[str]:
                     _add_path(schema, path, iterated)
                     notes.append(f"{sid}: added {'.'.join(map(str, path))} to its contract")
     return notes
+
+
+def _tidy_required(sid: str, schema: dict[str, Any]) -> list[str]:
+    """Drop ``required`` names an object schema with explicit properties does not define."""
+    props, required = schema.get("properties"), schema.get("required")
+    if not isinstance(props, dict) or not isinstance(required, list):
+        return []
+    kept = [r for r in required if r in props]
+    if kept == required:
+        return []
+    schema["required"] = kept
+    return [f"{sid}: dropped required names its contract does not define"]
 
 
 def _has_path(schema: Any, path: tuple[str | int, ...]) -> bool:

@@ -18,13 +18,13 @@ from evopipe.genesis.assemble import assemble
 from evopipe.genesis.errors import GenerationError, MetaLimitExceeded
 from evopipe.genesis.limits import MetaBudget, MetaLimits
 from evopipe.genesis.patterns import LIBRARY_DIR
-from evopipe.genesis.repairs import apply_repairs
+from evopipe.genesis.repairs import DEFAULT_LIMITS, apply_repairs
 from evopipe.genesis.result import GenerationResult, Round, Source
 from evopipe.genesis.retrieval import Hit, retrieve
 from evopipe.genesis.sources import OverlayModels, default_services
-from evopipe.genesis.validate import check_text, dry_run, dry_run_diagnostics, to_text
+from evopipe.genesis.validate import check_text, dry_run, dry_run_diagnostics, spec_yaml, to_text
 from evopipe.models.base import Model
-from evopipe.spec import Pipeline, load_file, to_yaml
+from evopipe.spec import Pipeline, load_file
 from evopipe.spec.errors import Diagnostic
 
 Strategy = Literal["auto", "draft", "assemble"]
@@ -171,10 +171,12 @@ async def _judge(number: int, source: Source, draft: dict[str, Any], ctx: _Ctx) 
 
 
 def complete_draft(draft: dict[str, Any], request: str) -> dict[str, Any]:
-    """The reduced draft format completed into a document (apiVersion, kind, metadata)."""
+    """The reduced draft format completed into a document: apiVersion, kind, metadata and the
+    budget (genesis, not the model, sets a generated pipeline's limits)."""
     data = copy.deepcopy(draft) if isinstance(draft, dict) else {"steps": draft}
     data.setdefault("apiVersion", "evopipe/v1")
     data.setdefault("kind", "Pipeline")
+    data.setdefault("limits", dict(DEFAULT_LIMITS))
     meta = data.get("metadata")
     extra: dict[str, Any] = meta if isinstance(meta, dict) else {}
     data["metadata"] = {"origin": "genesis", "request": request[:500], **extra}
@@ -280,7 +282,7 @@ def _result(ctx: _Ctx, winner: Round, duration: float) -> GenerationResult:
         request=ctx.request,
         model_id=ctx.model_id,
         pipeline=pipeline,
-        yaml=to_yaml(pipeline),
+        yaml=spec_yaml(pipeline),
         schemas=artifacts.contract_schemas(pipeline),
         readme=artifacts.readme(pipeline, ctx.request, pattern=pattern, rounds=len(ctx.rounds)),
         rounds=ctx.rounds,

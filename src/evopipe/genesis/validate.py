@@ -15,7 +15,7 @@ from evopipe.engine.policy import Policy
 from evopipe.genesis.dataflow import safe_refs
 from evopipe.models.base import Model
 from evopipe.models.testing import FakeModel
-from evopipe.spec import Pipeline, SpecError, loads
+from evopipe.spec import Pipeline, SpecError, canonical_data, loads
 from evopipe.spec.errors import Diagnostic, EvopipeError
 
 PROFILE = "generated"
@@ -23,9 +23,31 @@ PROFILE = "generated"
 
 def to_text(data: Mapping[str, Any]) -> str:
     """YAML text of a raw document, apiVersion/kind/name first."""
-    head = {k: data[k] for k in ("apiVersion", "kind", "name") if k in data}
+    head = {k: data[k] for k in ("apiVersion", "kind", "name", "description") if k in data}
     rest = {k: v for k, v in data.items() if k not in head}
     return yaml.safe_dump({**head, **rest}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def spec_yaml(pipeline: Pipeline) -> str:
+    """Canonical YAML of a pipeline that keeps every step's ``kind`` (``to_yaml`` drops a kind
+    equal to its model's default, e.g. ``llm``, which makes the text unloadable)."""
+    data = canonical_data(pipeline)
+    data["kind"] = "Pipeline"
+    _restore_kinds(data.get("steps"), pipeline.steps)
+    return to_text(data)
+
+
+def _restore_kinds(raw: Any, steps: Any) -> None:
+    if not isinstance(raw, list) or not isinstance(steps, list):
+        return
+    for item, step in zip(raw, steps, strict=False):
+        if isinstance(item, dict):
+            item["kind"] = step.kind
+            _restore_kinds(item.get("steps"), getattr(step, "steps", None))
+            inner = getattr(step, "pipeline", None)
+            if isinstance(inner, Pipeline) and isinstance(item.get("pipeline"), dict):
+                item["pipeline"]["kind"] = "Pipeline"
+                _restore_kinds(item["pipeline"].get("steps"), inner.steps)
 
 
 def check_text(text: str, path: str) -> tuple[Pipeline | None, list[Diagnostic]]:
