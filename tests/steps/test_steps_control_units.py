@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,3 +285,21 @@ def test_policy_from_config_rejects_typos() -> None:
 
 def test_default_pipeline_helper() -> None:
     assert make_pipeline().name == "t"
+
+
+def test_policy_load_reads_user_then_project_config(tmp_path: Path) -> None:
+    user = tmp_path / "user.toml"
+    user.write_text('[policy]\npython_allow = ["json:dumps"]\nmax_map_items = 7\n')
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "evopipe.toml").write_text('default_model = "fake"\n[policy]\nmax_map_items = 9\n')
+    env = {"EVOPIPE_CONFIG": str(user)}
+    untrusted = Policy.load(project, env=env)
+    assert not untrusted.trusted
+    assert untrusted.max_map_items == 9
+    trusted = Policy.load(project, trust=True, env=env)
+    assert trusted.python_allow == frozenset({"json:dumps"})
+    assert trusted.max_map_items == 9
+    (project / "evopipe.toml").write_text("[policy\n")
+    with pytest.raises(EvopipeError, match="cannot read the config"):
+        Policy.load(project, env=env)

@@ -13,6 +13,8 @@ only ``PATH``/``LANG`` plus the names in ``env_passthrough``.
 
 from __future__ import annotations
 
+import os
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -140,6 +142,34 @@ class Policy:
             max_map_items=max_items,
             workspace_root=workspace_root,
         )
+
+    @classmethod
+    def load(
+        cls,
+        project_dir: Path | None = None,
+        *,
+        trust: bool = False,
+        env: Mapping[str, str] | None = None,
+        workspace_root: Path | None = None,
+    ) -> Policy:
+        """The policy from the ``[policy]`` tables of the config files (the user's
+        ``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``, then the project's
+        ``evopipe.toml``, which wins key by key) and the CLI's ``--trust``."""
+        from evopipe.models.config import PROJECT_FILE, user_config_path
+
+        env = os.environ if env is None else env
+        section: dict[str, Any] = {}
+        for path in (user_config_path(env), (project_dir or Path.cwd()) / PROJECT_FILE):
+            if path.is_file():
+                try:
+                    data = tomllib.loads(path.read_text(encoding="utf-8"))
+                except (OSError, tomllib.TOMLDecodeError) as exc:
+                    raise EvopipeError(f"{path}: cannot read the config: {exc}") from None
+                table = data.get("policy", {})
+                if not isinstance(table, dict):
+                    raise EvopipeError(f"{path}: [policy] must be a table")
+                section.update(table)
+        return cls.from_config(section, trust=trust, workspace_root=workspace_root)
 
     def replace(self, **changes: object) -> Policy:
         """A copy with some fields changed."""
