@@ -36,7 +36,8 @@ class Locator:
     def in_string(self, where: PathKey, value: str, index: int) -> tuple[int, int]:
         """Position of ``value[index]`` where ``value`` is the string scalar at ``where``."""
         line, col = self.node(where)
-        if self.source is None or line == 0 or not 0 <= index <= len(value):
+        index = min(index, len(value.rstrip()))  # "end of text" errors: after the last character
+        if self.source is None or line == 0 or index < 0:
             return line, col
         head = self.lines[line - 1][col - 1 :] if line <= len(self.lines) else ""
         k = value.count("\n", 0, index)

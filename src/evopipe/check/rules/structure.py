@@ -83,10 +83,12 @@ def unreachable_step(ctx: Context) -> Iterator[Diagnostic]:
                 hint="remove the step or give it a condition that can hold",
             )
         if isinstance(at.step, SwitchStep):
-            yield from _dead_routes(ctx, at.step, at.where)
+            yield from _dead_routes(ctx, at.step, at.where, at.scope.ids)
 
 
-def _dead_routes(ctx: Context, step: SwitchStep, where: PathKey) -> Iterator[Diagnostic]:
+def _dead_routes(
+    ctx: Context, step: SwitchStep, where: PathKey, ids: dict[str, int]
+) -> Iterator[Diagnostic]:
     """Targets listed only under cases that can never be chosen (first true case wins)."""
     live: set[str] = set()
     dead: list[tuple[str, PathKey, str]] = []
@@ -108,7 +110,7 @@ def _dead_routes(ctx: Context, step: SwitchStep, where: PathKey) -> Iterator[Dia
             live.add(target)
     seen: set[str] = set()
     for target, loc, why in dead:
-        if target in live or target in seen:
+        if target in live or target in seen or target not in ids:
             continue
         seen.add(target)
         yield ctx.diag(
