@@ -31,8 +31,10 @@ def test_rule_table_is_well_formed() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names)) == len(RULES_BY_NAME)
     for rule in RULES:
-        assert rule.name == rule.name.lower() and "_" not in rule.name
-        assert rule.doc.endswith(".") and "\n" not in rule.doc
+        assert rule.name == rule.name.lower()
+        assert "_" not in rule.name
+        assert rule.doc.endswith(".")
+        assert "\n" not in rule.doc
         assert rule.profiles <= set(PROFILES)
     issue_rules = {
         "yaml-syntax", "unknown-key", "missing-field", "bad-type", "duplicate-step-id",

@@ -363,7 +363,8 @@ def test_limits_depth_and_file_cycles(tmp_path: Path) -> None:
     (tmp_path / "top.yaml").write_text(top + "limits: {max_depth: 2, max_steps: 3}\n")
     found = check_file(tmp_path / "top.yaml")
     assert hits(found, "limits-exceeded") == [(6, 15), (7, 35)]
-    assert "nest 3 deep" in found[0].message and "4 steps" in found[1].message
+    assert "nest 3 deep" in found[0].message
+    assert "4 steps" in found[1].message
 
 
 def test_unknown_model_uses_the_predicate_and_covers_all_places() -> None:
