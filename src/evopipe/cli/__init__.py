@@ -13,6 +13,7 @@ import typer
 from evopipe import __version__
 
 _GROUPS: tuple[str, ...] = (
+    "evopipe.cli.run",
     "evopipe.cli.validate",
     "evopipe.cli.models",
     "evopipe.cli.evolve",

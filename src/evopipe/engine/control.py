@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from evopipe.engine.journal import JournalError, JournalStore
 from evopipe.engine.replay import ResumeRefused, check_gaps
-from evopipe.engine.types import Event
 
 
 def request_cancel(store: JournalStore, run_id: str) -> None:
@@ -43,8 +40,4 @@ def record_decision(
         raise JournalError(
             f"run {run_id!r} is not waiting on step {step_id!r} (waiting on: {listed})"
         )
-    seq = events[-1].seq + 1 if events else 1
-    data = {"approved": approved, "comment": comment, "decided_by": decided_by}
-    store.append_events(
-        run_id, [Event("approval_decided", run_id, seq, step_id, data, time.time())]
-    )
+    store.record_approval(run_id, step_id, approved, comment, decided_by)

@@ -63,26 +63,27 @@ class JournalStore(Protocol):
 
     - ``append_events`` must reject a batch whose first ``seq`` is not ``last_seq + 1`` (no gaps,
       no duplicates) and commit the whole batch atomically.
+    - ``load_events`` returns objects with ``seq``, ``type``, ``step_id``, ``data``, ``ts``.
     - ``set_run_status`` is called with ``running`` when a run (re)starts and with the final
       status at the end; ``outputs``/``usage`` are plain JSON data.
     """
 
     def create_run(
         self,
-        *,
         run_id: str,
+        *,
         pipeline_name: str,
         spec_hash: str,
         spec_json: str,
-        inputs: Mapping[str, Any],
+        inputs: dict[str, Any],
         parent_run_id: str | None = None,
     ) -> None: ...
 
     def get_run(self, run_id: str) -> Any: ...
 
-    def append_events(self, run_id: str, events: Sequence[Event]) -> None: ...
+    def append_events(self, run_id: str, events: Sequence[Event]) -> object: ...
 
-    def load_events(self, run_id: str) -> list[Event]: ...
+    def load_events(self, run_id: str, after_seq: int = 0) -> Sequence[Any]: ...
 
     def set_run_status(
         self,
@@ -90,8 +91,8 @@ class JournalStore(Protocol):
         status: str,
         *,
         error: str | None = None,
-        outputs: Mapping[str, Any] | None = None,
-        usage: Mapping[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None: ...
 
     def request_cancel(self, run_id: str) -> None: ...
@@ -99,6 +100,18 @@ class JournalStore(Protocol):
     def cancel_requested(self, run_id: str) -> bool: ...
 
     def clear_cancel(self, run_id: str) -> None: ...
+
+    def record_approval(
+        self,
+        run_id: str,
+        step_id: str,
+        approved: bool,
+        comment: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        """Record a decision and append an ``approval_decided`` event (approved, comment,
+        decided_by) to the journal in the same transaction."""
+        ...
 
 
 @dataclass
@@ -118,12 +131,12 @@ class MemoryJournal:
 
     def create_run(
         self,
-        *,
         run_id: str,
+        *,
         pipeline_name: str,
         spec_hash: str,
         spec_json: str,
-        inputs: Mapping[str, Any],
+        inputs: dict[str, Any],
         parent_run_id: str | None = None,
     ) -> None:
         if run_id in self._runs:
@@ -153,8 +166,8 @@ class MemoryJournal:
             expected += 1
         run.events.extend(events)
 
-    def load_events(self, run_id: str) -> list[Event]:
-        return list(self._run(run_id).events)
+    def load_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        return [e for e in self._run(run_id).events if e.seq > after_seq]
 
     def set_run_status(
         self,
@@ -162,8 +175,8 @@ class MemoryJournal:
         status: str,
         *,
         error: str | None = None,
-        outputs: Mapping[str, Any] | None = None,
-        usage: Mapping[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
         run = self._run(run_id)
         run.info = RunInfo(**{**run.info.__dict__, "status": status})
@@ -178,6 +191,19 @@ class MemoryJournal:
 
     def clear_cancel(self, run_id: str) -> None:
         self._run(run_id).cancel = False
+
+    def record_approval(
+        self,
+        run_id: str,
+        step_id: str,
+        approved: bool,
+        comment: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        run = self._run(run_id)
+        seq = (run.events[-1].seq if run.events else 0) + 1
+        data = {"approved": approved, "comment": comment, "decided_by": by}
+        run.events.append(Event("approval_decided", run_id, seq, step_id, data, time.time()))
 
     def run_ids(self) -> list[str]:
         return list(self._runs)

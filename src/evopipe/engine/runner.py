@@ -107,6 +107,7 @@ async def run_pipeline(
             "inputs": resolved,
             "base_dir": str(services.base_dir),
             "forked_from": options.fork_from,
+            "source": options.source,
             "depth": 0,
         },
     )
@@ -157,6 +158,7 @@ async def resume_run(
         budget.input_tokens += rec.input_tokens
         budget.output_tokens += rec.output_tokens
         budget.cost_usd += rec.cost_usd
+        budget.calls += int(rep.meta.get("calls", 0))
     return await _drive(state, pipeline, plan, dict(info.inputs), budget)
 
 

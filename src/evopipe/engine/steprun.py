@@ -112,6 +112,7 @@ def _finished(
                 "output_tokens": tout,
                 "cost_usd": cost,
                 "cached": cached,
+                "calls": usage.calls,
                 "duration_ms": duration_ms,
                 "meta": dict(result.meta),
             },

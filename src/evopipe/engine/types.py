@@ -85,6 +85,8 @@ class RunOptions:
     """Journal group commit: once per event-loop turn (default) or at every step end."""
     cancel_poll_s: float = 0.2
     """How often a journaled run polls the store's cancel flag (kill switch)."""
+    source: str | None = None
+    """Path of the pipeline file (recorded so that ``evopipe resume`` can detect edits)."""
     labels: Mapping[str, Any] = field(default_factory=dict)
 
 
