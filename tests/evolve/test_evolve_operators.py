@@ -78,7 +78,7 @@ async def test_insert_tool_replaces_the_answer_with_extract_then_tool() -> None:
     assert isinstance(extract, ExtractStep)
     assert isinstance(tool, ToolStep)
     assert "{{ inputs.question }}" in extract.prompt
-    assert tool.args == {"items": f"{{{{ steps.{extract.id}.output.items }}}}"}
+    assert tool.args == {"items": f"{{{{ steps.{extract.id}.output.objects }}}}"}
     assert output_steps(child) == [tool.id]
     assert check_offspring(child).verdict == "ok"
     assert "kind: tool" in spec_diff(parent, child)

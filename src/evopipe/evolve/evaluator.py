@@ -45,11 +45,14 @@ class DatasetEvaluator:
     def split_size(self, split: str) -> int:
         return len(self.dataset.split(split))
 
+    def settings(self) -> EvalSettings:
+        return EvalSettings(output=self.output, run_options=RunOptions(model=self.model))
+
     async def evaluate(
         self, pipeline: Pipeline, split: str, *, limit: int | None = None
     ) -> EvalRecord:
         self.evaluations += 1
-        settings = EvalSettings(output=self.output, run_options=RunOptions(model=self.model))
+        settings = self.settings()
         report = await evaluate(
             pipeline,
             self.dataset,

@@ -180,8 +180,7 @@ class Evolution:
         """Draw a parent and operators from this slot's RNG until one yields a new offspring."""
         rng = random.Random(f"{self.config.seed}:{gen}:{slot}")
         parent = sample_parent({i: self.records[i].scores for i in population}, rng)
-        order = list(self.config.operators)
-        rng.shuffle(order)
+        order = self.operator_order(gen, slot)
         calls0, cost0 = self.runner.calls, self.runner.cost_usd
         outcome, child, used, fed = "none", None, order[0], False
         for name in order[: self.config.tries_per_slot]:
@@ -202,6 +201,15 @@ class Evolution:
             calls=self.runner.calls - calls0,
             cost_usd=self.runner.cost_usd - cost0,
         )
+
+    def operator_order(self, gen: int, slot: int) -> list[str]:
+        """Operators to try for this slot: round-robin over one seeded permutation of the
+        enabled operators, so every operator leads a slot once every ``len(operators)`` slots
+        (no operator is starved by chance on a small budget)."""
+        ops = list(self.config.operators)
+        random.Random(f"{self.config.seed}:operators").shuffle(ops)
+        start = ((gen - 1) * self.config.offspring + slot) % len(ops)
+        return ops[start:] + ops[:start]
 
     async def _try(
         self, name: str, parent: str, population: list[str], rng: random.Random

@@ -98,6 +98,7 @@ async def projection(
         services=evaluator.services,
         split=config.selection_split,
         sample=2,
+        settings=evaluator.settings(),
     )
     per_example_calls = probe.calls / max(probe.n, 1)
     per_example_usd = probe.cost_usd / max(probe.n, 1)

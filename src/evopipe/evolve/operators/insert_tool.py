@@ -8,9 +8,11 @@ rewired to the tool step. Which recipe is tried is drawn from the seeded RNG.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from evopipe.evolve.fitness import EvalRecord
 from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
     OperatorContext,
@@ -32,6 +34,10 @@ class Recipe:
     field: str
     item_schema: dict[str, Any]
     instruction: str
+    answers: str = "number"
+    """What the recipe's answer looks like: ``number`` or ``text`` (matched to feedback)."""
+    join: bool = False
+    """Join the tool's list result with spaces (a sorted word list → one answer string)."""
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -44,7 +50,7 @@ class Recipe:
 RECIPES: tuple[Recipe, ...] = (
     Recipe(
         tool="count",
-        field="items",
+        field="objects",
         item_schema={"type": "string"},
         instruction=(
             "List every single object the question asks about, one entry per object: write an "
@@ -63,22 +69,38 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         tool="sort",
-        field="items",
+        field="words",
         item_schema={"type": "string"},
         instruction="List every word or item that must be put in order, exactly as written.",
+        answers="text",
+        join=True,
     ),
 )
 
 
 def tool_args(recipe: Recipe, source: str) -> dict[str, Any]:
-    """The tool step's arguments: the listed collection, kept as JSON (single expression)."""
+    """The tool step's arguments: the listed collection, kept as JSON (single expression).
+
+    Field names avoid ``items``/``keys``/``values``: in a template, ``output.items`` is the
+    mapping's method, not its field."""
     return {"items": f"{{{{ steps.{source}.output.{recipe.field} }}}}"}
+
+
+def answer_kind(feedback: EvalRecord | None) -> str | None:
+    """``number`` when every expected answer of the feedback is a number, else ``text``."""
+    if feedback is None or not feedback.examples:
+        return None
+    numeric = all(_NUMBER.fullmatch(str(e.expected).strip()) for e in feedback.examples)
+    return "number" if numeric else "text"
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 class InsertTool:
     name = "insert_tool"
     level = "structure"
-    needs_feedback = False
+    needs_feedback = True
 
     def __init__(self, recipes: tuple[Recipe, ...] = RECIPES) -> None:
         self.recipes = recipes
@@ -89,7 +111,11 @@ class InsertTool:
         if not steps:
             return None
         step = ctx.rng.choice(steps)
-        recipe = ctx.rng.choice(self.recipes)
+        kind = answer_kind(ctx.feedback)
+        recipes = [r for r in self.recipes if kind is None or r.answers == kind]
+        if not recipes:
+            return None
+        recipe = ctx.rng.choice(recipes)
         data = spec_data(parent)
         at = step_index(data, step.id)
         items_id = fresh_id(data, f"{step.id}_items")
@@ -105,9 +131,22 @@ class InsertTool:
         }
         tool: dict[str, Any] = {"id": tool_id, "kind": "tool", "tool": recipe.tool}
         tool["args"] = tool_args(recipe, items_id)
-        data["steps"][at : at + 1] = [extract, tool]
-        data["outputs"] = rewire(data["outputs"], step.id, tool_id)
+        new_steps = [extract, tool]
+        final = tool_id
+        if recipe.join:
+            final = fresh_id({"steps": [*data["steps"], tool]}, f"{step.id}_join")
+            new_steps.append(
+                {
+                    "id": final,
+                    "kind": "tool",
+                    "tool": "join",
+                    "args": {"items": f"{{{{ steps.{tool_id}.output }}}}", "sep": " "},
+                }
+            )
+        data["steps"][at : at + 1] = new_steps
+        data["outputs"] = rewire(data["outputs"], step.id, final)
+        fresh = {s["id"] for s in new_steps}
         for i, other in enumerate(data["steps"]):
-            if other["id"] not in (items_id, tool_id):
-                data["steps"][i] = rewire(other, step.id, tool_id)
+            if other["id"] not in fresh:
+                data["steps"][i] = rewire(other, step.id, final)
         return rebuild(data)

@@ -1,0 +1,89 @@
+"""Structure discovery on BBH object_counting with a scripted model, through the real engine.
+
+The scripted model cannot count (asked directly it answers target + 1) but lists the objects
+of a question correctly when asked to. Evolution must find the extract → ``tool: count``
+structure; the test-split score rises, the promotion succeeds, the lineage names the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from evolve_helpers import SEED_YAML
+
+from evopipe.evolve import service
+from evopipe.evolve.config import EvolveConfig
+from evopipe.evolve.lineage import lineage
+from evopipe.evolve.operators.insert_tool import RECIPES
+from evopipe.evolve.repository import EvolutionRepository
+from evopipe.models import ModelHub
+from evopipe.models.testing import ScriptedModel
+from evopipe.orchestrate import Registry
+from evopipe.store import Store
+
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "bbh_object_counting"
+SIZES = {"train": 6, "val": 10, "test": 20}
+LIST_INSTRUCTION = next(r for r in RECIPES if r.tool == "count").instruction
+
+
+def slice_dataset(tmp: Path) -> Path:
+    out = tmp / "bbh_oc"
+    out.mkdir()
+    for split, n in SIZES.items():
+        lines = (DATA / f"{split}.jsonl").read_text().splitlines()[:n]
+        (out / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def scripted_counter(data: Path) -> ScriptedModel:
+    rules: dict[str, object] = {}
+    rows = [json.loads(x) for s in SIZES for x in (data / f"{s}.jsonl").read_text().splitlines()]
+    for row in rows:
+        q = re.escape(row["input"])
+        rules[re.escape(LIST_INSTRUCTION[:40]) + ".*" + q] = {
+            "objects": [f"object{i}" for i in range(int(row["target"]))]
+        }
+    for row in rows:
+        rules[re.escape(row["input"])] = f"I count {int(row['target']) + 1}."
+    return ScriptedModel(rules=rules, model_id="scripted", fallback="I am not sure.")
+
+
+async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
+    data = slice_dataset(tmp_path)
+    seed_file = tmp_path / "counter.yaml"
+    seed_file.write_text(SEED_YAML)
+    hub = ModelHub()
+    hub.add(scripted_counter(data), "scripted")
+    args = service.EvolveArgs(
+        pipeline=seed_file,
+        source=service.EvalSource(
+            str(data), "numeric[pick=first]", model="scripted", mapping={"question": "input"}
+        ),
+        config=EvolveConfig(generations=4, population=3, offspring=3, seed=3),
+    )
+    projections: list[dict[str, object]] = []
+    with Store.open(str(tmp_path / "evo.db")) as store:
+        result = await service.evolve(args, hub=hub, store=store, on_projection=projections.append)
+        repo = EvolutionRepository(store)
+        assert projections
+        assert result.summary["seed_quality"] == 0.0
+        assert result.summary["champion_quality"] == 1.0
+        champion = repo.get_spec(result.champion_id)
+        assert [s.kind for s in champion.steps][-1] == "tool"
+        nodes = {n["id"]: n for n in lineage(repo, result.run_id)["nodes"]}
+        ops = set()
+        cid: str | None = result.champion_id
+        while cid:
+            ops |= set(nodes[cid]["operators"])
+            cid = (nodes[cid]["parents"] or [None])[0]
+        assert ops & {"insert_tool", "transplant"}
+        decision = await service.promote_candidate(result.champion_id[:12], hub=hub, store=store)
+        assert decision.promoted, decision.reason
+        assert decision.comparison["mean_a"] == 0.0
+        assert decision.comparison["mean_b"] == 1.0
+        assert decision.comparison["p_value"] < 0.05
+        champ = Registry(store).champion("counter")
+        assert champ is not None
+        assert champ.candidate_id == result.champion_id
