@@ -19,6 +19,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.evolve",
     "evopipe.cli.generate",
     "evopipe.cli.eval",
+    "evopipe.cli.runs",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
