@@ -36,7 +36,7 @@ class StepUsage:
 class EngineContext:
     """What a running step may use (see :class:`evopipe.steps.base.StepContext`)."""
 
-    __slots__ = ("_config", "_scope", "attempt", "model_id", "step_id", "usage")
+    __slots__ = ("_config", "_model_id", "_scope", "attempt", "step_id", "usage")
 
     def __init__(
         self,
@@ -44,15 +44,25 @@ class EngineContext:
         config: StepBase,
         step_id: str,
         attempt: int,
-        model_id: str,
+        model_id: str | None,
         usage: StepUsage,
     ) -> None:
         self._scope = scope
         self._config = config
         self.step_id = step_id
         self.attempt = attempt
-        self.model_id = model_id
+        self._model_id = model_id
         self.usage = usage
+
+    @property
+    def model_id(self) -> str:
+        """The model for this attempt (resolved on first use for kinds without a model
+        field: ``--model``, ``defaults.model``, the hub's default)."""
+        if self._model_id is None:
+            from evopipe.engine.steprun import resolve_model
+
+            self._model_id = resolve_model(self._scope, self._config)
+        return self._model_id
 
     # -- identity and services ----------------------------------------------------------------
 

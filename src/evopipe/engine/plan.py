@@ -8,13 +8,15 @@ references, duplicate ids and cycles — nothing runs from a broken spec.
 
 from __future__ import annotations
 
+import heapq
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from evopipe.spec.base import StepBase
+from evopipe.spec.base import Retry, StepBase
 from evopipe.spec.conditions import Condition, parse_condition
 from evopipe.spec.errors import ConditionError, Diagnostic, SpecError, TemplateError
 from evopipe.spec.pipeline import Pipeline
@@ -33,6 +35,24 @@ class PlannedStep:
     gates: tuple[str, ...]
     """Switch steps that route to this step: it runs only if each of them chose it."""
     when: Condition | None
+    retry: Retry
+    """The step's retry policy (default: 3 attempts for model kinds, 1 otherwise)."""
+    timeout_s: float | None
+    """The step's own timeout (model kinds fall back to ``defaults.timeout_s`` at run time)."""
+    uses_model: bool
+    container: bool
+    """Runs other steps (map, loop, pipeline, generate): holds no global concurrency slot."""
+
+
+MODEL_KINDS = frozenset({"llm", "extract", "generate"})
+_NO_RETRY = Retry(max_attempts=1)
+_DEFAULT_RETRY = Retry()
+
+
+def _retry_of(step: StepBase) -> Retry:
+    if step.retry is not None:
+        return step.retry
+    return _DEFAULT_RETRY if step.kind in MODEL_KINDS else _NO_RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +64,55 @@ class Plan:
     """A topological order (ties broken by position in the file)."""
     last: str
     """Id of the step written last (its output is a scope's default result)."""
+
+
+class PlanCache:
+    """Compiled plans per pipeline object (and per inner step list), so that running the same
+    pipeline again does not re-plan it. Lives in :class:`~evopipe.engine.types.Services`."""
+
+    def __init__(self) -> None:
+        self._plans: dict[int, tuple[weakref.ref[Any] | None, object, Plan]] = {}
+        self._hashes: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+    def pipeline(self, pipeline: Pipeline) -> Plan:
+        hit = self._plans.get(id(pipeline))
+        if hit is not None and hit[0] is not None and hit[0]() is pipeline:
+            return hit[2]
+        plan = build_plan(pipeline)
+        self._remember(pipeline, plan)
+        return plan
+
+    def spec_hash(self, pipeline: Pipeline) -> str:
+        """The pipeline's spec hash, computed once per pipeline object (pipelines are frozen)."""
+        hit = self._hashes.get(id(pipeline))
+        if hit is not None and hit[0]() is pipeline:
+            return hit[1]
+        from evopipe.spec.canonical import spec_hash
+
+        value = spec_hash(pipeline)
+        key = id(pipeline)
+        self._hashes[key] = (weakref.ref(pipeline, lambda _r: self._hashes.pop(key, None)), value)
+        return value
+
+    def scope(self, steps: list[StepBase], outer_ids: frozenset[str], where: str) -> Plan:
+        hit = self._plans.get(id(steps))
+        if hit is not None and hit[1] is steps:
+            return hit[2]
+        plan = build_scope(steps, outer_ids=outer_ids, where=where)
+        if len(self._plans) > 10_000:
+            self._plans.clear()
+        self._plans[id(steps)] = (None, steps, plan)
+        return plan
+
+    def _remember(self, pipeline: Pipeline, plan: Plan) -> None:
+        key = id(pipeline)
+        if len(self._plans) > 10_000:
+            self._plans.clear()
+        self._plans[key] = (
+            weakref.ref(pipeline, lambda _r: self._plans.pop(key, None)),
+            None,
+            plan,
+        )
 
 
 def build_plan(pipeline: Pipeline) -> Plan:
@@ -122,6 +191,11 @@ def build_scope(steps: Sequence[StepBase], *, outer_ids: frozenset[str], where: 
             dependants=tuple(dependants[sid]),
             gates=tuple(dict.fromkeys(gates[sid])),
             when=whens[sid],
+            retry=_retry_of(steps[ids[sid]]),
+            timeout_s=steps[ids[sid]].timeout_s,
+            uses_model=steps[ids[sid]].kind in MODEL_KINDS
+            or "model" in type(steps[ids[sid]]).model_fields,
+            container=bool(getattr(kinds[sid], "container", False)),
         )
         for sid in order
     }
@@ -252,16 +326,16 @@ def _toposort(ids: list[str], deps: dict[str, list[str]], where: str) -> list[st
     for sid in ids:
         for d in deps[sid]:
             dependants[d].append(sid)
-    ready = [sid for sid in ids if remaining[sid] == 0]
+    ready = [(position[sid], sid) for sid in ids if remaining[sid] == 0]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        ready.sort(key=position.__getitem__, reverse=True)
-        sid = ready.pop()
+        _, sid = heapq.heappop(ready)
         order.append(sid)
         for nxt in dependants[sid]:
             remaining[nxt] -= 1
             if remaining[nxt] == 0:
-                ready.append(nxt)
+                heapq.heappush(ready, (position[nxt], nxt))
     if len(order) < len(ids):
         stuck = [sid for sid in ids if remaining[sid] > 0]
         raise SpecError(

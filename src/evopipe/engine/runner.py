@@ -12,7 +12,7 @@ from evopipe.engine.budget import Budget, BudgetExceeded, Limits
 from evopipe.engine.events import EventBus
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.journal import JournalError, JournalStore, JournalWriter
-from evopipe.engine.plan import Plan, build_plan
+from evopipe.engine.plan import Plan
 from evopipe.engine.replay import (
     ResumeRefused,
     fork_replay,
@@ -78,10 +78,10 @@ async def run_pipeline(
     during the run is reported in the result's ``status``/``error`` instead.
     """
     options = options or RunOptions()
-    plan = build_plan(pipeline)
+    plan = services.plans.pipeline(pipeline)
     resolved = resolve_inputs(pipeline, inputs)
     run_id = options.run_id or new_run_id()
-    shash = spec_hash(pipeline)
+    shash = services.plans.spec_hash(pipeline)
     store: JournalStore | None = services.store
     replay = {}
     if options.fork_from:
@@ -133,7 +133,7 @@ async def resume_run(
     info = store.get_run(run_id)
     if info.status == "succeeded":
         raise ResumeRefused(f"run {run_id!r} already succeeded; nothing to resume")
-    if pipeline is not None and spec_hash(pipeline) != info.spec_hash:
+    if pipeline is not None and services.plans.spec_hash(pipeline) != info.spec_hash:
         raise ResumeRefused(
             f"the pipeline changed since run {run_id!r} was started (spec hash "
             f"{info.spec_hash[:12]} → {spec_hash(pipeline)[:12]}); resuming would mix two "
@@ -141,7 +141,7 @@ async def resume_run(
             f"`evopipe run PATH --fork-from {run_id}`"
         )
     pipeline = pipeline or stored_pipeline(info)
-    plan = build_plan(pipeline)
+    plan = services.plans.pipeline(pipeline)
     events = store.load_events(run_id)
     loaded = load_replay(events, run_id)
     options = options or RunOptions()
@@ -202,7 +202,7 @@ async def _drive(
         steps=scope_records(scope),
         error=error,
         budget=budget_name,
-        spec_hash=spec_hash(pipeline),
+        spec_hash=services.plans.spec_hash(pipeline),
         waiting_on=tuple(waiting),
     )
     _finish(state, result)

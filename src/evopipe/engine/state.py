@@ -19,7 +19,7 @@ from typing import Any
 from evopipe.engine.budget import Budget
 from evopipe.engine.events import EventBus
 from evopipe.engine.journal import ApprovalDecision, JournalWriter
-from evopipe.engine.plan import Plan, build_plan, build_scope
+from evopipe.engine.plan import Plan
 from evopipe.engine.policy import Policy
 from evopipe.engine.templates import Renderer
 from evopipe.engine.types import Event, RunOptions, Services, StepRecord
@@ -61,7 +61,6 @@ class RunState:
         self.slots: asyncio.Semaphore | None = (
             asyncio.Semaphore(options.max_concurrency) if options.max_concurrency else None
         )
-        self._plans: dict[int, tuple[object, Plan]] = {}
         self._workspace: Path | None = options.workspace
         self._loaded: dict[Path, Pipeline] = {}
         self.max_depth = 5
@@ -72,18 +71,10 @@ class RunState:
         self.bus.publish(Event(type, self.run_id, self.seq, step_id, data, time.time()))
 
     def plan_for(self, pipeline: Pipeline) -> Plan:
-        hit = self._plans.get(id(pipeline))
-        if hit is None or hit[0] is not pipeline:
-            hit = (pipeline, build_plan(pipeline))
-            self._plans[id(pipeline)] = hit
-        return hit[1]
+        return self.services.plans.pipeline(pipeline)
 
     def scope_plan(self, steps: list[StepBase], outer_ids: frozenset[str], where: str) -> Plan:
-        hit = self._plans.get(id(steps))
-        if hit is None or hit[0] is not steps:
-            hit = (steps, build_scope(steps, outer_ids=outer_ids, where=where))
-            self._plans[id(steps)] = hit
-        return hit[1]
+        return self.services.plans.scope(steps, outer_ids, where)
 
     def load_pipeline(self, path: Path) -> Pipeline:
         """A sub-pipeline file, loaded once per run."""

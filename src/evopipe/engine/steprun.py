@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.context import EngineContext, StepUsage
@@ -18,10 +18,6 @@ from evopipe.steps.base import StepResult
 
 if TYPE_CHECKING:
     from evopipe.engine.state import Scope
-
-_NO_RETRY = Retry(max_attempts=1)
-_DEFAULT_RETRY = Retry()
-_MODEL_KINDS = frozenset({"llm", "extract", "generate"})
 
 
 async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
@@ -44,17 +40,15 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
         return record
     scope.budget.charge_step()
     config = ps.config
-    model_id = resolve_model(scope, config)
-    state.emit(
-        "step_started",
-        path,
-        {
-            "attempt": 1,
-            "kind": config.kind,
-            "model": model_id,
-            "idempotency_key": f"{state.run_id}:{path}",
-        },
-    )
+    model_id = resolve_model(scope, config) if ps.uses_model else None
+    data: dict[str, Any] = {
+        "attempt": 1,
+        "kind": config.kind,
+        "idempotency_key": f"{state.run_id}:{path}",
+    }
+    if model_id is not None:
+        data["model"] = model_id
+    state.emit("step_started", path, data)
     t0 = time.perf_counter()
     usage = StepUsage()
     try:
@@ -71,7 +65,7 @@ def _finished(
     ps: PlannedStep,
     path: str,
     result: StepResult,
-    attempts: tuple[int, str],
+    attempts: tuple[int, str | None],
     usage: StepUsage,
     t0: float,
 ) -> StepRecord:
@@ -101,22 +95,22 @@ def _finished(
             {"reason": "kind", "meta": dict(result.meta), "output": result.output},
         )
     else:
-        scope.state.emit(
-            "step_succeeded",
-            path,
-            {
-                "output": result.output,
-                "attempts": n_attempts,
-                "model": attempts[1],
-                "input_tokens": tin,
-                "output_tokens": tout,
-                "cost_usd": cost,
-                "cached": cached,
-                "calls": usage.calls,
-                "duration_ms": duration_ms,
-                "meta": dict(result.meta),
-            },
-        )
+        data: dict[str, Any] = {
+            "output": result.output,
+            "attempts": n_attempts,
+            "duration_ms": round(duration_ms, 3),
+        }
+        if attempts[1] is not None:
+            data["model"] = attempts[1]
+        if usage.calls:
+            data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost, calls=usage.calls)
+        elif tin or tout or cost:
+            data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost)
+        if cached:
+            data["cached"] = True
+        if result.meta:
+            data["meta"] = dict(result.meta)
+        scope.state.emit("step_succeeded", path, data)
     return record
 
 
@@ -193,18 +187,10 @@ def resolve_model(scope: Scope, config: StepBase) -> str:
     return scope.pipeline.defaults.model or scope.state.services.models.default_model_id
 
 
-def _retry_policy(config: StepBase) -> Retry:
-    if config.retry is not None:
-        return config.retry
-    return _DEFAULT_RETRY if config.kind in _MODEL_KINDS else _NO_RETRY
-
-
-def _timeout(scope: Scope, config: StepBase) -> float | None:
-    if config.timeout_s is not None:
-        return config.timeout_s
-    if config.kind in _MODEL_KINDS:
-        return scope.pipeline.defaults.timeout_s
-    return None
+def _timeout(scope: Scope, ps: PlannedStep) -> float | None:
+    if ps.timeout_s is not None:
+        return ps.timeout_s
+    return scope.pipeline.defaults.timeout_s if ps.uses_model else None
 
 
 def backoff_delay(
@@ -225,12 +211,12 @@ class StepAttemptsFailed(EvopipeError):
 
 
 async def _attempts(
-    scope: Scope, ps: PlannedStep, path: str, model_id: str, usage: StepUsage
-) -> tuple[StepResult, tuple[int, str]]:
+    scope: Scope, ps: PlannedStep, path: str, model_id: str | None, usage: StepUsage
+) -> tuple[StepResult, tuple[int, str | None]]:
     config = ps.config
-    retry = _retry_policy(config)
-    timeout = _timeout(scope, config)
-    models = [model_id, *retry.fallback_models]
+    retry = ps.retry
+    timeout = _timeout(scope, ps)
+    models: list[str | None] = [model_id, *retry.fallback_models]
     attempt = 0
     last: RetryableModelError | None = None
     for mi, mid in enumerate(models):
@@ -274,8 +260,9 @@ async def _attempts(
                         "fallback_model": models[mi + 1],
                     },
                 )
+    tried = ", ".join(m or "(no model)" for m in models)
     raise StepAttemptsFailed(
-        f"step {ps.id!r} failed after {attempt} attempt(s) on {', '.join(models)}: "
+        f"step {ps.id!r} failed after {attempt} attempt(s) on {tried}: "
         f"{type(last).__name__}: {last}",
         attempt,
     )
@@ -285,7 +272,7 @@ async def _one_attempt(
     scope: Scope, ps: PlannedStep, ctx: EngineContext, limit_s: float | None
 ) -> StepResult:
     slots = scope.state.slots
-    held = slots is not None and not getattr(ps.kind, "container", False)
+    held = slots is not None and not ps.container
     if held:
         assert slots is not None
         await slots.acquire()

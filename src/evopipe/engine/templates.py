@@ -48,11 +48,23 @@ def has_template(value: Any) -> bool:
 class Renderer:
     """Compiles and caches templates; renders nested values against a namespace."""
 
-    __slots__ = ("_cache", "_env")
+    __slots__ = ("_cache", "_env", "_static")
 
     def __init__(self) -> None:
         self._env = make_environment()
         self._cache: dict[str, Compiled] = {}
+        self._static: dict[int, tuple[Any, bool]] = {}
+
+    def _is_static(self, value: Any) -> bool:
+        """Whether a dict/list (from a frozen spec) holds no template; memoised by identity."""
+        hit = self._static.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        static = not has_template(value)
+        if len(self._static) > 50_000:
+            self._static.clear()
+        self._static[id(value)] = (value, static)
+        return static
 
     def compile(self, text: str) -> Compiled:
         fn = self._cache.get(text)
@@ -97,6 +109,8 @@ class Renderer:
                 raise TemplateError(f"{where or 'template'}: {exc}") from None
             except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
                 raise TemplateError(f"{where or 'template'}: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, (dict, list, tuple)) and self._is_static(value):
+            return value
         if isinstance(value, dict):
             return {
                 k: self.render(v, namespace, f"{where}.{k}" if where else str(k))

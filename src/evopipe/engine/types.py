@@ -18,6 +18,7 @@ from evopipe.models.base import Model
 
 if TYPE_CHECKING:
     from evopipe.engine.events import EventBus
+    from evopipe.engine.plan import PlanCache
 
 RunStatus = Literal["succeeded", "failed", "budget_exceeded", "waiting", "cancelled"]
 StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled"]
@@ -29,6 +30,12 @@ RUN_STATUSES: tuple[RunStatus, ...] = (
     "waiting",
     "cancelled",
 )
+
+
+def _plan_cache() -> PlanCache:
+    from evopipe.engine.plan import PlanCache
+
+    return PlanCache()
 
 
 class ModelSource(Protocol):
@@ -63,6 +70,8 @@ class Services:
     base_dir: Path = field(default_factory=Path.cwd)
     settings: Mapping[str, Any] = field(default_factory=dict)
     hooks: Mapping[str, Any] = field(default_factory=dict)
+    plans: PlanCache = field(default_factory=lambda: _plan_cache())
+    """Compiled plans, reused by every run made with these services."""
 
 
 @dataclass(frozen=True)
