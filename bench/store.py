@@ -43,9 +43,7 @@ def _repeat(fn: Callable[[], float], times: int = 5) -> dict[str, float]:
 
 def bench_store(url: str, total: int) -> dict[str, Any]:
     with Store.open(url) as store:
-        store.create_run(
-            "bench", pipeline_name="bench", spec_hash="h", spec_json="{}", inputs={}
-        )
+        store.create_run("bench", pipeline_name="bench", spec_hash="h", spec_json="{}", inputs={})
         _per_event_us(store, "bench", 200, 1)  # warm up
         out: dict[str, Any] = {}
         for batch in (1, 100):
