@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_helpers import labeller, make_services
+from eval_helpers import CLASSIFY, labeller, make_services, pipeline
 
 from evopipe.engine import Services
 from evopipe.evaluate import (
@@ -236,3 +236,26 @@ async def test_cost_projection_from_a_few_examples(classify: Pipeline) -> None:
     assert proj.calls == pytest.approx(20)
     assert proj.cost_usd == pytest.approx(0.04)
     assert len(model.calls) == 2
+
+
+async def test_robustness_under_injected_faults() -> None:
+    from evopipe.engine import RunOptions
+
+    flaky = pipeline(
+        CLASSIFY.replace("    kind: llm\n", "    kind: llm\n    retry: {max_attempts: 1}\n")
+    )
+    rows = [{"text": f"message {i}", "label": "other"} for i in range(20)]
+    metrics = build_metrics("exact")
+    settings = EvalSettings(run_options=RunOptions(model="sim:fail_rate=1.0,seed=3"))
+    broken = await evaluate(
+        flaky, from_rows(rows), metrics, services=_services(), split="all", settings=settings
+    )
+    assert broken.objectives.success_rate == 0.0
+    assert all(r.error for r in broken.examples)
+    assert broken.objectives.quality.mean == 0.0
+    settings = EvalSettings(run_options=RunOptions(model="sim:fail_rate=0.5,seed=3"))
+    half = await evaluate(
+        flaky, from_rows(rows), metrics, services=_services(), split="all", settings=settings
+    )
+    assert 0.0 < half.objectives.success_rate < 1.0
+    assert half.failures == sum(1 for r in half.examples if r.error)

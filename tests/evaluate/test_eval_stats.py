@@ -8,6 +8,7 @@ import random
 import pytest
 
 from evopipe.evaluate.stats import (
+    BOOTSTRAP_MAX_N,
     StatsError,
     bootstrap_ci,
     mean,
@@ -29,7 +30,7 @@ def test_percentile_matches_linear_interpolation() -> None:
 
 def test_bootstrap_ci_agrees_with_normal_approximation_on_a_large_sample() -> None:
     rng = random.Random(42)
-    values = [1.0 if rng.random() < 0.3 else 0.0 for _ in range(2000)]
+    values = [1.0 if rng.random() < 0.3 else 0.0 for _ in range(BOOTSTRAP_MAX_N)]
     ci = bootstrap_ci(values, resamples=2000, seed=1)
     m = mean(values)
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
@@ -43,7 +44,7 @@ def test_bootstrap_ci_agrees_with_normal_approximation_on_a_large_sample() -> No
 def test_bootstrap_ci_width_shrinks_like_one_over_sqrt_n() -> None:
     rng = random.Random(7)
     small = [rng.random() for _ in range(100)]
-    large = [rng.random() for _ in range(1600)]
+    large = [rng.random() for _ in range(1600)]  # above BOOTSTRAP_MAX_N: the normal limit
     w_small = bootstrap_ci(small, seed=0)
     w_large = bootstrap_ci(large, seed=0)
     ratio = (w_small.high - w_small.low) / (w_large.high - w_large.low)
@@ -68,7 +69,7 @@ def test_bootstrap_coverage_is_near_nominal() -> None:
     trials = 200
     for t in range(trials):
         sample = [1.0 if rng.random() < 0.6 else 0.0 for _ in range(80)]
-        ci = bootstrap_ci(sample, confidence=0.9, resamples=400, seed=t)
+        ci = bootstrap_ci(sample, confidence=0.9, resamples=300, seed=t)
         covered += ci.low <= 0.6 <= ci.high
     assert 0.82 <= covered / trials <= 0.96
 
@@ -95,7 +96,7 @@ def test_paired_bootstrap_detects_a_consistent_improvement() -> None:
 
 def test_paired_bootstrap_matches_the_paired_t_interval_for_a_large_sample() -> None:
     rng = random.Random(11)
-    a = [rng.random() for _ in range(1000)]
+    a = [rng.random() for _ in range(BOOTSTRAP_MAX_N)]
     b = [x + rng.gauss(0.01, 0.2) for x in a]
     d = [y - x for x, y in zip(a, b, strict=True)]
     md = mean(d)
@@ -123,3 +124,18 @@ def test_paired_bootstrap_rejects_mismatched_samples() -> None:
         paired_bootstrap([1.0], [1.0, 0.0])
     with pytest.raises(StatsError):
         paired_bootstrap([], [])
+
+
+def test_normal_limit_above_the_resampling_cap_agrees_with_resampling() -> None:
+    rng = random.Random(3)
+    values = [1.0 if rng.random() < 0.4 else 0.0 for _ in range(BOOTSTRAP_MAX_N)]
+    resampled = bootstrap_ci(values, seed=0)
+    limit = bootstrap_ci([*values, *values[:1]], seed=0)  # one more value: the normal limit
+    assert limit.low == pytest.approx(resampled.low, abs=0.01)
+    assert limit.high == pytest.approx(resampled.high, abs=0.01)
+    a = [rng.random() for _ in range(BOOTSTRAP_MAX_N + 1)]
+    b = [x + 0.02 + rng.gauss(0, 0.2) for x in a]
+    big = paired_bootstrap(a, b)
+    small = paired_bootstrap(a[:BOOTSTRAP_MAX_N], b[:BOOTSTRAP_MAX_N], seed=1)
+    assert big.low == pytest.approx(small.low, abs=0.005)
+    assert big.p_value == pytest.approx(small.p_value, abs=0.05)

@@ -3,6 +3,10 @@ percentiles. Pure Python, seeded, no numpy/scipy.
 
 Conventions:
 - :func:`bootstrap_ci` is the percentile bootstrap of the mean.
+- Above :data:`BOOTSTRAP_MAX_N` values, resampling in pure Python gets slow (seconds) while the
+  bootstrap distribution of a mean is normal to within Monte-Carlo error; there both functions
+  use its normal limit: mean ± z·sd/√n with sd the plug-in (1/n) standard deviation, which is
+  the bootstrap's own variance. Tests check the two regimes agree.
 - :func:`paired_bootstrap` resamples example *indices* (so both pipelines' scores on the same
   example travel together) and reports ``mean(b - a)``, its percentile CI and a two-sided
   p-value for "no difference" computed from the bootstrap distribution re-centred on zero.
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from evopipe.spec.errors import EvopipeError
 
 DEFAULT_RESAMPLES = 2000
+BOOTSTRAP_MAX_N = 1000
+"""Sample size above which the normal limit of the bootstrap is used instead of resampling."""
 
 
 class StatsError(EvopipeError):
@@ -87,6 +93,28 @@ def _check(confidence: float, resamples: int) -> None:
         raise StatsError(f"resamples must be positive, got {resamples}")
 
 
+def _z(confidence: float) -> float:
+    """Two-sided standard-normal quantile, by bisection on erf (no scipy)."""
+    target = confidence
+    lo, hi = 0.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if math.erf(mid / math.sqrt(2)) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _normal_limit(values: Sequence[float], confidence: float) -> tuple[float, float, float]:
+    """Mean, and the normal-limit interval and standard error of the bootstrap mean."""
+    m = mean(values)
+    n = len(values)
+    se = math.sqrt(math.fsum((v - m) ** 2 for v in values) / n) / math.sqrt(n)
+    half = _z(confidence) * se
+    return m - half, m + half, se
+
+
 def _boot_means(values: Sequence[float], resamples: int, seed: int) -> list[float]:
     rng = random.Random(seed)
     n = len(values)
@@ -106,6 +134,9 @@ def bootstrap_ci(
     m = mean(vals)
     if len(vals) < 2 or max(vals) == min(vals):
         return Interval(m, m, m, confidence)
+    if len(vals) > BOOTSTRAP_MAX_N:
+        low, high, _ = _normal_limit(vals, confidence)
+        return Interval(m, low, high, confidence)
     means = _boot_means(vals, resamples, seed)
     alpha = (1 - confidence) / 2
     return Interval(
@@ -133,6 +164,10 @@ def paired_bootstrap(
     if max(diffs) == min(diffs):
         # Every example moved by the same amount: no sampling variability to speak of.
         return PairedResult(len(a), ma, mb, d, d, d, 1.0 if d == 0 else 0.0, confidence)
+    if len(diffs) > BOOTSTRAP_MAX_N:
+        low, high, se = _normal_limit(diffs, confidence)
+        p = math.erfc(abs(d) / se / math.sqrt(2)) if se > 0 else (1.0 if d == 0 else 0.0)
+        return PairedResult(len(a), ma, mb, d, low, high, min(1.0, p), confidence)
     means = _boot_means(diffs, resamples, seed)
     alpha = (1 - confidence) / 2
     low, high = percentile(means, 100 * alpha), percentile(means, 100 * (1 - alpha))
