@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from pathlib import Path
 
 from evopipe.evolve.fitness import EvalRecord, ExampleResult
 from evopipe.evolve.genome import candidate_id
+from evopipe.evolve.operators.insert_tool import RECIPES
+from evopipe.models.testing import ScriptedModel
 from evopipe.spec import Pipeline, loads
 
 SEED_YAML = """\
@@ -68,3 +73,36 @@ class SpecEvaluator:
                 )
             )
         return EvalRecord(split, tuple(examples))
+
+
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "bbh_object_counting"
+SIZES = {"train": 6, "val": 10, "test": 20}
+LIST_INSTRUCTION = next(r for r in RECIPES if r.tool == "count").instruction
+
+
+def slice_dataset(tmp: Path) -> Path:
+    out = tmp / "bbh_oc"
+    out.mkdir()
+    for split, n in SIZES.items():
+        lines = (DATA / f"{split}.jsonl").read_text().splitlines()[:n]
+        (out / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def counter_rules(data: Path) -> dict[str, object]:
+    """A model that cannot count (direct answers are target + 1) but lists objects right."""
+    rules: dict[str, object] = {}
+    rows = [json.loads(x) for s in SIZES for x in (data / f"{s}.jsonl").read_text().splitlines()]
+    for row in rows:
+        q = re.escape(row["input"])
+        rules[re.escape(LIST_INSTRUCTION[:40]) + ".*" + q] = {
+            "objects": [f"object{i}" for i in range(int(row["target"]))]
+        }
+    for row in rows:
+        rules[re.escape(row["input"])] = f"I count {int(row['target']) + 1}."
+    return rules
+
+
+def scripted_counter(data: Path, extra: dict[str, object] | None = None) -> ScriptedModel:
+    rules = {**(extra or {}), **counter_rules(data)}
+    return ScriptedModel(rules=rules, model_id="scripted", fallback="I am not sure.")

@@ -7,47 +7,17 @@ structure; the test-split score rises, the promotion succeeds, the lineage names
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
-from evolve_helpers import SEED_YAML
+from evolve_helpers import SEED_YAML, scripted_counter, slice_dataset
 
 from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.lineage import lineage
-from evopipe.evolve.operators.insert_tool import RECIPES
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.models import ModelHub
-from evopipe.models.testing import ScriptedModel
 from evopipe.orchestrate import Registry
 from evopipe.store import Store
-
-DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "bbh_object_counting"
-SIZES = {"train": 6, "val": 10, "test": 20}
-LIST_INSTRUCTION = next(r for r in RECIPES if r.tool == "count").instruction
-
-
-def slice_dataset(tmp: Path) -> Path:
-    out = tmp / "bbh_oc"
-    out.mkdir()
-    for split, n in SIZES.items():
-        lines = (DATA / f"{split}.jsonl").read_text().splitlines()[:n]
-        (out / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
-    return out
-
-
-def scripted_counter(data: Path) -> ScriptedModel:
-    rules: dict[str, object] = {}
-    rows = [json.loads(x) for s in SIZES for x in (data / f"{s}.jsonl").read_text().splitlines()]
-    for row in rows:
-        q = re.escape(row["input"])
-        rules[re.escape(LIST_INSTRUCTION[:40]) + ".*" + q] = {
-            "objects": [f"object{i}" for i in range(int(row["target"]))]
-        }
-    for row in rows:
-        rules[re.escape(row["input"])] = f"I count {int(row['target']) + 1}."
-    return ScriptedModel(rules=rules, model_id="scripted", fallback="I am not sure.")
 
 
 async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
