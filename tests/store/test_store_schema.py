@@ -32,7 +32,6 @@ PINNED: dict[str, list[tuple[str, str, bool]]] = {
         ("updated_at", "FLOAT", False),
         ("finished_at", "FLOAT", True),
         ("cancel_requested", "BOOLEAN", False),
-        ("last_seq", "INTEGER", False),
     ],
     "events": [
         ("run_id", "VARCHAR(64)", False),

@@ -42,8 +42,11 @@ from evopipe.store.url import DEFAULT_DB_PATH, normalize_url, sqlalchemy_url, sq
 
 _RUN_COLUMNS = (
     "run_id, pipeline_name, spec_hash, spec_json, inputs_json, parent_run_id, status, error, "
-    "outputs_json, usage_json, created_at, updated_at, finished_at, cancel_requested, last_seq"
+    "outputs_json, usage_json, created_at, updated_at, finished_at, cancel_requested, "
+    "(SELECT COALESCE(MAX(e.seq), 0) FROM events e WHERE e.run_id = runs.run_id)"
 )
+_MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?"
+_LAST_SEQ = f"SELECT (SELECT 1 FROM runs WHERE run_id = ?), ({_MAX_SEQ})"
 _INSERT_EVENT = (
     "INSERT INTO events (run_id, seq, type, step_id, attempt, payload, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -208,7 +211,7 @@ class Store(ExtrasMixin):
                 db.execute(
                     "INSERT INTO runs (run_id, pipeline_name, spec_hash, spec_json, inputs_json, "
                     "parent_run_id, status, created_at, updated_at, finished_at, "
-                    "cancel_requested, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, 0)",
+                    "cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                     row,
                 )
         except Exception as exc:
@@ -284,22 +287,24 @@ class Store(ExtrasMixin):
         n = len(events)
         if n == 0:
             with self._lock:
-                row = self._read().one("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,))
-            if row is None:
-                raise RunNotFoundError(run_id)
-            return int(row[0])
+                return self._last_seq(self._read(), run_id)
         now = time.time()
         with self._tx() as db:
-            row = db.one(
-                "UPDATE runs SET last_seq = last_seq + ?, updated_at = ? WHERE run_id = ? "
-                "RETURNING last_seq",
-                (n, now, run_id),
-            )
-            if row is None:
+            first = self._last_seq(db, run_id, lock=True) + 1
+            db.executemany(_INSERT_EVENT, self._event_rows(run_id, events, first, now))
+        return first + n - 1
+
+    def _last_seq(self, db: RawDb, run_id: str, *, lock: bool = False) -> int:
+        """The run's last seq (0 if none); with ``lock``, the run row is locked (PostgreSQL;
+        SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+        if db.sqlite or not lock:
+            row = db.one(_LAST_SEQ, (run_id, run_id))
+            if row[0] is None:
                 raise RunNotFoundError(run_id)
-            last = int(row[0])
-            db.executemany(_INSERT_EVENT, self._event_rows(run_id, events, last - n + 1, now))
-        return last
+            return int(row[1])
+        if db.one("SELECT 1 FROM runs WHERE run_id = ? FOR UPDATE", (run_id,)) is None:
+            raise RunNotFoundError(run_id)
+        return int(db.one(_MAX_SEQ, (run_id,))[0])
 
     def _event_rows(
         self,
@@ -378,13 +383,7 @@ class Store(ExtrasMixin):
         now = time.time()
         comment = self._text(comment)
         with self._tx() as db:
-            row = db.one(
-                "UPDATE runs SET last_seq = last_seq + 1, updated_at = ? WHERE run_id = ? "
-                "RETURNING last_seq",
-                (now, run_id),
-            )
-            if row is None:
-                raise RunNotFoundError(run_id)
+            seq = self._last_seq(db, run_id, lock=True) + 1
             db.execute(
                 "INSERT INTO approvals (run_id, step_id, approved, comment, decided_by, "
                 "decided_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_id) DO UPDATE "
@@ -395,7 +394,7 @@ class Store(ExtrasMixin):
             payload = {"approved": bool(approved), "comment": comment, "decided_by": by}
             db.execute(
                 _INSERT_EVENT,
-                (run_id, int(row[0]), "approval_decided", step_id, 0, self._json(payload), now),
+                (run_id, seq, "approval_decided", step_id, 0, self._json(payload), now),
             )
 
     def get_approval(self, run_id: str, step_id: str) -> ApprovalRecord | None:

@@ -49,7 +49,6 @@ runs = Table(
     Column("updated_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
     Column("cancel_requested", Boolean, nullable=False, default=False),
-    Column("last_seq", Integer, nullable=False, default=0),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_status", "status"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
