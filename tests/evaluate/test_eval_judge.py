@@ -112,3 +112,12 @@ async def test_evaluation_with_the_judge_counts_its_calls(calc: Pipeline) -> Non
     wrong = next(r for r in report.examples if r.score == 0.0)
     assert wrong.feedback is not None
     assert "wrong" in wrong.feedback
+
+
+def test_shipped_judge_and_example_pipeline_pass_the_checker() -> None:
+    from evopipe.check import check_file
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "eval" / "classify.yaml"
+    for path in (JUDGE_PATH, example):
+        errors = [d for d in check_file(path) if d.severity == "error"]
+        assert errors == [], [d.format() for d in errors]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evopipe.evaluate import service
@@ -33,7 +34,8 @@ def _fmt_usd(value: float) -> str:
 def report_table(report: EvalReport) -> Table:
     obj = report.objectives
     q = obj.quality
-    table = Table(title=f"{report.pipeline} on {report.dataset} [{report.split}], n={report.n}")
+    title = f"{report.pipeline} on {report.dataset} [{report.split}], n={report.n}"
+    table = Table(title=escape(title))
     table.add_column("objective")
     table.add_column("value", justify="right")
     half = (q.high - q.low) / 2
@@ -61,7 +63,7 @@ def report_table(report: EvalReport) -> Table:
 
 def comparison_table(cmp: Comparison) -> Table:
     p = cmp.paired
-    table = Table(title=f"{cmp.b.pipeline} (B) vs {cmp.a.pipeline} (A) on {p.n} shared examples")
+    table = Table(title=escape(f"{cmp.b.pipeline} (B) vs {cmp.a.pipeline} (A), {p.n} examples"))
     table.add_column("")
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evopipe.check import check_file
 from evopipe.engine import RunOptions, Services
 from evopipe.evaluate.compare import Comparison, Projection, compare, project_cost
 from evopipe.evaluate.dataset import SPLITS, Dataset, DatasetError, load_dataset, parse_mapping
@@ -19,7 +20,7 @@ from evopipe.evaluate.records import StoreRecorder
 from evopipe.evaluate.report import EvalReport
 from evopipe.evaluate.runner import Budget, EvalSettings, evaluate
 from evopipe.models import ModelHub, load_config
-from evopipe.spec import Pipeline, load_file
+from evopipe.spec import Pipeline, SpecError, load_file
 from evopipe.store import Store, resolve_db_url
 
 
@@ -118,6 +119,10 @@ def read_dataset(
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
+    """Load and check a pipeline file; checker errors are raised as a located SpecError."""
+    errors = [d for d in check_file(path) if d.severity == "error"]
+    if errors:
+        raise SpecError(errors)
     return load_file(path).pipeline
 
 
