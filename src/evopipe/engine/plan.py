@@ -40,6 +40,8 @@ class PlannedStep:
     timeout_s: float | None
     """The step's own timeout (model kinds fall back to ``defaults.timeout_s`` at run time)."""
     uses_model: bool
+    instant: bool
+    """The kind never waits (``instant = True``: set, switch, tool): recorded by one event."""
     container: bool
     """Runs other steps (map, loop, pipeline, generate): holds no global concurrency slot."""
 
@@ -195,6 +197,7 @@ def build_scope(steps: Sequence[StepBase], *, outer_ids: frozenset[str], where: 
             timeout_s=steps[ids[sid]].timeout_s,
             uses_model=steps[ids[sid]].kind in MODEL_KINDS
             or "model" in type(steps[ids[sid]]).model_fields,
+            instant=bool(getattr(kinds[sid], "instant", False)),
             container=bool(getattr(kinds[sid], "container", False)),
         )
         for sid in order

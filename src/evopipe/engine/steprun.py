@@ -41,14 +41,15 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
     scope.budget.charge_step()
     config = ps.config
     model_id = resolve_model(scope, config) if ps.uses_model else None
-    data: dict[str, Any] = {
-        "attempt": 1,
-        "kind": config.kind,
-        "idempotency_key": f"{state.run_id}:{path}",
-    }
-    if model_id is not None:
-        data["model"] = model_id
-    state.emit("step_started", path, data)
+    if not ps.instant:  # an instant kind never waits: its end event is its only record
+        data: dict[str, Any] = {
+            "attempt": 1,
+            "kind": config.kind,
+            "idempotency_key": f"{state.run_id}:{path}",
+        }
+        if model_id is not None:
+            data["model"] = model_id
+        state.emit("step_started", path, data)
     t0 = time.perf_counter()
     usage = StepUsage()
     try:

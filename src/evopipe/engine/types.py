@@ -167,6 +167,13 @@ class RunResult:
     def ok(self) -> bool:
         return self.status == "succeeded"
 
+    def __repr__(self) -> str:  # short: results can hold thousands of steps
+        extra = f", error={self.error!r}" if self.error else ""
+        return (
+            f"RunResult(run_id={self.run_id!r}, status={self.status!r}, "
+            f"steps={len(self.steps)}, outputs={list(self.outputs)!r}{extra})"
+        )
+
     def step(self, step_id: str) -> StepRecord:
         for record in self.steps:
             if record.id == step_id:
