@@ -219,7 +219,7 @@ def table(doc: dict[str, Any]) -> str:
         lines.append(
             f"| {shape} | "
             + " | ".join(f"{c:,.1f}" for c in cells)
-            + f" | {r["no_journal"]}x | {r["journal"]}x |"
+            + f" | {r['no_journal']}x | {r['journal']}x |"
         )
     lines += [
         "",
