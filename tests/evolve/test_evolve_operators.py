@@ -107,8 +107,10 @@ async def test_bootstrap_takes_demos_from_successful_examples() -> None:
     assert child is not None
     step = child.steps[0]
     assert isinstance(step, LlmStep)
-    assert [d.output for d in step.demos] == ["1"]
+    # the successful trace first, then labeled examples (their expected answers) fill up
+    assert [d.output for d in step.demos] == ["1", "2", "2"]
     assert "I have a cat" in step.demos[0].input
+    assert "Answer the question with a number." in step.demos[0].input
 
 
 async def test_ensemble_and_verifier_rewire_outputs_and_check() -> None:

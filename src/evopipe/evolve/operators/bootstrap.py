@@ -1,9 +1,15 @@
-"""Few-shot bootstrap: demos taken from the parent's successful examples, into a step's demos."""
+"""Few-shot bootstrap: demos from the parent's successful traces, into a step's ``demos``.
+
+When the feedback minibatch has fewer successes than demo slots, labeled examples fill the
+rest (their reference answer as the demo output), as DSPy's LabeledFewShot does.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from evopipe.evolve.fitness import EvalRecord
 from evopipe.evolve.operators._text import render_inputs
 from evopipe.evolve.operators.base import (
     OperatorContext,
@@ -26,22 +32,40 @@ class FewShotBootstrap:
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         if ctx.feedback is None:
             return None
-        wins = [e for e in ctx.feedback.examples if e.score >= 1.0 and e.error is None]
         answering = set(output_steps(parent))
         steps = [s for s in llm_steps(parent) if s.id in answering]
-        if not wins or not steps:
+        pool = _demo_pool(ctx.feedback)
+        if not pool or not steps:
             return None
         step = ctx.rng.choice(steps)
+        wins = [p for p in pool if p[2]]
+        labeled = [p for p in pool if not p[2]]
         picked = ctx.rng.sample(wins, min(MAX_DEMOS, len(wins)))
-        demos = []
-        for example in picked:
-            output = example.output
-            if isinstance(output, dict) and len(output) == 1:
-                output = next(iter(output.values()))
-            text = output if isinstance(output, str) else json.dumps(output, default=str)
-            demos.append({"input": render_inputs(step.prompt, example.inputs), "output": text})
+        picked += ctx.rng.sample(labeled, min(MAX_DEMOS - len(picked), len(labeled)))
+        demos = [{"input": render_inputs(step.prompt, i), "output": o} for i, o, _ in picked]
         if demos == [d.model_dump() for d in step.demos]:
             return None
         data = spec_data(parent)
         data["steps"][step_index(data, step.id)]["demos"] = demos
         return rebuild(data)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict) and len(value) == 1:
+        value = next(iter(value.values()))
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _demo_pool(feedback: EvalRecord) -> list[tuple[dict[str, Any], str, bool]]:
+    """(inputs, demo output, from a successful trace?) for every usable example.
+
+    Successful traces give their own output; failed examples with a reference answer give
+    the reference (labeled few-shot), used only when there are too few successes.
+    """
+    pool: list[tuple[dict[str, Any], str, bool]] = []
+    for e in feedback.examples:
+        if e.score >= 1.0 and e.error is None and e.output is not None:
+            pool.append((e.inputs, _text(e.output), True))
+        elif e.expected is not None:
+            pool.append((e.inputs, _text(e.expected), False))
+    return pool
