@@ -1,7 +1,9 @@
 """Store micro-benchmark: microseconds per journal event appended (SQLite, WAL).
 
 Batch size 1 is one transaction per event (the worst case: an engine that flushes after each
-event); batch size 100 is one transaction per 100 events. Also measures the cancel-flag poll.
+event); 3 is about what the engine commits per step of a chain; 100 is one transaction per 100
+events. Also measures the cancel-flag poll, and the same transactions on the bare sqlite3
+module as a floor (the store's own overhead is the difference).
 Writes ``bench/results/store.json``. Compare: LangGraph's SQLite checkpointer costs about
 1,600 µs per node on this kind of machine.
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sqlite3
 import statistics
@@ -46,7 +49,7 @@ def bench_store(url: str, total: int) -> dict[str, Any]:
         store.create_run("bench", pipeline_name="bench", spec_hash="h", spec_json="{}", inputs={})
         _per_event_us(store, "bench", 200, 1)  # warm up
         out: dict[str, Any] = {}
-        for batch in (1, 100):
+        for batch in (1, 3, 100):
             out[f"append_batch_{batch}_per_event"] = _repeat(
                 lambda b=batch: _per_event_us(store, "bench", total, b)  # type: ignore[misc]
             )
@@ -65,19 +68,55 @@ def bench_store(url: str, total: int) -> dict[str, Any]:
     return out
 
 
+def bench_raw_sqlite(path: Path, total: int) -> dict[str, Any]:
+    """The floor: the same transaction with the bare sqlite3 module (no store, no JSON)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE events (run_id VARCHAR(64), seq INTEGER, type VARCHAR(64), step_id "
+        "VARCHAR(200), attempt INTEGER, payload TEXT, ts FLOAT, PRIMARY KEY (run_id, seq))"
+    )
+    text = json.dumps(PAYLOAD, separators=(",", ":"))
+    seq = 0
+
+    def one_round(batch: int) -> float:
+        nonlocal seq
+        rounds = max(1, total // batch)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            conn.execute("BEGIN IMMEDIATE")
+            rows = [("bench", seq + i + 1, "e", "s", 1, text, 0.0) for i in range(batch)]
+            conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            seq += batch
+            conn.execute("COMMIT")
+        return (time.perf_counter() - start) / (rounds * batch) * 1e6
+
+    out = {f"append_batch_{b}_per_event": _repeat(lambda b=b: one_round(b)) for b in (1, 3, 100)}  # type: ignore[misc]
+    conn.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--postgres", action="store_true", help="also run on a throwaway cluster")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     results: dict[str, Any] = {
         "benchmark": "store",
         "unit": "microseconds per event (median of 5 rounds)",
-        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(load, 2),
+        },
         "reference": {"langgraph_sqlite_checkpointer_us_per_node": 1600},
     }
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite_wal"] = bench_store(str(Path(tmp) / "bench.db"), args.events)
+        results["raw_sqlite3_floor"] = bench_raw_sqlite(Path(tmp) / "raw.db", args.events)
     if args.postgres:
         from evopipe.store.testing import throwaway_postgres
 

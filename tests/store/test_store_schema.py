@@ -156,8 +156,13 @@ def test_every_migration_applies_on_postgres_too(postgres_url: str) -> None:
 
     url = create_database(postgres_url, "migrations")
     with Store.open(url) as store:
-        names = set(inspect(store.engine).get_table_names())
+        inspector = inspect(store.engine)
+        names = set(inspector.get_table_names())
+        columns = {t: [c["name"] for c in inspector.get_columns(t)] for t in PINNED}
+        keys = {t: inspector.get_pk_constraint(t)["constrained_columns"] for t in PINNED}
     assert set(PINNED) <= names
+    assert columns == {t: [c[0] for c in cols] for t, cols in PINNED.items()}
+    assert keys == PINNED_PRIMARY_KEYS
 
 
 def _fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> str:
