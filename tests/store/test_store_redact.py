@@ -56,3 +56,28 @@ def test_without_the_hook_payloads_are_stored_as_given(tmp_path: Path) -> None:
 def test_short_values_are_not_registered() -> None:
     redactor = SecretRedactor(["abc", "abcdef"])
     assert redactor("abc abcdef") == f"abc {MASK}"
+
+
+def test_redactor_from_environment() -> None:
+    env = {
+        "OPENAI_API_KEY": "sk-abcdefgh1234",
+        "GITHUB_TOKEN": "ghp_0123456789",
+        "DB_PASSWORD": "short",
+        "HOME": "/root/not-a-secret",
+    }
+    redactor = SecretRedactor.from_environ(env)
+    assert len(redactor) == 2
+    text = "sk-abcdefgh1234 ghp_0123456789 short /root/not-a-secret"
+    assert redactor(text) == f"{MASK} {MASK} short /root/not-a-secret"
+
+
+def test_cli_store_masks_environment_secrets(tmp_path: Path) -> None:
+    from evopipe.store.service import open_store
+
+    env = {"ANTHROPIC_API_KEY": SECRET}
+    with open_store(str(tmp_path / "secrets.db"), environ=env) as store:
+        store.create_run(
+            "r1", pipeline_name="p", spec_hash="h", spec_json="{}", inputs={"k": SECRET}
+        )
+        assert store.get_run("r1").inputs == {"k": MASK}
+    assert SECRET.encode() not in _db_bytes(tmp_path)

@@ -7,7 +7,8 @@ given to :meth:`Store.open`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Redact = Callable[[str], str]
@@ -16,6 +17,12 @@ Redact = Callable[[str], str]
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
 """Shorter values are not registered: masking them would mangle ordinary text."""
+
+SECRET_ENV_NAME = re.compile(
+    r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY)", re.IGNORECASE
+)
+"""Environment variable names whose values :meth:`SecretRedactor.from_environ` registers."""
+MIN_ENV_SECRET_LENGTH = 8
 
 
 class SecretRedactor:
@@ -30,6 +37,23 @@ class SecretRedactor:
         self._secrets: list[str] = []
         for secret in secrets:
             self.register(secret)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> SecretRedactor:
+        """A redactor for the values of secret-looking variables (``*_API_KEY``, ``*TOKEN*``,
+        ``*SECRET*``, ``*PASSWORD*``, ...) of ``environ`` that are at least 8 characters long.
+
+        Faces pass ``os.environ``: ``Store.open(url, redact=SecretRedactor.from_environ(
+        os.environ))``.
+        """
+        redactor = cls()
+        for name, value in environ.items():
+            if SECRET_ENV_NAME.search(name) and len(value) >= MIN_ENV_SECRET_LENGTH:
+                redactor.register(value)
+        return redactor
+
+    def __len__(self) -> int:
+        return len(self._secrets)
 
     def register(self, secret: str) -> None:
         """Mask ``secret`` from now on (values shorter than 4 characters are ignored)."""

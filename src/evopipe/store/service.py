@@ -7,13 +7,15 @@ Step summaries are read back from the journal using the engine's event vocabular
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from evopipe.store.errors import StoreError
 from evopipe.store.records import GcCounts, RunRecord, StoredEvent
+from evopipe.store.redact import SecretRedactor
 from evopipe.store.store import Store
 from evopipe.store.url import resolve_db_url
 
@@ -39,9 +41,12 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2)])
 
 
-def open_store(db: str | None = None) -> Store:
-    """The store at ``--db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db``."""
-    return Store.open(resolve_db_url(db))
+def open_store(db: str | None = None, *, environ: Mapping[str, str] | None = None) -> Store:
+    """The store at ``--db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db``, masking the values
+    of secret-looking environment variables (see :meth:`SecretRedactor.from_environ`)."""
+    env = os.environ if environ is None else environ
+    redactor = SecretRedactor.from_environ(env)
+    return Store.open(resolve_db_url(db, environ=env), redact=redactor if len(redactor) else None)
 
 
 def step_summaries(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
