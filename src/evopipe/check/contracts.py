@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -58,16 +57,22 @@ def schema_problem(schema: Any) -> tuple[str, PathKey] | None:
     """Why a JSON Schema is itself invalid (message, path inside the schema), or None."""
     if not isinstance(schema, dict):
         return "a JSON Schema must be a mapping", ()
-    try:
-        key = json.dumps(schema, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return "the schema is not JSON data", ()
-    return _schema_problem_cached(key)
+    key = repr(schema)  # a cache key only: loaded schemas are plain JSON-like data
+    cached = _PROBLEMS.get(key, _UNSET)
+    if cached is _UNSET:
+        cached = _schema_problem(schema)
+        if len(_PROBLEMS) >= 4096:
+            _PROBLEMS.clear()
+        _PROBLEMS[key] = cached
+    return cached  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=2048)
-def _schema_problem_cached(key: str) -> tuple[str, PathKey] | None:
-    schema = json.loads(key)
+_UNSET = object()
+_PROBLEMS: dict[str, object] = {}
+"""Memo of schema checks (a pure function of the schema text; bounded)."""
+
+
+def _schema_problem(schema: dict[str, Any]) -> tuple[str, PathKey] | None:
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(schema)

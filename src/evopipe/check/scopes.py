@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -185,11 +186,21 @@ def _dotted_to_path(loc: str) -> PathKey:
 
 
 def _own_templates(step: StepBase, where: PathKey) -> Iterator[tuple[PathKey, str]]:
-    nested = step.nested_fields()
-    for name, info in type(step).model_fields.items():
-        if name in _NOT_TEMPLATES or name in nested:
-            continue
-        yield from template_strings(getattr(step, name), (*where, info.alias or name))
+    for name, alias in _template_fields(type(step)):
+        value = getattr(step, name)
+        if value:
+            yield from template_strings(value, (*where, alias))
+
+
+@cache
+def _template_fields(cls: type[StepBase]) -> tuple[tuple[str, str], ...]:
+    """(attribute, key in the file) of the fields of a step kind that may hold templates."""
+    nested = cls.nested_fields()
+    return tuple(
+        (name, info.alias or name)
+        for name, info in cls.model_fields.items()
+        if name not in _NOT_TEMPLATES and name not in nested
+    )
 
 
 def template_strings(value: Any, where: PathKey) -> Iterator[tuple[PathKey, str]]:

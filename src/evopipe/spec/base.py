@@ -69,7 +69,8 @@ class StepBase(Strict):
             _collect(getattr(self, name), name, found)
         return found
 
-    def nested_fields(self) -> tuple[str, ...]:
+    @classmethod
+    def nested_fields(cls) -> tuple[str, ...]:
         """Names of fields holding inner steps or sub-pipelines (their own scope)."""
         return ()
 

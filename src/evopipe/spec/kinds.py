@@ -60,7 +60,8 @@ class MapStep(StepBase):
         default=None, description="Template computing each item's result (default: last step)."
     )
 
-    def nested_fields(self) -> tuple[str, ...]:
+    @classmethod
+    def nested_fields(cls) -> tuple[str, ...]:
         return ("steps", "pipeline", "inputs", "collect")
 
 
@@ -98,7 +99,8 @@ class LoopStep(StepBase):
     until: str = Field(description="Condition evaluated after each iteration.")
     max_iterations: int = Field(default=5, ge=1, le=1000)
 
-    def nested_fields(self) -> tuple[str, ...]:
+    @classmethod
+    def nested_fields(cls) -> tuple[str, ...]:
         return ("steps", "pipeline", "inputs")
 
     def conditions(self) -> dict[str, str]:
@@ -112,7 +114,8 @@ class PipelineStep(StepBase):
     pipeline: str | Pipeline
     inputs: dict[str, Any] = Field(default_factory=dict, description="Templates.")
 
-    def nested_fields(self) -> tuple[str, ...]:
+    @classmethod
+    def nested_fields(cls) -> tuple[str, ...]:
         return ("pipeline",)
 
 

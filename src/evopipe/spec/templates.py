@@ -57,12 +57,21 @@ def parse(value: str) -> nodes.Template:
         raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}") from None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def references(value: str) -> tuple[Ref, ...]:
     """Every name the template reads from its context, with constant attribute paths.
 
     Names bound inside the template (``{% for x in ... %}``, ``{% set %}``) are excluded.
+    Templates made only of ``{{ name.path }}`` expressions (optionally with argument-less
+    filters) are read by a regular expression; anything else is parsed by Jinja2. Both give the
+    same answer (a property test checks it).
     """
+    fast = _simple_references(value)
+    return fast if fast is not None else jinja_references(value)
+
+
+def jinja_references(value: str) -> tuple[Ref, ...]:
+    """:func:`references` computed from Jinja2's parse tree."""
     tree = parse(value)
     bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     found: list[Ref] = []
@@ -77,6 +86,84 @@ def references(value: str) -> tuple[Ref, ...]:
         ref = Ref(root, tuple(path))
         if ref not in found:
             found.append(ref)
+    return tuple(found)
+
+
+_EXPRESSION = re.compile(r"{{(.*?)}}", re.DOTALL)
+_SIMPLE = re.compile(
+    r"\s*(?P<root>[A-Za-z_]\w*)"
+    r"(?P<path>(?:\.[A-Za-z_]\w*|\[\d+\]|\['[^'\\\n]*'\]|\[\"[^\"\\\n]*\"\])*)"
+    r"\s*(?:\|\s*[A-Za-z_]\w*\s*)*",
+    re.ASCII,
+)
+_PART = re.compile(r"\.(\w+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]", re.ASCII)
+_JINJA_WORDS = frozenset(
+    [
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "elif",
+        "for",
+        "endfor",
+        "recursive",
+        "import",
+        "from",
+        "with",
+        "without",
+        "context",
+        "as",
+        "set",
+        "endset",
+        "block",
+        "endblock",
+        "macro",
+        "endmacro",
+        "call",
+        "endcall",
+        "filter",
+        "endfilter",
+        "include",
+        "extends",
+        "raw",
+        "endraw",
+    ]
+)
+
+
+def _simple_references(value: str) -> tuple[Ref, ...] | None:
+    """References of a template made only of simple ``{{ a.b[0]["c"] | f }}`` expressions,
+    or None when the template needs the real parser."""
+    if "{%" in value or "{#" in value:
+        return None
+    found: list[Ref] = []
+    end = 0
+    for m in _EXPRESSION.finditer(value):
+        end = m.end()
+        simple = _SIMPLE.fullmatch(m.group(1))
+        if simple is None or simple.group("root") in _JINJA_WORDS:
+            return None
+        path: list[str | int] = []
+        for part in _PART.finditer(simple.group("path")):
+            attr, index, single, double = part.groups()
+            if index is not None:
+                path.append(int(index))
+            else:
+                path.append(attr if attr is not None else single if single is not None else double)
+        ref = Ref(simple.group("root"), tuple(path))
+        if ref not in found:
+            found.append(ref)
+    if "{{" in value[end:]:
+        return None
     return tuple(found)
 
 

@@ -11,7 +11,6 @@ from evopipe.check.graph import Edge, StepRead, explicit_deps, find_cycles, step
 from evopipe.check.registry import Rule, example
 from evopipe.check.scopes import Scope
 from evopipe.spec.errors import Diagnostic
-from evopipe.spec.kinds import SwitchStep
 
 STEP_RECORD_FIELDS = frozenset(
     {"output", "status", "error", "attempts", "duration_ms", "cached", "input_tokens"}
@@ -146,8 +145,11 @@ def _dotted(head: str, path: tuple[str | int, ...]) -> str:
 
 
 def undeclared_dependency(ctx: Context) -> Iterator[Diagnostic]:
-    """A template or condition reads a step the plan cannot run before it: a step that depends
-    on the reader (a cycle), or a switch branch the reader does not declare in `needs`."""
+    """A template or condition reads a step the plan cannot run before it: the reader itself,
+    or a step that (through `needs`, switch routes or other reads) depends on the reader.
+
+    Reads of any other step are fine: the planner adds them as dependencies (see
+    docs/decisions/0001-format-v1.md)."""
     by_scope: dict[int, list[StepRead]] = {}
     for sr in step_reads(ctx):
         if sr.scope is not None and sr.reader is not None:
@@ -156,7 +158,6 @@ def undeclared_dependency(ctx: Context) -> Iterator[Diagnostic]:
         reads = by_scope.get(id(scope), [])
         if reads:
             yield from _cycles_through_reads(ctx, scope, reads)
-            yield from _branch_reads(ctx, scope, reads)
 
 
 def _cycles_through_reads(
@@ -215,34 +216,6 @@ def _ancestors(deps: dict[str, list[Edge]], pos: dict[str, int]) -> dict[str, in
     for sid in deps:
         visit(sid)
     return out
-
-
-def _branch_reads(ctx: Context, scope: Scope, reads: list[StepRead]) -> Iterator[Diagnostic]:
-    """Reading a switch-routed step from outside its branch needs an explicit ``needs``."""
-    groups: dict[str, list[set[str]]] = {}  # routed step → the case lists it appears in
-    switch_of: dict[str, str] = {}
-    for step in scope.steps:
-        if isinstance(step, SwitchStep):
-            for targets in [*(c.then for c in step.cases), step.default]:
-                for t in targets:
-                    groups.setdefault(t, []).append(set(targets))
-                    switch_of.setdefault(t, step.id)
-    for sr in reads:
-        reader = sr.reader
-        if sr.target not in groups or reader is None or reader == sr.target:
-            continue
-        if any(reader in g for g in groups[sr.target]):
-            continue
-        step = scope.steps[scope.ids[reader]]
-        if sr.target in step.needs:
-            continue
-        yield ctx.read_diag(
-            "undeclared-dependency",
-            f"step {reader!r} reads steps.{sr.target}, which runs only when switch "
-            f"{switch_of[sr.target]!r} routes to it",
-            sr.read,
-            hint=f"add {sr.target!r} to the `needs` of {reader!r} (and guard with `when`)",
-        )
 
 
 RULES = (
@@ -394,8 +367,8 @@ RULES = (
     ),
     Rule(
         "undeclared-dependency",
-        "A template or condition reads a step the plan cannot run before it: a step that "
-        "depends on the reader (a cycle), or a switch branch the reader does not list in `needs`.",
+        "A template or condition reads a step that cannot run before it: itself, or a step "
+        "that depends on the reader (the implied dependency would close a cycle).",
         undeclared_dependency,
         example(
             """

@@ -76,13 +76,19 @@ def _file_ref(
     return SubRef(where, depth, resolved, deepest, steps, cycle=cycle)
 
 
+def _has_subs(ctx: Context) -> bool:
+    return any(getattr(at.step, "pipeline", None) is not None for at in ctx.analysis.steps)
+
+
 def sub_refs(ctx: Context) -> list[SubRef]:
     cached = ctx.memo.get("sub_refs")
     if cached is None:
-        own: tuple[Path, ...] = ()
-        if ctx.source is not None and not ctx.source.path.startswith("<"):
-            own = (Path(ctx.source.path).resolve(),)
-        cached = _refs(ctx, ctx.analysis, ctx.base_dir, own, 0)
+        cached = []
+        if _has_subs(ctx):
+            own: tuple[Path, ...] = ()
+            if ctx.source is not None and not ctx.source.path.startswith("<"):
+                own = (Path(ctx.source.path).resolve(),)
+            cached = _refs(ctx, ctx.analysis, ctx.base_dir, own, 0)
         ctx.memo["sub_refs"] = cached
     return list(cached)
 
