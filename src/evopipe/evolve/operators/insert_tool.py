@@ -78,6 +78,10 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
+EXTRACT_MAX_TOKENS = 160
+"""Enough for a list of a few dozen short items; bounds what a looping model can cost."""
+
+
 def tool_args(recipe: Recipe, source: str) -> dict[str, Any]:
     """The tool step's arguments: the listed collection, kept as JSON (single expression).
 
@@ -127,7 +131,9 @@ class InsertTool:
             "system": step.system,
             "model": step.model,
             "temperature": step.temperature,
-            "output": {"schema": recipe.schema()},
+            "max_tokens": EXTRACT_MAX_TOKENS,
+            "retry": {"max_attempts": 1},
+            "output": {"schema": recipe.schema(), "max_retries": 1},
         }
         tool: dict[str, Any] = {"id": tool_id, "kind": "tool", "tool": recipe.tool}
         tool["args"] = tool_args(recipe, items_id)
