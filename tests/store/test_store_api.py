@@ -6,6 +6,7 @@ import hashlib
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -260,3 +261,15 @@ def test_sequenced_events_must_continue_the_journal(store: Store) -> None:
         (2, 1, 102.0, "r1"),
     ]
     assert store.get_run("r1").last_seq == 2
+
+
+def test_database_errors_are_store_errors(tmp_path: Path) -> None:
+    with Store.open(str(tmp_path / "e.db")) as store:
+        with store.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE approvals")
+        _new_run(store)
+        with pytest.raises(StoreError, match="database error"):
+            store.record_approval("r1", "s", True)
+        # the failed transaction was rolled back (no approval_decided event); the store works
+        assert store.load_events("r1") == []
+        assert store.append_events("r1", [EventRecord("e", None, 0, {})]) == 1

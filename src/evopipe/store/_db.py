@@ -8,6 +8,7 @@ SQLAlchemy for every statement.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -74,13 +75,22 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_
 
 
 class RawDb:
-    """A driver connection in autocommit mode plus a cached cursor; callers hold the lock."""
+    """A driver connection in autocommit mode plus a cached cursor; callers hold the lock.
+
+    Driver errors come out as :class:`StoreError` (a duplicate key as
+    :class:`DuplicateKeyError`), so callers only ever see evopipe errors.
+    """
 
     def __init__(self, driver_conn: Any, dialect: str) -> None:
         self.conn = driver_conn
         self.sqlite = dialect == "sqlite"
-        if not self.sqlite:
+        if self.sqlite:
+            self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+        else:
+            import psycopg
+
             driver_conn.autocommit = True
+            self._errors = (psycopg.Error,)
         self._cur = driver_conn.cursor()
         self._sql: dict[str, str] = {}
         self._begin = "BEGIN IMMEDIATE" if self.sqlite else "BEGIN"
@@ -96,11 +106,17 @@ class RawDb:
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         cur = self._cur
-        cur.execute(self.sql(text), params)
+        try:
+            cur.execute(self.sql(text), params)
+        except self._errors as exc:
+            raise _translate(exc) from exc
         return cur
 
     def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._cur.executemany(self.sql(text), rows)
+        try:
+            self._cur.executemany(self.sql(text), rows)
+        except self._errors as exc:
+            raise _translate(exc) from exc
 
     def one(self, text: str, params: Sequence[Any] = ()) -> Any:
         return self.execute(text, params).fetchone()
@@ -109,22 +125,27 @@ class RawDb:
         return list(self.execute(text, params).fetchall())
 
     def begin(self) -> None:
-        self._cur.execute(self._begin)
+        self.execute(self._begin)
 
     def commit(self) -> None:
-        self._cur.execute("COMMIT")
+        self.execute("COMMIT")
 
     def rollback(self) -> None:
         if self.sqlite and not self.conn.in_transaction:
             return
-        self._cur.execute("ROLLBACK")
+        with contextlib.suppress(*self._errors):  # connection gone: the first error matters
+            self._cur.execute("ROLLBACK")
 
     def close(self) -> None:
         self._cur.close()
 
 
-def is_integrity_error(exc: BaseException) -> bool:
-    """True for a unique/primary-key violation on either driver."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        return True
-    return type(exc).__name__ in {"UniqueViolation", "IntegrityError"}
+class DuplicateKeyError(StoreError):
+    """A row with the same primary key already exists."""
+
+
+def _translate(exc: BaseException) -> StoreError:
+    name = type(exc).__name__
+    if isinstance(exc, sqlite3.IntegrityError) or name in {"UniqueViolation", "IntegrityError"}:
+        return DuplicateKeyError(f"duplicate key: {exc}")
+    return StoreError(f"database error ({name}): {exc}")

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
 from evopipe.store import migrate
-from evopipe.store._db import RawDb, configure_sqlite, dumps, is_integrity_error, loads
+from evopipe.store._db import DuplicateKeyError, RawDb, configure_sqlite, dumps, loads
 from evopipe.store.errors import (
     DuplicateRunError,
     JournalGapError,
@@ -214,10 +214,8 @@ class Store(ExtrasMixin):
                     "cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                     row,
                 )
-        except Exception as exc:
-            if is_integrity_error(exc):
-                raise DuplicateRunError(run_id) from exc
-            raise
+        except DuplicateKeyError as exc:
+            raise DuplicateRunError(run_id) from exc
 
     def set_run_status(
         self,
