@@ -38,6 +38,7 @@ class Harness:
         )
 
     def add(self, model: Model, model_id: str | None = None) -> None:
+        """Inject a model; the checker then knows its id too (it asks the hub)."""
         self.hub.add(model, model_id)
 
     async def run(

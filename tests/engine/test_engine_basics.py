@@ -89,19 +89,36 @@ def test_plan_refuses_broken_specs(body: str, rule: str) -> None:
 
 
 async def test_template_error_names_step_and_field(h: Harness) -> None:
+    # the checker cannot see inside an input without declared properties: a run-time error
     result = await h.run(
         spec(
             """
+            inputs: {obj: {type: object}}
             steps:
               - {id: a, kind: set, values: {x: 1}}
-              - {id: b, kind: set, values: {y: "{{ steps.a.output.missing }}"}}
+              - {id: b, kind: set, values: {y: "{{ inputs.obj.missing }}"}}
             """
-        )
+        ),
+        {"obj": {"present": 1}},
     )
     assert result.status == "failed"
     assert "'b'" in (result.error or "")
     assert "values.y" in (result.error or "")
     assert result.step("b").status == "failed"
+    assert result.step("a").status == "succeeded"
+
+
+async def test_checker_refuses_statically_broken_specs(h: Harness) -> None:
+    pipeline = spec(
+        """
+        steps:
+          - {id: a, kind: set, values: {x: 1}}
+          - {id: b, kind: set, values: {y: "{{ steps.a.output.missing }}"}}
+        """
+    )
+    with pytest.raises(SpecError, match="template-field-not-in-contract"):
+        await h.run(pipeline)
+    assert h.store.run_ids() == []  # nothing ran, nothing journaled
 
 
 async def test_when_false_skips_and_dependants_follow_rule(h: Harness) -> None:
@@ -188,3 +205,17 @@ async def test_run_id_and_default_outputs(h: Harness) -> None:
             "cached": False,
         }
     ]
+
+
+async def test_dotted_access_prefers_keys_over_dict_methods(h: Harness) -> None:
+    result = await h.run(
+        spec(
+            """
+            inputs: {items: {type: array, default: [1, 2]}}
+            steps:
+              - {id: a, kind: set, values: {values: "{{ inputs.items }}", keys: 3}}
+            outputs: {v: "{{ steps.a.output.values }}", k: "{{ steps.a.output.keys }}"}
+            """
+        )
+    )
+    assert result.outputs == {"v": [1, 2], "k": 3}

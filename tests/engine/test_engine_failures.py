@@ -155,7 +155,6 @@ steps:
 @pytest.mark.parametrize(
     ("limits", "budget", "done"),
     [
-        ("{max_steps: 3}", "max_steps", 3),
         ("{max_tokens: 120}", "max_tokens", 2),
         ("{max_cost_usd: 0.025}", "max_cost_usd", 2),
     ],
@@ -168,6 +167,28 @@ async def test_each_budget_ends_the_run(h: Harness, limits: str, budget: str, do
     assert budget in (result.error or "")
     assert sum(s.status == "succeeded" for s in result.steps) == done
     assert result.to_json()["status"] == "budget_exceeded"
+
+
+async def test_max_steps_budget_counts_inner_steps(h: Harness) -> None:
+    # statically 2 steps (within the limit); at run time the map fans out to 6 inner steps
+    result = await h.run(
+        spec(
+            """
+            limits: {max_steps: 4}
+            inputs: {items: {type: array, default: [1, 2, 3, 4, 5, 6]}}
+            steps:
+              - id: each
+                kind: map
+                over: "{{ inputs.items }}"
+                max_concurrency: 1
+                steps:
+                  - {id: double, kind: set, values: {v: "{{ item * 2 }}"}}
+            """
+        )
+    )
+    assert result.status == "budget_exceeded"
+    assert result.budget == "max_steps"
+    assert "more than 4 steps" in (result.error or "")
 
 
 async def test_timeout_budget(h: Harness) -> None:

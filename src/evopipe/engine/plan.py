@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evopipe.check.options import CheckOptions
 from evopipe.spec.base import Retry, StepBase
 from evopipe.spec.conditions import Condition, parse_condition
 from evopipe.spec.errors import ConditionError, Diagnostic, SpecError, TemplateError
@@ -76,11 +77,15 @@ class PlanCache:
         self._plans: dict[int, tuple[weakref.ref[Any] | None, object, Plan]] = {}
         self._hashes: dict[int, tuple[weakref.ref[Any], str]] = {}
 
-    def pipeline(self, pipeline: Pipeline) -> Plan:
+    def pipeline(self, pipeline: Pipeline, check: CheckOptions | None = None) -> Plan:
+        """The plan of ``pipeline``; built (and the pipeline checked with ``check``, when
+        given) the first time only."""
         hit = self._plans.get(id(pipeline))
         if hit is not None and hit[0] is not None and hit[0]() is pipeline:
             return hit[2]
         plan = build_plan(pipeline)
+        if check is not None:
+            refuse_if_invalid(pipeline, check)
         self._remember(pipeline, plan)
         return plan
 
@@ -115,6 +120,16 @@ class PlanCache:
             None,
             plan,
         )
+
+
+def refuse_if_invalid(pipeline: Pipeline, options: CheckOptions) -> None:
+    """Run the checker (:func:`evopipe.check.check_pipeline`); raise :class:`SpecError` with
+    its error diagnostics. Warnings do not stop a run."""
+    from evopipe.check import check_pipeline
+
+    errors = [d for d in check_pipeline(pipeline, options=options) if d.severity == "error"]
+    if errors:
+        raise SpecError(errors)
 
 
 def build_plan(pipeline: Pipeline) -> Plan:

@@ -20,7 +20,7 @@ from evopipe.engine.replay import (
     spec_json,
     stored_pipeline,
 )
-from evopipe.engine.state import RunState, Scope
+from evopipe.engine.state import RunState, Scope, check_options
 from evopipe.engine.subruns import limits_of, render_outputs, run_scope, scope_records
 from evopipe.engine.types import RunOptions, RunResult, RunStatus, Services
 from evopipe.spec.canonical import spec_hash
@@ -78,7 +78,7 @@ async def run_pipeline(
     during the run is reported in the result's ``status``/``error`` instead.
     """
     options = options or RunOptions()
-    plan = services.plans.pipeline(pipeline)
+    plan = services.plans.pipeline(pipeline, check_options(services, services.base_dir))
     resolved = resolve_inputs(pipeline, inputs)
     run_id = options.run_id or new_run_id()
     shash = services.plans.spec_hash(pipeline)
@@ -141,7 +141,7 @@ async def resume_run(
             f"`evopipe run PATH --fork-from {run_id}`"
         )
     pipeline = pipeline or stored_pipeline(info)
-    plan = services.plans.pipeline(pipeline)
+    plan = services.plans.pipeline(pipeline, check_options(services, services.base_dir))
     events = store.load_events(run_id)
     loaded = load_replay(events, run_id)
     options = options or RunOptions()

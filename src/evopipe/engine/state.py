@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evopipe.check.options import CheckOptions
 from evopipe.engine.budget import Budget
 from evopipe.engine.events import EventBus
 from evopipe.engine.journal import ApprovalDecision, JournalWriter
 from evopipe.engine.plan import Plan
 from evopipe.engine.policy import Policy
-from evopipe.engine.templates import Renderer
 from evopipe.engine.types import Event, RunOptions, Services, StepRecord
+from evopipe.models.base import UnknownModelError
 from evopipe.spec.base import StepBase
 from evopipe.spec.loader import load_file
 from evopipe.spec.pipeline import Pipeline
@@ -34,6 +35,23 @@ class Replayed:
 
     record: StepRecord
     meta: Mapping[str, Any]
+
+
+def check_options(services: Services, base_dir: Path) -> CheckOptions:
+    """How the engine checks a pipeline before running it: models as the hub knows them,
+    files relative to ``base_dir``, the run's trust policy."""
+    models = services.models
+
+    def known(model_id: str) -> bool:
+        try:
+            models.get(model_id)
+        except UnknownModelError:
+            return False
+        except Exception:  # e.g. a missing API key: the id itself is known
+            return True
+        return True
+
+    return CheckOptions(base_dir=base_dir, known_model=known, trusted=services.policy.trusted)
 
 
 class RunState:
@@ -55,7 +73,7 @@ class RunState:
         self.bus = bus
         self.journal = journal
         self.seq = seq
-        self.renderer = Renderer()
+        self.renderer = services.renderer
         self.replay: dict[str, Replayed] = {}
         self.approvals: dict[str, ApprovalDecision] = {}
         self.slots: asyncio.Semaphore | None = (
@@ -70,8 +88,10 @@ class RunState:
         self.seq += 1
         self.bus.publish(Event(type, self.run_id, self.seq, step_id, data, time.time()))
 
-    def plan_for(self, pipeline: Pipeline) -> Plan:
-        return self.services.plans.pipeline(pipeline)
+    def plan_for(self, pipeline: Pipeline, base_dir: Path | None = None) -> Plan:
+        return self.services.plans.pipeline(
+            pipeline, check_options(self.services, base_dir or self.services.base_dir)
+        )
 
     def scope_plan(self, steps: list[StepBase], outer_ids: frozenset[str], where: str) -> Plan:
         return self.services.plans.scope(steps, outer_ids, where)

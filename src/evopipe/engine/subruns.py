@@ -92,7 +92,7 @@ async def run_subpipeline(
         base_dir = path.parent
     from evopipe.engine.state import Scope
 
-    plan = state.plan_for(pipeline)
+    plan = state.plan_for(pipeline, base_dir)
     resolved = resolve_inputs(pipeline, inputs)
     budget = Budget(limits_of(pipeline), parent=parent.budget)
     prefix = f"{step_path}{scope or ''}/"

@@ -27,8 +27,21 @@ def _tojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+class _DataEnvironment(ImmutableSandboxedEnvironment):
+    """Pipeline data is JSON: ``inputs.items`` / ``x.values`` mean the keys, not the dict
+    methods of the same names. Mapping keys win over attributes for dotted access."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _DataEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters["tojson"] = _tojson
     env.filters["json"] = _tojson
     return env

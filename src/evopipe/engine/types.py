@@ -19,6 +19,7 @@ from evopipe.models.base import Model
 if TYPE_CHECKING:
     from evopipe.engine.events import EventBus
     from evopipe.engine.plan import PlanCache
+    from evopipe.engine.templates import Renderer
 
 RunStatus = Literal["succeeded", "failed", "budget_exceeded", "waiting", "cancelled"]
 StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled"]
@@ -30,6 +31,12 @@ RUN_STATUSES: tuple[RunStatus, ...] = (
     "waiting",
     "cancelled",
 )
+
+
+def _renderer() -> Renderer:
+    from evopipe.engine.templates import Renderer
+
+    return Renderer()
 
 
 def _plan_cache() -> PlanCache:
@@ -72,6 +79,8 @@ class Services:
     hooks: Mapping[str, Any] = field(default_factory=dict)
     plans: PlanCache = field(default_factory=lambda: _plan_cache())
     """Compiled plans, reused by every run made with these services."""
+    renderer: Renderer = field(default_factory=lambda: _renderer())
+    """Compiled templates (Jinja2 sandbox), shared by every run made with these services."""
 
 
 @dataclass(frozen=True)

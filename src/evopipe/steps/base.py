@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evopipe.models.base import ModelRequest, ModelResponse, Usage
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from evopipe.spec.pipeline import Pipeline
 
 ResultStatus = Literal["succeeded", "skipped", "waiting"]
+NO_USAGE = Usage()
+NO_META: Mapping[str, Any] = MappingProxyType({})
 
 
 class StepFailed(EvopipeError):
@@ -63,11 +66,11 @@ class StepResult:
     """
 
     output: Any = None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = NO_USAGE
     cost_usd: float = 0.0
     cached: bool = False
     status: ResultStatus = "succeeded"
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=lambda: NO_META)
 
 
 @dataclass(frozen=True, slots=True)
