@@ -53,6 +53,13 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
     assert "cost projection" in out.stderr
     assert "[generation] gen 1" in out.stderr
 
+    resumed = runner.invoke(app, ["evolve", "--resume", result["run_id"], "--json", *common])
+    assert resumed.exit_code == 0, resumed.output
+    again_result = json.loads(resumed.stdout)
+    assert again_result["champion_id"] == result["champion_id"]
+    assert again_result["front"] == result["front"]
+    assert again_result["calls"] == result["calls"]
+
     tree = runner.invoke(app, ["lineage", result["run_id"], *common])
     assert tree.exit_code == 0, tree.output
     assert "insert_tool" in tree.stdout

@@ -20,6 +20,10 @@ from evopipe.orchestrate import Registry
 from evopipe.store import Store
 
 
+def genealogy(repo: EvolutionRepository, run_id: str) -> list[tuple[object, ...]]:
+    return [(m.candidate_id, m.generation, m.parents, m.operators) for m in repo.members(run_id)]
+
+
 async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
     data = slice_dataset(tmp_path)
     seed_file = tmp_path / "counter.yaml"
@@ -49,6 +53,9 @@ async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
             ops |= set(nodes[cid]["operators"])
             cid = (nodes[cid]["parents"] or [None])[0]
         assert ops & {"insert_tool", "transplant"}
+        # same seed, same lineage (offspring proposed again, evaluations served from the store)
+        twin = await service.evolve(args, hub=hub, store=store)
+        assert genealogy(repo, twin.run_id) == genealogy(repo, result.run_id)
         decision = await service.promote_candidate(result.champion_id[:12], hub=hub, store=store)
         assert decision.promoted, decision.reason
         assert decision.comparison["mean_a"] == 0.0
