@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from evopipe.engine import Services
-from evopipe.models import InMemoryCache, ModelHub, ModelRequest, ModelResponse, Usage
+from evopipe.models import (
+    InMemoryCache,
+    ModelHub,
+    ModelRequest,
+    ModelResponse,
+    ModelsConfig,
+    Usage,
+)
 from evopipe.models.testing import FunctionModel
 from evopipe.spec import Pipeline, loads
 
@@ -32,7 +39,6 @@ name: classify
 inputs:
   text: {type: string}
 defaults:
-  model: function
   temperature: 0
 outputs:
   answer: "{{ steps.classify.output }}"
@@ -63,6 +69,7 @@ def labeller(cost_usd: float = 0.0) -> Callable[[ModelRequest], ModelResponse]:
 
 
 def make_services(model: FunctionModel, *, cache: bool = True, **extra: Any) -> Services:
-    hub = ModelHub(cache=InMemoryCache() if cache else None)
+    config = ModelsConfig(default_model="function")
+    hub = ModelHub(config, cache=InMemoryCache() if cache else None)
     hub.add(model, "function")
     return Services(models=hub, **extra)

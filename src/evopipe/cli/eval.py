@@ -87,6 +87,30 @@ def _projection_line(p: Projection) -> str:
     )
 
 
+def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+    if len(pipelines) != 3:
+        raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
+    with service.open_session(db) as session:
+        outcome = asyncio.run(service.run_compare(req, pipelines[1], pipelines[2], session))
+    if as_json:
+        typer.echo(json.dumps(outcome.comparison.to_json(), indent=2, default=str))
+    else:
+        Console().print(comparison_table(outcome.comparison))
+
+
+def _single(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+    if len(pipelines) != 1:
+        raise typer.BadParameter("give one PIPELINE (or: compare A B)")
+    with service.open_session(db) as session:
+        outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
+    if outcome.projection is not None:
+        Console(stderr=True).print(_projection_line(outcome.projection), markup=False)
+    if as_json:
+        typer.echo(json.dumps(outcome.report.to_json(), indent=2, default=str))
+    else:
+        Console().print(report_table(outcome.report))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval", help=_HELP)
     def eval_command(
@@ -124,31 +148,11 @@ def register(app: typer.Typer) -> None:
             project=project,
             python_allow=allow_python,
         )
-        console = Console()
-        err = Console(stderr=True)
         try:
             if pipelines[0] == "compare":
-                if len(pipelines) != 3:
-                    raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-                with service.open_session(db) as session:
-                    cmp = asyncio.run(
-                        service.run_compare(req, pipelines[1], pipelines[2], session)
-                    ).comparison
-                if as_json:
-                    typer.echo(json.dumps(cmp.to_json(), indent=2, default=str))
-                else:
-                    console.print(comparison_table(cmp))
-                return
-            if len(pipelines) != 1:
-                raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-            with service.open_session(db) as session:
-                outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
+                _compare(req, pipelines, db, as_json)
+            else:
+                _single(req, pipelines, db, as_json)
         except EvopipeError as exc:
-            err.print(f"error: {exc}", markup=False)
+            Console(stderr=True).print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from None
-        if outcome.projection is not None:
-            err.print(_projection_line(outcome.projection), markup=False)
-        if as_json:
-            typer.echo(json.dumps(outcome.report.to_json(), indent=2, default=str))
-        else:
-            console.print(report_table(outcome.report))

@@ -9,6 +9,7 @@ to spend, stay under the caps; the report then says ``stopped="budget"``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Sequence
@@ -192,6 +193,36 @@ def select(dataset: Dataset | Sequence[Example], split: str, limit: int | None) 
     return examples
 
 
+def _report(
+    eval_id: str,
+    pipeline: Pipeline,
+    p_hash: str,
+    dataset: Dataset | Sequence[Example],
+    split: str,
+    names: tuple[str, ...],
+    planned: int,
+    results: tuple[ExampleResult, ...],
+    spend: _Spend,
+    cfg: EvalSettings,
+) -> EvalReport:
+    return EvalReport(
+        eval_id=eval_id,
+        pipeline=pipeline.name,
+        pipeline_hash=p_hash,
+        dataset=dataset.name if isinstance(dataset, Dataset) else "<examples>",
+        dataset_hash=dataset.content_hash if isinstance(dataset, Dataset) else "",
+        split=split,
+        metrics=names,
+        planned=planned,
+        examples=results,
+        objectives=objectives(list(results), confidence=cfg.confidence, seed=cfg.seed),
+        metric_means={n: mean([r.scores.get(n, 0.0) for r in results]) for n in names},
+        stopped=spend.stopped,
+        judge_cost_usd=sum(r.judge_cost_usd for r in results),
+        judge_calls=sum(r.judge_calls for r in results),
+    )
+
+
 async def evaluate(
     pipeline: Pipeline,
     dataset: Dataset | Sequence[Example],
@@ -239,22 +270,9 @@ async def evaluate(
 
     done = await asyncio.gather(*(one(e) for e in examples))
     results = tuple(r for r in done if r is not None)
-    report = EvalReport(
-        eval_id=eval_id,
-        pipeline=pipeline.name,
-        pipeline_hash=p_hash,
-        dataset=dataset.name if isinstance(dataset, Dataset) else "<examples>",
-        dataset_hash=dataset.content_hash if isinstance(dataset, Dataset) else "",
-        split=split,
-        metrics=names,
-        planned=len(examples),
-        examples=results,
-        objectives=objectives(list(results), confidence=cfg.confidence, seed=cfg.seed),
-        metric_means={n: mean([r.scores.get(n, 0.0) for r in results]) for n in names},
-        stopped=spend.stopped,
-        judge_cost_usd=sum(r.judge_cost_usd for r in results),
-        judge_calls=sum(r.judge_calls for r in results),
-        duration_s=time.perf_counter() - started,
+    report = _report(
+        eval_id, pipeline, p_hash, dataset, split, names, len(examples), results, spend, cfg
     )
+    report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     cfg.recorder.finish(eval_id, report)
     return report
