@@ -300,9 +300,10 @@ class Store(ExtrasMixin):
             if row[0] is None:
                 raise RunNotFoundError(run_id)
             return int(row[1])
-        if db.one("SELECT 1 FROM runs WHERE run_id = ? FOR UPDATE", (run_id,)) is None:
+        row = db.one(f"SELECT ({_MAX_SEQ}) FROM runs WHERE run_id = ? FOR UPDATE", (run_id, run_id))
+        if row is None:
             raise RunNotFoundError(run_id)
-        return int(db.one(_MAX_SEQ, (run_id,))[0])
+        return int(row[0])
 
     def _event_rows(
         self,
