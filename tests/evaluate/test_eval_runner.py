@@ -259,3 +259,27 @@ async def test_robustness_under_injected_faults() -> None:
     )
     assert 0.0 < half.objectives.success_rate < 1.0
     assert half.failures == sum(1 for r in half.examples if r.error)
+
+
+async def test_budget_counts_what_is_paid_not_what_the_cache_saved(classify: Pipeline) -> None:
+    model = FunctionModel(labeller(cost_usd=0.01), model_id="function")
+    services = make_services(model)
+    rows = [{"text": f"message {i}", "label": "other"} for i in range(10)]
+    ds = from_rows(rows)
+    metrics = build_metrics("exact")
+    warm = await evaluate(classify, ds, metrics, services=services, split="all", limit=5)
+    assert warm.spent_usd == pytest.approx(0.05)
+    report = await evaluate(
+        classify,
+        ds,
+        metrics,
+        services=services,
+        split="all",
+        concurrency=1,
+        budget=Budget(max_usd=0.035),
+    )
+    # The 5 cached examples are free; 3 more fit in the budget.
+    assert report.n == 8
+    assert report.stopped == "budget"
+    assert report.spent_usd == pytest.approx(0.03)
+    assert report.objectives.total_cost_usd == pytest.approx(0.08)

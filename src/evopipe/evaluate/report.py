@@ -38,6 +38,7 @@ class ExampleResult:
     cached_steps: int = 0
     judge_calls: int = 0
     judge_cost_usd: float = 0.0
+    judge_paid_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -146,7 +147,7 @@ class EvalReport:
     @property
     def spent_usd(self) -> float:
         """USD actually paid by this evaluation (pipeline and judge; cache hits are free)."""
-        return sum(r.paid_usd + r.judge_cost_usd for r in self.examples)
+        return sum(r.paid_usd + r.judge_paid_usd for r in self.examples)
 
     @property
     def spent_calls(self) -> int:

@@ -50,16 +50,19 @@ class _Spend:
     budget: Budget
     usd: float = 0.0
     calls: int = 0
-    done: int = 0
+    paying: int = 0
+    """Finished examples that made at least one model call (cache hits are free)."""
     in_flight: int = 0
     stopped: StopReason | None = None
 
     def admit(self) -> bool:
-        """May one more example start? Reserves it if so."""
+        """May one more example start? Reserves it if so. Each example in flight, and the new
+        one, is expected to cost what a paying example cost on average (conservative: a cached
+        example would be free)."""
         if self.stopped:
             return False
-        avg_usd = self.usd / self.done if self.done else 0.0
-        avg_calls = self.calls / self.done if self.done else 0.0
+        avg_usd = self.usd / self.paying if self.paying else 0.0
+        avg_calls = self.calls / self.paying if self.paying else 0.0
         ahead = self.in_flight + 1
         over_usd = self.budget.max_usd is not None and (
             self.usd + avg_usd * ahead > self.budget.max_usd or self.budget.max_usd == 0
@@ -75,7 +78,7 @@ class _Spend:
 
     def settle(self, usd: float, calls: int) -> None:
         self.in_flight -= 1
-        self.done += 1
+        self.paying += calls > 0 or usd > 0
         self.usd += usd
         self.calls += calls
 
@@ -162,6 +165,7 @@ def _result(
         cached_steps=outcome.cached_steps,
         judge_calls=int(sum(s.usage.get("calls", 0) for _, s in scored)),
         judge_cost_usd=sum(s.usage.get("cost_usd", 0.0) for _, s in scored),
+        judge_paid_usd=sum(s.usage.get("paid_usd", 0.0) for _, s in scored),
     )
 
 
@@ -264,7 +268,7 @@ async def evaluate(
             except BaseException:
                 spend.settle(0.0, 0)
                 raise
-            spend.settle(result.cost_usd + result.judge_cost_usd, result.calls + result.judge_calls)
+            spend.settle(result.paid_usd + result.judge_paid_usd, result.calls + result.judge_calls)
         cfg.recorder.add_example(eval_id, result)
         return result
 

@@ -101,7 +101,11 @@ class Judge:
 
     async def score(self, case: Case) -> Score:
         outcome = await run_one(self.pipeline, self._inputs(case), self.services)
-        usage = {"cost_usd": outcome.cost_usd, "calls": float(outcome.calls)}
+        usage = {
+            "cost_usd": outcome.cost_usd,
+            "paid_usd": outcome.paid_usd,
+            "calls": float(outcome.calls),
+        }
         if not outcome.ok:
             raise MetricError(f"judge failed: {outcome.error}")
         grade = outcome.outputs.get("score")
