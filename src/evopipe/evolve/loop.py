@@ -183,7 +183,8 @@ class Evolution:
         order = self.operator_order(gen, slot)
         calls0, cost0 = self.runner.calls, self.runner.cost_usd
         outcome, child, used, fed = "none", None, order[0], False
-        for name in order[: self.config.tries_per_slot]:
+        for k in range(self.config.tries_per_slot):
+            name = order[k % len(order)]
             used = name
             fed = fed or OPERATORS[name].needs_feedback
             outcome, child = await self._try(name, parent, population, rng)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolve_helpers import scripted_counter, slice_dataset
+
+from evopipe.evolve.demo import run_demo
+from evopipe.models import ModelHub
+
+
+async def test_demo_evolution_prints_lineage_and_gain(tmp_path: Path) -> None:
+    hub = ModelHub()
+    hub.add(scripted_counter(slice_dataset(tmp_path)), "scripted")
+    lines: list[str] = []
+    summary = await run_demo(model="scripted", hub=hub, out=lines.append)
+    text = "\n".join(lines)
+    assert "lineage of bbh-object-counting" in text
+    assert "insert_tool" in text
+    assert summary["champion_quality"] > summary["seed_quality"]
+    assert "quality 0.00 -> 1.00" in lines[-1]
