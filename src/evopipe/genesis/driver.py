@@ -221,7 +221,7 @@ async def _draft(ctx: _Ctx) -> dict[str, Any]:
     inputs = {
         "request": ctx.request,
         "patterns": _patterns_text(ctx.hits),
-        "example": ctx.hits[0].pattern.text if ctx.hits else "(none)",
+        "example": ctx.hits[0].pattern.outline() if ctx.hits else "(none)",
     }
     result = await _run_library(ctx, genesis, inputs)
     analysis = result.outputs.get("analysis")

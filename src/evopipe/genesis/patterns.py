@@ -6,6 +6,7 @@ Patterns ship as YAML files in ``evopipe/library/patterns/``; each carries a des
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +36,26 @@ class Pattern:
     def tags(self) -> tuple[str, ...]:
         tags = self.pipeline.metadata.get("tags", [])
         return tuple(str(t) for t in tags) if isinstance(tags, list) else ()
+
+    def outline(self) -> str:
+        """A compact JSON sketch of the pattern (inputs, steps with the start of their prompt
+        and their output fields, outputs): small enough for a 2k-token context."""
+        steps = []
+        for step in self.pipeline.steps:
+            item: dict[str, object] = {"id": step.id, "kind": step.kind}
+            if isinstance(step, LlmStep):
+                item["prompt"] = " ".join(step.prompt.split())[:160]
+            schema = step.output.schema_ if step.output else None
+            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+                item["output_fields"] = sorted(schema["properties"])
+            steps.append(item)
+        sketch = {
+            "name": self.name,
+            "inputs": {k: v.get("type", "string") for k, v in self.pipeline.inputs.items()},
+            "steps": steps,
+            "outputs": self.pipeline.outputs,
+        }
+        return json.dumps(sketch, ensure_ascii=False)
 
     def prompts(self) -> list[str]:
         """Prompt templates of every llm-like step, inner steps included."""
