@@ -83,7 +83,9 @@ async def run_subpipeline(
     depth = parent.depth + 1
     if depth > state.max_depth:
         raise StepFailed(
-            step_path, f"sub-pipeline depth {depth} exceeds limits.max_depth={state.max_depth}"
+            step_path,
+            f"depth-exceeded: sub-pipeline depth {depth} exceeds limits.max_depth="
+            f"{state.max_depth}",
         )
     base_dir = parent.base_dir
     if isinstance(pipeline, str):
