@@ -30,6 +30,7 @@ from evopipe.models import ModelHub
 from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
 from evopipe.spec.loader import loads
+from evopipe.spec.pipeline import Pipeline
 from evopipe.store import Store
 from evopipe.store.migrate import discover
 
@@ -60,7 +61,9 @@ outputs:
 STEP_LATENCY_S = 0.004
 
 
-def _child(db: str, side: Path, work: Path, mode: str, run_id: str, phase: str) -> None:
+def _child(
+    db: str, side: Path, work: Path, mode: str, run_id: str, phase: str, pipeline: Pipeline
+) -> None:
     async def record(request: ModelRequest) -> str:
         prompt = request.messages[-1].content
         step = prompt.split(":", 1)[0]
@@ -69,7 +72,6 @@ def _child(db: str, side: Path, work: Path, mode: str, run_id: str, phase: str) 
         await asyncio.sleep(STEP_LATENCY_S)
         return f"{step}[{hashlib.sha256(prompt.encode()).hexdigest()[:10]}]"
 
-    pipeline = loads(PIPELINE).pipeline
     hub = ModelHub(allow_network=False)
     hub.add(FunctionModel(record, model_id="rec"))
     options = RunOptions(run_id=run_id, cache=False, workspace=work / "ws")
@@ -90,7 +92,7 @@ def _executions(side: Path, phase: str) -> int:
     return sum(1 for line in side.read_text().splitlines() if line.startswith(prefix))
 
 
-def _go(db: str, side: Path, work: Path, args: list[str]) -> str:
+def _go(db: str, side: Path, work: Path, pipeline: Pipeline, args: list[str]) -> str:
     mode, run_id, phase = args[0], args[1], args[2]
     kill_after, extra_delay = int(args[3]), float(args[4])
     start = time.perf_counter()
@@ -98,7 +100,7 @@ def _go(db: str, side: Path, work: Path, args: list[str]) -> str:
     if pid == 0:  # the child: run, then leave without running the parent's cleanup
         code = 0
         try:
-            _child(db, side, work, mode, run_id, phase)
+            _child(db, side, work, mode, run_id, phase, pipeline)
         except BaseException:
             traceback.print_exc()
             code = 1
@@ -127,7 +129,7 @@ def main() -> None:
     # warm up in the parent so that each forked child only does the run itself
     discover()
     Store.open(db).close()
-    loads(PIPELINE)
+    pipeline = loads(PIPELINE).pipeline
     ModelHub(allow_network=False)
     print("ready", flush=True)
     for line in sys.stdin:
@@ -137,7 +139,7 @@ def main() -> None:
         if parts[0] != "go":
             print(f"error unknown command {parts[0]}", flush=True)
             continue
-        print(_go(db, side, work, parts[1:]), flush=True)
+        print(_go(db, side, work, pipeline, parts[1:]), flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class Driver:
         self.db = tmp / "crash.db"
         self.side = tmp / "side.txt"
         self.side.touch()
+        self.child_s = 0.0
         self.proc = subprocess.Popen(
             [sys.executable, str(DRIVER), str(self.db), str(self.side), str(tmp)],
             stdin=subprocess.PIPE,
@@ -49,6 +50,7 @@ class Driver:
             text=True,
         )
         assert self._read() == "ready"
+        self.store = Store.open(str(self.db))  # a reader; WAL lets it read while children write
 
     def _read(self) -> str:
         assert self.proc.stdout is not None
@@ -64,6 +66,7 @@ class Driver:
         assert word == "done", outcome
         killed = outcome == "killed"
         code = None if killed else int(outcome.removeprefix("exit="))
+        self.child_s += float(elapsed)
         return Outcome(killed, code, float(elapsed))
 
     def executions(self) -> dict[str, list[tuple[str, float]]]:
@@ -77,25 +80,20 @@ class Driver:
     def close(self) -> None:
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
+        self.store.close()
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         self.proc.stdout.close()
 
 
-def _journal(db: Path, run_id: str) -> tuple[str | None, set[str], list[int]]:
+def _journal(store: Store, run_id: str) -> tuple[str | None, set[str], list[int]]:
     """(status or None if the run does not exist, completed top-level steps, seqs)."""
-    with Store.open(str(db)) as store:
-        run = store.find_run(run_id)
-        if run is None:
-            return None, set(), []
-        events = store.load_events(run_id)
+    run = store.find_run(run_id)
+    if run is None:
+        return None, set(), []
+    events = store.load_events(run_id)
     done = {e.step_id for e in events if e.type == "step_succeeded" and e.step_id in STEPS}
     return run.status, {s for s in done if s is not None}, [e.seq for e in events]
-
-
-def _outputs(db: Path, run_id: str) -> dict[str, object] | None:
-    with Store.open(str(db)) as store:
-        return store.get_run(run_id).outputs
 
 
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
@@ -103,7 +101,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     try:
         ref = driver.go("run", "reference", "ref", -1, 0.0)
         assert ref.code == 0, "the uninterrupted reference run failed (see stderr)"
-        expected = _outputs(driver.db, "reference")
+        expected = driver.store.get_run("reference").outputs
         assert expected is not None
         assert set(expected) == {"final", "middle"}
         assert sorted(s for s, _ in driver.executions()["ref"]) == sorted(STEPS)
@@ -113,7 +111,10 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         while (trials < TRIALS or mid_run_kills < MID_RUN_KILLS) and trials < MAX_TRIALS:
             trials += 1
             mid_run_kills += _trial(driver, f"t{trials:02d}", rng)
-        print(f"crash-safety: {trials} trials, {mid_run_kills} kills landed mid-run")
+        print(
+            f"crash-safety: {trials} trials, {mid_run_kills} kills mid-run, "
+            f"{driver.child_s:.1f} s in children"
+        )
         assert mid_run_kills >= MID_RUN_KILLS, f"only {mid_run_kills} kills landed mid-run"
     finally:
         driver.close()
@@ -126,7 +127,7 @@ def _trial(driver: Driver, run_id: str, rng: random.Random) -> int:
     mode = "run"
     for attempt in range(12):
         phase = f"{run_id}p{attempt}"
-        status, completed, _ = _journal(driver.db, run_id)
+        status, completed, _ = _journal(driver.store, run_id)
         if status is None:
             mode = "run"  # killed before the run was created: start it again
         phases.append((phase, completed))
@@ -136,7 +137,7 @@ def _trial(driver: Driver, run_id: str, rng: random.Random) -> int:
         kill_after = rng.randint(1, len(STEPS)) if kill else -1
         outcome = driver.go(mode, run_id, phase, kill_after, rng.uniform(0.0, 0.008))
         assert outcome.killed or outcome.code == 0, f"{phase} failed with {outcome.code}"
-        status, _, _ = _journal(driver.db, run_id)
+        status, _, _ = _journal(driver.store, run_id)
         if outcome.killed and status is not None and status != "succeeded":
             mid_run += 1
         if status == "succeeded":
@@ -149,11 +150,11 @@ def _trial(driver: Driver, run_id: str, rng: random.Random) -> int:
 
 
 def _check(driver: Driver, run_id: str, phases: list[tuple[str, set[str]]]) -> None:
-    status, completed, seqs = _journal(driver.db, run_id)
+    status, completed, seqs = _journal(driver.store, run_id)
     assert status == "succeeded"
     assert completed == STEPS
     assert seqs == list(range(1, len(seqs) + 1)), f"{run_id}: journal has gaps: {seqs}"
-    assert _outputs(driver.db, run_id) == _outputs(driver.db, "reference")
+    assert driver.store.get_run(run_id).outputs == driver.store.get_run("reference").outputs
     executions = driver.executions()
     for phase, done_before in phases:
         ran = {step for step, _ in executions.get(phase, [])}
