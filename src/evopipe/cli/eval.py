@@ -16,15 +16,14 @@ from evopipe.evaluate.compare import Comparison, Projection
 from evopipe.evaluate.report import EvalReport
 from evopipe.spec.errors import EvopipeError
 
-_HELP = """Evaluate a pipeline on a dataset, or compare two.
-
-  evopipe eval PIPELINE --dataset FILE --metric exact
-  evopipe eval compare A B --dataset FILE --metric exact
-
---dataset is a JSONL/CSV file (seeded train/val/test splits, or a `split` column), a directory
-with train/val/test.jsonl, or SPLIT=FILE given several times. --map INPUT=FIELD maps a dataset
-field to a pipeline input. --metric takes NAME or NAME[key=value;...], comma-separated.
-"""
+_HELP = (
+    "Evaluate a pipeline on a dataset, or compare two (paired bootstrap).\n\n"
+    "Usage: `evopipe eval PIPELINE --dataset FILE --metric exact` "
+    "or `evopipe eval compare A B --dataset FILE --metric exact`.\n\n"
+    "--dataset: a JSONL/CSV file (seeded splits, or a `split` column), a directory with "
+    "train/val/test.jsonl, or SPLIT=FILE repeated. --map INPUT=FIELD gives a pipeline input a "
+    "dataset field. --metric: NAME or NAME\\[key=value;...], comma-separated."
+)
 
 
 def _fmt_usd(value: float) -> str:
@@ -116,7 +115,7 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         pipelines: list[str] = typer.Argument(..., help="PIPELINE, or: compare A B"),
         dataset: list[str] = typer.Option(..., "--dataset", "-d", help="FILE, DIR or SPLIT=FILE"),
-        metric: str = typer.Option("exact", "--metric", "-m", help="NAME[,NAME]"),
+        metric: str = typer.Option("exact", "--metric", "-m", help="NAME\\[,NAME]"),
         split: str = typer.Option("val", help="train, val, test or all"),
         limit: int | None = typer.Option(None, help="Evaluate at most N examples."),
         model: str | None = typer.Option(None, help="Model for steps that do not pin one."),
