@@ -9,6 +9,7 @@ from typing import Any
 from conftest import EngineHarness, spec
 
 from evopipe.engine.policy import Policy
+from evopipe.spec.errors import SpecError
 from evopipe.spec.pipeline import Pipeline
 
 # -- map ---------------------------------------------------------------------------------------
@@ -229,21 +230,56 @@ async def test_pipeline_by_relative_path(eng: EngineHarness, tmp_path: Path) -> 
     assert result.outputs["o"] == "HI!"
 
 
-async def test_recursive_pipeline_hits_the_depth_limit(eng: EngineHarness, tmp_path: Path) -> None:
+async def test_recursive_pipeline_file_is_bounded(eng: EngineHarness, tmp_path: Path) -> None:
+    """Refused statically (a sub-pipeline cycle) or, at the latest, at the depth limit."""
     (tmp_path / "rec.yaml").write_text(
-        """apiVersion: evopipe/v1
-name: rec
-limits: {max_depth: 3}
-steps:
-  - {id: again, kind: pipeline, pipeline: rec.yaml}
-"""
+        "apiVersion: evopipe/v1\nname: rec\nlimits: {max_depth: 3}\n"
+        "steps:\n  - {id: again, kind: pipeline, pipeline: rec.yaml}\n"
     )
     from evopipe.spec.loader import load_file
 
-    result = await eng.run(load_file(tmp_path / "rec.yaml").pipeline)
+    try:
+        result = await eng.run(load_file(tmp_path / "rec.yaml").pipeline)
+    except SpecError as exc:
+        message = str(exc)
+        assert "cycle" in message
+    else:
+        message = result.error or ""
+        assert result.status == "failed"
+        assert "max_depth=3" in message
+    assert "rec.yaml" in message
+
+
+async def test_deep_chain_of_files_hits_the_depth_limit(eng: EngineHarness, tmp_path: Path) -> None:
+    for i in range(6):
+        (tmp_path / f"p{i}.yaml").write_text(
+            f"apiVersion: evopipe/v1\nname: p{i}\n"
+            f"steps:\n  - {{id: down, kind: pipeline, pipeline: p{i + 1}.yaml}}\n"
+        )
+    (tmp_path / "p6.yaml").write_text(CHILD)
+    text = "limits: {max_depth: 3}\nsteps:\n  - {id: top, kind: pipeline, pipeline: p0.yaml}\n"
+    try:
+        result = await eng.run(text)
+    except SpecError as exc:  # the checker sees the chain of files statically
+        message = str(exc)
+        assert "limits-exceeded" in message
+    else:  # otherwise the engine stops it at run time
+        message = result.error or ""
+        assert result.status == "failed"
+        assert "depth 4" in message
+    assert "max_depth" in message
+    assert "3" in message
+
+
+async def test_self_generating_pipeline_hits_the_depth_limit(eng: EngineHarness) -> None:
+    eng.hooks["generator"] = _generator(
+        "steps:\n  - {id: deeper, kind: generate, request: again}\n", []
+    )
+    result = await eng.run(
+        "limits: {max_depth: 4}\nsteps:\n  - {id: g, kind: generate, request: go}\n"
+    )
     assert result.status == "failed"
     assert "depth-exceeded" in (result.error or "")
-    assert "max_depth=3" in (result.error or "")
 
 
 async def test_sub_pipeline_failure_fails_the_step(eng: EngineHarness) -> None:
@@ -376,11 +412,23 @@ async def test_approval_pauses_the_run(eng: EngineHarness) -> None:
 # -- unsafe kinds through the engine -----------------------------------------------------------
 
 
-async def test_untrusted_run_refuses_shell_naming_the_step(eng: EngineHarness) -> None:
-    result = await eng.run("steps:\n  - {id: list_files, kind: shell, command: [ls]}\n")
-    assert result.status == "failed"
-    assert "list_files" in (result.error or "")
-    assert "not allowed in an untrusted pipeline" in (result.error or "")
+async def test_untrusted_run_refuses_shell_naming_the_step(
+    eng: EngineHarness, tmp_path: Path
+) -> None:
+    """Refused by the checker before planning, or at the latest when the step runs."""
+    marker = tmp_path / "ran"
+    text = f"steps:\n  - {{id: list_files, kind: shell, command: [touch, '{marker}']}}\n"
+    try:
+        result = await eng.run(text)
+    except SpecError as exc:
+        message = str(exc)
+        assert "unsafe-kind" in message
+    else:
+        assert result.status == "failed"
+        message = result.error or ""
+        assert "not allowed in an untrusted pipeline" in message
+    assert "list_files" in message
+    assert not marker.exists()
 
 
 async def test_trusted_shell_runs_in_the_run_workspace(tmp_path: Path) -> None:

@@ -96,6 +96,26 @@ async def test_shell_timeout_kills_the_process_group(trusted_ctx: Any) -> None:
     assert not _alive(grandchild), "the grandchild survived the timeout"
 
 
+async def test_shell_cancellation_kills_the_process_group(trusted_ctx: Any) -> None:
+    pidfile = trusted_ctx.workspace / "child.pid"
+    script = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    task = asyncio.ensure_future(
+        shell.run(trusted_ctx, ShellStep(id="sh", command=[PY, "-c", script]))
+    )
+    for _ in range(200):
+        if _has_text(pidfile):
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(int(pidfile.read_text()))
+
+
+def _has_text(path: Path) -> bool:
+    return path.exists() and bool(path.read_text())
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -25,7 +25,7 @@ config_model = ApprovalStep
 
 
 async def run(ctx: StepContext, config: ApprovalStep) -> StepResult:
-    message = ctx.render(config.message)
+    message = ctx.render(config.message, where="message")
     recorded = ctx.decision
     if recorded is None:
         return StepResult(status="waiting", meta={"message": str(message)})

@@ -78,7 +78,7 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
     generator = ctx.services.hooks.get("generator")
     if generator is None:
         raise StepFailed(ctx.step_id, NO_GENERATOR)
-    request = ctx.render(config.request)
+    request = ctx.render(config.request, where="request")
     produced = await generator(
         request=str(request),
         model_id=config.model or ctx.model_id,
@@ -95,7 +95,7 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
     }
     if not config.run:
         return StepResult(output=output)
-    inputs = ctx.render(config.inputs)
+    inputs = ctx.render(config.inputs, where="inputs")
     result = await ctx.run_pipeline(generated, inputs, policy=ctx.policy.as_untrusted())
     sub = sub_run_result(ctx, result, f"generated pipeline {generated.name!r}")
     if sub.status != "succeeded":

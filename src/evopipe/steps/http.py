@@ -51,18 +51,18 @@ def check_url(ctx: StepContext, url: httpx2.URL) -> None:
 
 
 def _render_request(ctx: StepContext, config: HttpStep) -> dict[str, Any]:
-    url = ctx.render(config.url)
+    url = ctx.render(config.url, where="url")
     if not isinstance(url, str):
         raise StepFailed(ctx.step_id, "url must render to a string")
-    headers = {str(k): str(v) for k, v in ctx.render(config.headers).items()}
+    headers = {str(k): str(v) for k, v in ctx.render(config.headers, where="headers").items()}
     for name in headers:
         if name.lower() in _FORBIDDEN_HEADERS:
             raise StepFailed(ctx.step_id, f"header {name!r} may not be set by a step")
     request: dict[str, Any] = {"method": config.method, "url": url, "headers": headers}
     if config.json_body is not None:
-        request["json"] = ctx.render(config.json_body)
+        request["json"] = ctx.render(config.json_body, where="json")
     elif config.body is not None:
-        request["content"] = str(ctx.render(config.body)).encode("utf-8")
+        request["content"] = str(ctx.render(config.body, where="body")).encode("utf-8")
     return request
 
 

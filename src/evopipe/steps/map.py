@@ -34,7 +34,7 @@ config_model = MapStep
 
 def items_of(ctx: StepContext, config: MapStep) -> list[Any]:
     """Render ``over`` and check it is a list within the policy's item budget."""
-    items = ctx.render(config.over)
+    items = ctx.render(config.over, where="over")
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):

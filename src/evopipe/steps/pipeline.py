@@ -53,7 +53,7 @@ def sub_run_result(ctx: StepContext, result: RunResult, what: str) -> StepResult
 
 async def run(ctx: StepContext, config: PipelineStep) -> StepResult:
     check_depth(ctx)
-    inputs = ctx.render(config.inputs)
+    inputs = ctx.render(config.inputs, where="inputs")
     if not isinstance(inputs, dict):
         raise StepFailed(ctx.step_id, "sub-pipeline inputs must render to a mapping")
     result = await ctx.run_pipeline(config.pipeline, inputs)

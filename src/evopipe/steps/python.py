@@ -55,7 +55,7 @@ def to_json_value(step_id: str, value: Any, max_bytes: int) -> Any:
 async def run(ctx: StepContext, config: PythonStep) -> StepResult:
     ctx.policy.check_python(ctx.step_id, config.function)
     fn = resolve_function(ctx.step_id, config.function)
-    kwargs = ctx.render(config.args)
+    kwargs = ctx.render(config.args, where="args")
     if not isinstance(kwargs, dict):
         raise StepFailed(ctx.step_id, "python args must render to a mapping")
     try:

@@ -45,7 +45,7 @@ class ScopeOutcome:
         """``collect`` rendered in this scope's namespace, else the default result."""
         if collect is None:
             return self.default
-        return ctx.render(collect, extra=self.namespace)
+        return ctx.render(collect, extra=self.namespace, where="collect")
 
 
 async def run_scope(
@@ -67,7 +67,7 @@ async def run_scope(
         )
     assert config.pipeline is not None
     check_depth(ctx)
-    inputs = ctx.render(config.inputs, extra=extra)
+    inputs = ctx.render(config.inputs, extra=extra, where="inputs")
     result = await ctx.run_pipeline(config.pipeline, inputs, scope=scope)
     _raise_for(ctx, result.status, result.error, result.budget, what)
     namespace = {**extra, "outputs": result.outputs}

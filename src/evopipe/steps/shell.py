@@ -33,6 +33,7 @@ kind = "shell"
 config_model = ShellStep
 
 _CHUNK = 65536
+_REAP_TIMEOUT_S = 5.0
 
 
 class _TooMuchOutput(Exception):
@@ -62,9 +63,15 @@ def _scalar_arg(ctx: StepContext, value: Any, where: str) -> str:
 
 async def run(ctx: StepContext, config: ShellStep) -> StepResult:
     ctx.policy.check_shell(ctx.step_id)
-    argv = [_scalar_arg(ctx, ctx.render(a), f"command[{i}]") for i, a in enumerate(config.command)]
-    step_env = {k: _scalar_arg(ctx, ctx.render(v), f"env.{k}") for k, v in config.env.items()}
-    stdin = None if config.stdin is None else str(ctx.render(config.stdin))
+    argv = [
+        _scalar_arg(ctx, ctx.render(a, where=f"command[{i}]"), f"command[{i}]")
+        for i, a in enumerate(config.command)
+    ]
+    step_env = {
+        k: _scalar_arg(ctx, ctx.render(v, where=f"env.{k}"), f"env.{k}")
+        for k, v in config.env.items()
+    }
+    stdin = None if config.stdin is None else str(ctx.render(config.stdin, where="stdin"))
     extra = {"EVOPIPE_RUN_ID": ctx.run_id, "EVOPIPE_IDEMPOTENCY_KEY": ctx.idempotency_key}
     env = scrubbed_env(ctx.policy, step_env, extra)
     cap = ctx.policy.max_output_bytes
@@ -147,4 +154,6 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        await proc.wait()
+        # bounded: a child stuck in uninterruptible sleep must not hang the run
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), _REAP_TIMEOUT_S)

@@ -20,7 +20,7 @@ config_model = ToolStep
 
 
 async def run(ctx: StepContext, config: ToolStep) -> StepResult:
-    args = ctx.render(config.args)
+    args = ctx.render(config.args, where="args")
     if not isinstance(args, dict):
         raise StepFailed(ctx.step_id, f"tool args must render to a mapping, got {args!r:.80}")
     try:
