@@ -157,7 +157,9 @@ def _check(driver: Driver, run_id: str, phases: list[tuple[str, set[str]]]) -> N
     assert driver.store.get_run(run_id).outputs == driver.store.get_run("reference").outputs
     executions = driver.executions()
     for phase, done_before in phases:
-        ran = {step for step, _ in executions.get(phase, [])}
+        ran_list = [step for step, _ in executions.get(phase, [])]
+        ran = set(ran_list)
+        assert len(ran_list) == len(ran), f"{phase} executed a step twice: {sorted(ran_list)}"
         again = ran & done_before
         assert not again, f"{phase} re-ran steps already journaled as completed: {sorted(again)}"
     every = [step for phase, _ in phases for step, _ in executions.get(phase, [])]
