@@ -58,3 +58,20 @@ def test_parse_age(text: str, seconds: float) -> None:
 def test_parse_age_rejects(text: str) -> None:
     with pytest.raises(StoreError, match="invalid age"):
         parse_age(text)
+
+
+def test_display_url_masks_passwords() -> None:
+    from evopipe.store.url import display_url
+
+    assert display_url("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert display_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot"):
+        Store.open(str(blocker / "x.db"))
+    (tmp_path / "garbage.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the store at sqlite:///"):
+        Store.open(str(tmp_path / "garbage.db"))

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from evopipe.store import migrate
@@ -38,7 +39,13 @@ from evopipe.store.records import (
     StoredEvent,
 )
 from evopipe.store.redact import Redact, redact_value
-from evopipe.store.url import DEFAULT_DB_PATH, normalize_url, sqlalchemy_url, sqlite_path
+from evopipe.store.url import (
+    DEFAULT_DB_PATH,
+    display_url,
+    normalize_url,
+    sqlalchemy_url,
+    sqlite_path,
+)
 
 _RUN_COLUMNS = (
     "run_id, pipeline_name, spec_hash, spec_json, inputs_json, parent_run_id, status, error, "
@@ -104,6 +111,9 @@ class Store(ExtrasMixin):
         try:
             migrate.upgrade(engine)
             return cls(engine, normalized, redact=redact)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the store at {display_url(normalized)}: {exc}") from exc
         except BaseException:
             engine.dispose()
             raise
@@ -145,8 +155,11 @@ class Store(ExtrasMixin):
 
         Other areas (genesis, evaluation, evolution) use this for their own tables.
         """
-        with self._lock, self._engine.begin() as conn:
-            yield conn
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            with self._engine.begin() as conn:
+                yield conn
 
     @contextmanager
     def _tx(self) -> Iterator[RawDb]:
@@ -157,10 +170,10 @@ class Store(ExtrasMixin):
             db.begin()
             try:
                 yield db
+                db.commit()
             except BaseException:
                 db.rollback()
                 raise
-            db.commit()
 
     def _read(self) -> RawDb:
         if self._closed:

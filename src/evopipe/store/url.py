@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -71,3 +72,8 @@ def sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
         return None
     return Path(url[len("sqlite:///") :])
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password masked, for messages."""
+    return re.sub(r"^(\w[\w+.-]*://[^:/@]*):[^@]*@", r"\1:***@", url)
