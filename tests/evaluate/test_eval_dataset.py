@@ -115,3 +115,18 @@ def test_parse_mapping_errors() -> None:
     assert parse_mapping(["a=b,c=d", "e=f"]) == {"a": "b", "c": "d", "e": "f"}
     with pytest.raises(DatasetError, match="INPUT=FIELD"):
         parse_mapping(["oops"])
+
+
+def test_service_reads_a_directory_or_split_files() -> None:
+    from evopipe.evaluate.service import read_dataset
+
+    by_dir = read_dataset([str(BANKING)])
+    assert by_dir.name == "banking10"
+    assert by_dir.sizes() == {"train": 50, "val": 50, "test": 100}
+    by_files = read_dataset([f"val={BANKING / 'val.jsonl'}", f"test={BANKING / 'test.jsonl'}"])
+    assert by_files.sizes() == {"train": 0, "val": 50, "test": 100}
+    assert by_files.content_hash != by_dir.content_hash
+    with pytest.raises(DatasetError, match="SPLIT=FILE"):
+        read_dataset([str(BANKING / "val.jsonl"), str(BANKING / "test.jsonl")])
+    with pytest.raises(DatasetError, match="no dataset given"):
+        read_dataset([])

@@ -63,7 +63,7 @@ def test_recorder_stores_the_run_and_its_examples(store: Store) -> None:
         latency_ms=12.0,
     )
     rec = StoreRecorder(store)
-    rec.start("ev1", PIPE, "hash", ds, "val", ("exact",))
+    rec.start("ev1", PIPE, "hash", ds, "val", ("exact",), 1)
     rec.add_example("ev1", result)
     report = EvalReport(
         eval_id="ev1",

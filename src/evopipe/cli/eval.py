@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from evopipe.evaluate import service
 from evopipe.evaluate.compare import Comparison, Projection
-from evopipe.evaluate.report import EvalReport
+from evopipe.evaluate.report import EvalReport, ExampleResult
+from evopipe.spec import Pipeline
 from evopipe.spec.errors import EvopipeError
 
 _HELP = (
@@ -86,10 +96,48 @@ def _projection_line(p: Projection) -> str:
     )
 
 
+class _ProgressDisplay:
+    """A recorder that advances a Rich progress bar (stderr) as examples finish."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(
+        self,
+        eval_id: str,
+        pipeline: Pipeline,
+        pipeline_hash: str,
+        dataset: object,
+        split: str,
+        metrics: tuple[str, ...],
+        planned: int,
+    ) -> None:
+        self.tasks[eval_id] = self.progress.add_task(escape(pipeline.name), total=planned)
+
+    def add_example(self, eval_id: str, result: ExampleResult) -> None:
+        self.progress.advance(self.tasks[eval_id])
+
+    def finish(self, eval_id: str, report: EvalReport) -> None:
+        return None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 3:
         raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-    with service.open_session(db) as session:
+    with service.open_session(db) as session, _progress() as bar:
+        req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(service.run_compare(req, pipelines[1], pipelines[2], session))
     if as_json:
         typer.echo(json.dumps(outcome.comparison.to_json(), indent=2, default=str))
@@ -100,7 +148,8 @@ def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_
 def _single(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 1:
         raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-    with service.open_session(db) as session:
+    with service.open_session(db) as session, _progress() as bar:
+        req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
     if outcome.projection is not None:
         Console(stderr=True).print(_projection_line(outcome.projection), markup=False)

@@ -27,6 +27,7 @@ class EvalRecorder(Protocol):
         dataset: Dataset | Sequence[Example],
         split: str,
         metrics: tuple[str, ...],
+        planned: int,
     ) -> None: ...
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None: ...
@@ -63,3 +64,31 @@ class MemoryRecorder:
 
     def finish(self, eval_id: str, report: EvalReport) -> None:
         self.reports.append(report)
+
+
+@dataclass
+class TeeRecorder:
+    """Forwards every event to several recorders (e.g. the store and a progress display)."""
+
+    recorders: Sequence[EvalRecorder]
+
+    def start(
+        self,
+        eval_id: str,
+        pipeline: Pipeline,
+        pipeline_hash: str,
+        dataset: Dataset | Sequence[Example],
+        split: str,
+        metrics: tuple[str, ...],
+        planned: int,
+    ) -> None:
+        for r in self.recorders:
+            r.start(eval_id, pipeline, pipeline_hash, dataset, split, metrics, planned)
+
+    def add_example(self, eval_id: str, result: ExampleResult) -> None:
+        for r in self.recorders:
+            r.add_example(eval_id, result)
+
+    def finish(self, eval_id: str, report: EvalReport) -> None:
+        for r in self.recorders:
+            r.finish(eval_id, report)

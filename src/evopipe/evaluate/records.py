@@ -66,9 +66,9 @@ class StoreRecorder:
         dataset: Dataset | Sequence[Example],
         split: str,
         metrics: tuple[str, ...],
+        planned: int,
     ) -> None:
         d_hash = ""
-        planned = len(dataset) if not isinstance(dataset, Dataset) else len(dataset.split(split))
         if isinstance(dataset, Dataset):
             register_dataset(self.store, dataset)
             d_hash = dataset.content_hash

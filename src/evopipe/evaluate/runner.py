@@ -254,7 +254,7 @@ async def evaluate(
     eval_id = uuid.uuid4().hex
     p_hash = spec_hash(pipeline)
     names = tuple(m.name for m in metrics)
-    cfg.recorder.start(eval_id, pipeline, p_hash, dataset, split, names)
+    cfg.recorder.start(eval_id, pipeline, p_hash, dataset, split, names, len(examples))
     started = time.perf_counter()
 
     async def one(example: Example) -> ExampleResult | None:

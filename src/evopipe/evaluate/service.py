@@ -16,6 +16,7 @@ from evopipe.evaluate.compare import Comparison, Projection, compare, project_co
 from evopipe.evaluate.dataset import SPLITS, Dataset, DatasetError, load_dataset, parse_mapping
 from evopipe.evaluate.metrics import MetricEnv, build_metrics
 from evopipe.evaluate.metrics.base import Metric
+from evopipe.evaluate.recorder import EvalRecorder, TeeRecorder
 from evopipe.evaluate.records import StoreRecorder
 from evopipe.evaluate.report import EvalReport
 from evopipe.evaluate.runner import Budget, EvalSettings, evaluate
@@ -42,6 +43,8 @@ class EvalRequest:
     seed: int = 0
     project: int = 3
     python_allow: Sequence[str] = ()
+    progress: EvalRecorder | None = None
+    """Also told about each example as it finishes (a progress display)."""
 
 
 @dataclass
@@ -133,13 +136,17 @@ def _metrics(req: EvalRequest, services: Services) -> list[Metric]:
 
 
 def _settings(req: EvalRequest, session: EvalSession) -> EvalSettings:
-    recorder = StoreRecorder(session.store) if session.store is not None else None
+    recorders: list[EvalRecorder] = []
+    if session.store is not None:
+        recorders.append(StoreRecorder(session.store))
+    if req.progress is not None:
+        recorders.append(req.progress)
     base = EvalSettings(
         output=req.output,
         run_options=RunOptions(model=req.model, cache=True),
         seed=req.seed,
     )
-    return dataclasses.replace(base, recorder=recorder) if recorder else base
+    return dataclasses.replace(base, recorder=TeeRecorder(recorders)) if recorders else base
 
 
 def _remaining(budget: Budget, projection: Projection | None, sampled: EvalReport | None) -> Budget:
