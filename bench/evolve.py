@@ -176,7 +176,7 @@ async def run_task(
     }
 
 
-async def main(val: int, test: int, train: int) -> dict[str, Any]:
+async def main(val: int, test: int, train: int, tasks: list[str]) -> dict[str, Any]:
     hub = ModelHub()
     sizes = {"train": train, "val": val, "test": test}
     labels = json.loads((ANCHORS / "banking10_labels.json").read_text())["labels"]
@@ -184,66 +184,81 @@ async def main(val: int, test: int, train: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        oc = slice_splits("bbh_oc", work / "oc", sizes)
-        results["object_counting"] = await run_task(
-            "oc",
-            OC_SEED,
-            oc,
-            service.EvalSource(
-                str(oc),
-                "numeric[pick=first]",
-                model=MODEL,
-                mapping={"question": "input"},
-                concurrency=1,
-            ),
-            EvolveConfig(
-                generations=2,
-                population=2,
-                offspring=2,
-                seed=0,
-                objectives=("quality", "cost"),
-                operators=("insert_tool", "bootstrap", "instruction", "insert_json_repair"),
-                feedback_size=train,
-            ),
-            hub,
-            work,
-        )
-        bank = slice_splits("banking10", work / "banking", sizes)
-        results["banking77_10"] = await run_task(
-            "banking",
-            banking_seed,
-            bank,
-            service.EvalSource(
-                str(bank),
-                "exact",
-                model=MODEL,
-                mapping={"text": "text"},
-                expected="intent",
-                concurrency=1,
-            ),
-            EvolveConfig(
-                generations=2,
-                population=2,
-                offspring=2,
-                seed=0,
-                objectives=("quality", "cost"),
-                operators=("bootstrap", "instruction", "params", "reflect"),
-                feedback_size=train,
-            ),
-            hub,
-            work,
-        )
+        if "object_counting" in tasks:
+            results["object_counting"] = await _oc(work, sizes, hub, train)
+        if "banking77_10" in tasks:
+            results["banking77_10"] = await _banking(work, sizes, hub, train, banking_seed)
     return results
+
+
+async def _oc(work: Path, sizes: dict[str, int], hub: ModelHub, train: int) -> dict[str, Any]:
+    oc = slice_splits("bbh_oc", work / "oc", sizes)
+    return await run_task(
+        "oc",
+        OC_SEED,
+        oc,
+        service.EvalSource(
+            str(oc),
+            "numeric[pick=first]",
+            model=MODEL,
+            mapping={"question": "input"},
+            concurrency=1,
+        ),
+        EvolveConfig(
+            generations=2,
+            population=2,
+            offspring=2,
+            seed=0,
+            objectives=("quality", "cost"),
+            operators=("insert_tool", "bootstrap", "instruction", "insert_json_repair"),
+            feedback_size=train,
+        ),
+        hub,
+        work,
+    )
+
+
+async def _banking(
+    work: Path, sizes: dict[str, int], hub: ModelHub, train: int, banking_seed: str
+) -> dict[str, Any]:
+    bank = slice_splits("banking10", work / "banking", sizes)
+    return await run_task(
+        "banking",
+        banking_seed,
+        bank,
+        service.EvalSource(
+            str(bank),
+            "exact",
+            model=MODEL,
+            mapping={"text": "text"},
+            expected="intent",
+            concurrency=1,
+        ),
+        EvolveConfig(
+            generations=2,
+            population=2,
+            offspring=2,
+            seed=0,
+            objectives=("quality", "cost"),
+            operators=("bootstrap", "instruction", "params", "reflect"),
+            feedback_size=train,
+        ),
+        hub,
+        work,
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--val", type=int, default=16)
     parser.add_argument("--test", type=int, default=40)
-    parser.add_argument("--train", type=int, default=6)
+    parser.add_argument("--train", type=int, default=4)
+    parser.add_argument("--task", action="append", choices=sorted(DSPY_REFERENCE))
+    parser.add_argument("--out", type=Path, default=OUT)
     opts = parser.parse_args()
+    tasks = opts.task or sorted(DSPY_REFERENCE)
     started = time.perf_counter()
-    results = asyncio.run(main(opts.val, opts.test, opts.train))
+    results = asyncio.run(main(opts.val, opts.test, opts.train, tasks))
     report = {
         "model": MODEL,
         "machine": {"python": platform.python_version(), "cpus_shared": 2},
@@ -256,6 +271,9 @@ if __name__ == "__main__":
         "dspy_reference_test": DSPY_REFERENCE,
         "total_wall_s": round(time.perf_counter() - started, 1),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    if opts.out.exists():  # several --task runs add up in one results file
+        previous = json.loads(opts.out.read_text())
+        report["tasks"] = {**previous.get("tasks", {}), **report["tasks"]}
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    opts.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

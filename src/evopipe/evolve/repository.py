@@ -215,11 +215,15 @@ class EvolutionRepository:
         ]
 
     def runs_with_candidate(self, cid: str) -> list[str]:
+        """Ids of the runs this candidate belongs to, oldest first."""
         with self.store.begin() as conn:
             rows = conn.execute(
-                select(t.evo_members.c.run_id).where(t.evo_members.c.candidate_id == cid)
+                select(t.evo_runs.c.run_id)
+                .join(t.evo_members, t.evo_members.c.run_id == t.evo_runs.c.run_id)
+                .where(t.evo_members.c.candidate_id == cid)
+                .order_by(t.evo_runs.c.created_at, t.evo_runs.c.run_id)
             ).all()
-        return sorted({str(r[0]) for r in rows})
+        return [str(r[0]) for r in rows]
 
     # -- proposals and population checkpoints ----------------------------------------------
 

@@ -78,7 +78,7 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
-EXTRACT_MAX_TOKENS = 160
+EXTRACT_MAX_TOKENS = 120
 """Enough for a list of a few dozen short items; bounds what a looping model can cost."""
 
 
