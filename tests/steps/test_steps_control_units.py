@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeContext, make_pipeline, spec
+from steps_helpers import FakeContext, make_pipeline, spec
 
 from evopipe.engine.journal import ApprovalDecision
 from evopipe.engine.policy import Policy

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import EngineHarness, spec
+from steps_helpers import EngineHarness, spec
 
 from evopipe.engine.policy import Policy
 from evopipe.spec.errors import SpecError

@@ -31,6 +31,21 @@ class _DataEnvironment(ImmutableSandboxedEnvironment):
     """Pipeline data is JSON: ``inputs.items`` / ``x.values`` mean the keys, not the dict
     methods of the same names. Mapping keys win over attributes for dotted access."""
 
+    # ``*`` and ``**`` go through :meth:`call_binop` (this also stops Jinja from folding
+    # ``[0] * 10**9`` into a constant at compile time), so a template cannot build huge values.
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "**":
+            _check_power(left, right)
+        try:
+            return super().call_binop(context, operator, left, right)
+        except OverflowError as exc:
+            raise SecurityError(f"'{operator}' overflowed: {exc}") from None
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
             try:
@@ -38,6 +53,25 @@ class _DataEnvironment(ImmutableSandboxedEnvironment):
             except (KeyError, TypeError):
                 pass
         return super().getattr(obj, attribute)
+
+
+MAX_TEMPLATE_VALUE = 1_000_000
+"""Most characters or items a template's ``*`` may produce; most bits a ``**`` may produce."""
+
+
+def _check_repeat(seq: Any, times: Any) -> None:
+    sized = isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int)
+    if sized and len(seq) * times > MAX_TEMPLATE_VALUE:
+        raise SecurityError(
+            f"repetition would produce {len(seq) * times} items "
+            f"(templates may build at most {MAX_TEMPLATE_VALUE})"
+        )
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    ints = isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1
+    if ints and exponent * base.bit_length() > MAX_TEMPLATE_VALUE:
+        raise SecurityError(f"'**' would produce over {MAX_TEMPLATE_VALUE} bits")
 
 
 def make_environment() -> ImmutableSandboxedEnvironment:
