@@ -283,3 +283,25 @@ async def test_budget_counts_what_is_paid_not_what_the_cache_saved(classify: Pip
     assert report.stopped == "budget"
     assert report.spent_usd == pytest.approx(0.03)
     assert report.objectives.total_cost_usd == pytest.approx(0.08)
+
+
+async def test_compare_detects_a_worse_pipeline(calc: Pipeline) -> None:
+    from eval_helpers import CALC
+
+    doubled = pipeline(CALC.replace('"{{ inputs.expr }}"', '"({{ inputs.expr }})*2"'))
+    rows = [{"expr": f"{i}+{i}", "expected": str(2 * i)} for i in range(1, 31)]
+    cmp = await compare(
+        calc,
+        doubled,
+        from_rows(rows),
+        build_metrics("numeric"),
+        services=_services(),
+        split="all",
+        limit=20,
+    )
+    assert cmp.paired.n == 20
+    assert cmp.a.dataset == "dataset"
+    assert cmp.paired.mean_a == 1.0
+    assert cmp.paired.mean_b == 0.0
+    assert cmp.paired.diff == -1.0
+    assert cmp.paired.p_value == 0.0

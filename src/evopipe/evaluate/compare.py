@@ -115,20 +115,17 @@ async def compare(
 ) -> Comparison:
     """Evaluate both pipelines on the same examples (sharing one concurrency bound) and compare
     them with a paired bootstrap: difference ``b - a``, its CI, and a p-value."""
-    examples = select(dataset, split, limit)
     sem = semaphore or asyncio.Semaphore(max(1, concurrency))
-    source: Dataset | Sequence[Example] = examples
-    if isinstance(dataset, Dataset) and limit is None:
-        source = dataset
     kwargs: dict[str, Any] = {
         "services": services,
         "split": split,
+        "limit": limit,
         "semaphore": sem,
         "budget": budget,
         "settings": settings,
     }
     ra, rb = await asyncio.gather(
-        evaluate(a, source, metrics, **kwargs), evaluate(b, source, metrics, **kwargs)
+        evaluate(a, dataset, metrics, **kwargs), evaluate(b, dataset, metrics, **kwargs)
     )
     xs, ys = paired_scores(ra, rb)
     return Comparison(ra, rb, paired_bootstrap(xs, ys, resamples=resamples, seed=seed))
