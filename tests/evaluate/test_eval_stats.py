@@ -139,3 +139,11 @@ def test_normal_limit_above_the_resampling_cap_agrees_with_resampling() -> None:
     small = paired_bootstrap(a[:BOOTSTRAP_MAX_N], b[:BOOTSTRAP_MAX_N], seed=1)
     assert big.low == pytest.approx(small.low, abs=0.005)
     assert big.p_value == pytest.approx(small.p_value, abs=0.05)
+
+
+def test_constant_nonzero_differences_use_the_exact_sign_test() -> None:
+    one = paired_bootstrap([0.0], [1.0])
+    assert one.diff == 1.0
+    assert one.p_value == 1.0  # one example proves nothing
+    many = paired_bootstrap([0.0] * 10, [0.5] * 10)
+    assert many.p_value == pytest.approx(2 / 1024)

@@ -162,8 +162,10 @@ def paired_bootstrap(
     d = mean(diffs)
     ma, mb = mean([float(x) for x in a]), mean([float(y) for y in b])
     if max(diffs) == min(diffs):
-        # Every example moved by the same amount: no sampling variability to speak of.
-        return PairedResult(len(a), ma, mb, d, d, d, 1.0 if d == 0 else 0.0, confidence)
+        # Every example moved by the same amount: the bootstrap has no spread, so the p-value
+        # is the exact two-sided sign test (n agreeing signs): 1.0 for one example.
+        p = 1.0 if d == 0 else min(1.0, 2 * 0.5 ** len(diffs))
+        return PairedResult(len(a), ma, mb, d, d, d, p, confidence)
     if len(diffs) > BOOTSTRAP_MAX_N:
         low, high, se = _normal_limit(diffs, confidence)
         p = math.erfc(abs(d) / se / math.sqrt(2)) if se > 0 else (1.0 if d == 0 else 0.0)
