@@ -14,6 +14,7 @@ from pathlib import Path
 from evopipe.check import PROFILES, RULES
 from evopipe.check.examples import example_profile, run_example
 from evopipe.check.registry import Example, Rule
+from evopipe.docgen_kinds import kinds_markdown
 from evopipe.spec.schema import pipeline_json_schema_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -92,10 +93,26 @@ def _at(example: Example, title: str) -> str:
     return ""
 
 
+FORMAT_DOC = "docs/format.md"
+BEGIN = "<!-- generated:kinds:begin (python -m evopipe.docgen --write) -->"
+END = "<!-- generated:kinds:end -->"
+
+
+def format_markdown() -> str:
+    """``docs/format.md`` with its kind reference regenerated from the step models and the
+    example files in ``examples/kinds/`` (the rest of the page is written by hand)."""
+    path = _repo_root() / FORMAT_DOC
+    text = path.read_text(encoding="utf-8") if path.exists() else f"{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + BEGIN + "\n" + kinds_markdown(_repo_root()) + END + tail
+
+
 def generated_files() -> dict[Path, Callable[[], str]]:
     """Every generated file and the function producing its content."""
     return {
         _repo_root() / "docs" / "rules.md": rules_markdown,
+        _repo_root() / FORMAT_DOC: format_markdown,
         SCHEMA_FILE: pipeline_json_schema_text,
     }
 
