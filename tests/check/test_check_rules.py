@@ -230,7 +230,8 @@ def test_input_schema_fields() -> None:
     assert hits(run(text), "template-field-not-in-contract") == [(8, 59)]
 
 
-def test_undeclared_dependency_through_switch_branch() -> None:
+def test_reading_switch_branches_is_a_plain_dependency() -> None:
+    """Skipped steps read as ``output: null`` at run time: reading a branch is allowed."""
     text = """
     apiVersion: evopipe/v1
     name: branches
@@ -247,8 +248,8 @@ def test_undeclared_dependency_through_switch_branch() -> None:
       - {id: merged, kind: llm, needs: [bug], prompt: "{{ steps.bug.output }}"}
     """
     found = run(text)
-    assert hits(found, "undeclared-dependency") == [(12, 40)]
-    assert "switch 'route'" in found[0].message
+    assert hits(found, "undeclared-dependency") == []
+    assert hits(found, "unreachable-step") == [(8, 15)]  # "1 == 1" always holds
 
 
 def test_undeclared_dependency_self_and_inner_reads() -> None:
