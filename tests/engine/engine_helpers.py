@@ -17,7 +17,7 @@ from evopipe.spec.pipeline import Pipeline
 
 def spec(text: str) -> Pipeline:
     body = textwrap.dedent(text).strip("\n")
-    if "apiVersion" not in body:
+    if not body.startswith("apiVersion"):
         body = "apiVersion: evopipe/v1\nname: t\n" + body
     return loads(body).pipeline
 
