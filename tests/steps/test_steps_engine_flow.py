@@ -338,6 +338,8 @@ async def test_generate_runs_the_generated_pipeline(eng: EngineHarness) -> None:
     assert out["name"] == "t"
     assert len(out["spec_hash"]) == 64
     assert calls[0]["request"] == "count the words of x"
+    assert calls[0]["depth"] == 0
+    assert calls[0]["max_repair_rounds"] == 3
 
 
 async def test_generated_pipeline_is_untrusted_even_under_trust(tmp_path: Path) -> None:

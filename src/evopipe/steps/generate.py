@@ -3,8 +3,9 @@
 The engine never imports genesis: the generator is a hook in the services context,
 ``services.hooks["generator"]``, called as::
 
-    await generator(request=..., model_id=..., max_repair_rounds=..., base_dir=...)
+    await generator(request=..., model_id=..., max_repair_rounds=..., base_dir=..., depth=...)
 
+(``depth`` is the generating run's depth, 0 at the top, for genesis's own nesting limit)
 returning a :class:`~evopipe.spec.pipeline.Pipeline` (or an object with a ``pipeline``
 attribute, a mapping, or YAML text — all validated into a Pipeline here). Without a generator
 the step fails with a message saying how to get one.
@@ -84,6 +85,7 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
         model_id=config.model or ctx.model_id,
         max_repair_rounds=config.max_repair_rounds,
         base_dir=ctx.base_dir,
+        depth=ctx.depth,
     )
     generated = as_pipeline(ctx.step_id, produced)
     clamped = clamp_limits(generated.limits, ctx.pipeline.limits)
