@@ -257,3 +257,31 @@ async def test_max_concurrency_is_respected(h: Harness) -> None:
     peak = 0
     result = await h.run(spec("steps:\n" + steps), max_concurrency=5)
     assert peak == 5
+
+
+async def test_cancelling_the_caller_propagates_to_running_steps(h: Harness) -> None:
+    cancelled: list[str] = []
+
+    async def forever(request: ModelRequest) -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(request.messages[-1].content)
+            raise
+        return "never"
+
+    h.add(FunctionModel(forever, model_id="forever"))
+    pipeline = spec(
+        """
+        steps:
+          - {id: a, kind: llm, model: forever, prompt: one}
+          - {id: b, kind: llm, model: forever, prompt: two}
+        """
+    )
+    task = asyncio.create_task(h.run(pipeline, run_id="c1"))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(cancelled) == ["one", "two"]
+    assert h.store.get_run("c1").status == "cancelled"
