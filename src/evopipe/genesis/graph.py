@@ -14,8 +14,9 @@ def edges(steps: list[Raw]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         sid = step.get("id")
         if not isinstance(sid, str):
             continue
-        for need in step.get("needs") or []:
-            if need in ids:
+        needs = step.get("needs")
+        for need in needs if isinstance(needs, list) else []:
+            if isinstance(need, str) and need in ids:
                 every[sid].add(need)
         for read in step_reads(step):
             if read.step in ids:
@@ -75,7 +76,9 @@ def break_unrequired_cycles(steps: list[Raw]) -> list[str]:
             needs = step.get("needs")
             if not isinstance(needs, list):
                 continue
-            drop = [n for n in needs if n in members and n not in required[sid]]
+            drop = [
+                n for n in needs if isinstance(n, str) and n in members and n not in required[sid]
+            ]
             if drop:
                 kept = [n for n in needs if n not in drop]
                 if kept:

@@ -218,6 +218,9 @@ def fix_unknown_step_refs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple
             if isinstance(needs, list):
                 kept: list[object] = []
                 for need in needs:
+                    if not isinstance(need, str):
+                        notes.append(f"{step.get('id')}.needs: dropped non-id {need!r}")
+                        continue
                     if need in known:
                         kept.append(need)
                         continue
