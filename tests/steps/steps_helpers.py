@@ -147,12 +147,14 @@ class EngineHarness:
         from evopipe.engine import CollectingSubscriber, EventBus
         from evopipe.engine.journal import MemoryJournal
         from evopipe.models import ModelHub
+        from evopipe.models.config import ModelsConfig
 
         self.tmp_path = tmp_path
         self.events = CollectingSubscriber()
         self.hooks: dict[str, Any] = {}
         self.services = Services(
-            models=ModelHub(allow_network=False),
+            # the default model is the schema-aware fake: no test here loads the local model
+            models=ModelHub(ModelsConfig(default_model="fake"), allow_network=False),
             store=MemoryJournal(),
             bus=EventBus([self.events]),
             policy=policy or Policy.untrusted(),

@@ -446,3 +446,23 @@ async def test_trusted_shell_runs_in_the_run_workspace(tmp_path: Path) -> None:
     assert result.status == "succeeded", result.error
     assert (tmp_path / "ws").exists()
     assert [p.name for p in (tmp_path / "ws").rglob("note.txt")] == ["note.txt"]
+
+
+async def test_generate_with_the_real_genesis_hook(eng: EngineHarness) -> None:
+    from evopipe.genesis import make_generator
+
+    eng.hooks["generator"] = make_generator(eng.services.models)
+    result = await eng.run(
+        """
+        steps:
+          - {id: g, kind: generate, model: fake, request: "Summarise a text in one sentence",
+             inputs: {text: hello world}}
+        """
+    )
+    assert result.status == "succeeded", result.error
+    out = result.step("g").output
+    assert len(out["spec_hash"]) == 64
+    assert "outputs" in out
+    subruns = [e for e in eng.events.events if e.type == "subrun_started"]
+    assert subruns
+    assert subruns[0].data["depth"] == 1
