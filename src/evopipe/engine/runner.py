@@ -221,6 +221,8 @@ async def _execute(
         return status, error, None, waiting
     except BudgetExceeded as exc:
         return "budget_exceeded", str(exc), exc.budget, []
+    except EvopipeError as exc:  # e.g. the journal could not be written
+        return "failed", str(exc), None, []
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if state.killed and task is not None and not task.cancelling():
