@@ -194,3 +194,11 @@ def test_malformed_migration_is_a_clear_error(
     pkg = _fake_package(tmp_path, monkeypatch, {"0002_broken.py": "X = 1\n"})
     with pytest.raises(MigrationError, match="0002_broken must define NAME"):
         discover(pkg)
+
+
+def test_unimportable_migration_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = _fake_package(tmp_path, monkeypatch, {"0005_oops.py": "import no_such_module_here\n"})
+    with pytest.raises(MigrationError, match="cannot import migration .*0005_oops"):
+        discover(pkg)

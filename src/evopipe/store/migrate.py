@@ -41,7 +41,10 @@ def discover(package: str = _PACKAGE) -> list[Migration]:
         if match is None:
             continue
         module_name = f"{package}.{info.name}"
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise MigrationError(f"cannot import migration {module_name}: {exc}") from exc
         name = getattr(module, "NAME", None)
         upgrade = getattr(module, "upgrade", None)
         if not isinstance(name, str) or not callable(upgrade):
