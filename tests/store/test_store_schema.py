@@ -200,5 +200,5 @@ def test_unimportable_migration_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pkg = _fake_package(tmp_path, monkeypatch, {"0005_oops.py": "import no_such_module_here\n"})
-    with pytest.raises(MigrationError, match="cannot import migration .*0005_oops"):
+    with pytest.raises(MigrationError, match=r"cannot import migration .*0005_oops"):
         discover(pkg)
