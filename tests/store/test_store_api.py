@@ -273,3 +273,29 @@ def test_database_errors_are_store_errors(tmp_path: Path) -> None:
         # the failed transaction was rolled back (no approval_decided event); the store works
         assert store.load_events("r1") == []
         assert store.append_events("r1", [EventRecord("e", None, 0, {})]) == 1
+
+
+def test_two_connections_appending_to_one_run_leave_no_gaps(store: Store) -> None:
+    """Two stores (two connections, like two processes) append to the same run at once."""
+    _new_run(store)
+    errors: list[BaseException] = []
+
+    def writer(target: Store, k: int) -> None:
+        try:
+            for i in range(25):
+                target.append_events("r1", [EventRecord("e", f"w{k}", i, {"i": i})] * 2)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with Store.open(store.url) as other:
+        threads = [
+            threading.Thread(target=writer, args=(target, k))
+            for k, target in enumerate((store, other, store, other))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    seqs = [e.seq for e in store.load_events("r1")]
+    assert seqs == list(range(1, 4 * 25 * 2 + 1))

@@ -313,10 +313,11 @@ class Store(ExtrasMixin):
             if row[0] is None:
                 raise RunNotFoundError(run_id)
             return int(row[1])
-        row = db.one(f"SELECT ({_MAX_SEQ}) FROM runs WHERE run_id = ? FOR UPDATE", (run_id, run_id))
-        if row is None:
+        # two statements on purpose: under READ COMMITTED the MAX must be read by a statement
+        # that starts after the row lock was granted, or it could miss the previous writer's rows
+        if db.one("SELECT 1 FROM runs WHERE run_id = ? FOR UPDATE", (run_id,)) is None:
             raise RunNotFoundError(run_id)
-        return int(row[0])
+        return int(db.one(_MAX_SEQ, (run_id,))[0])
 
     def _event_rows(
         self,
