@@ -466,3 +466,26 @@ async def test_generate_with_the_real_genesis_hook(eng: EngineHarness) -> None:
     subruns = [e for e in eng.events.events if e.type == "subrun_started"]
     assert subruns
     assert subruns[0].data["depth"] == 1
+
+
+async def test_trusted_http_and_python_through_the_engine(tmp_path: Path) -> None:
+    import httpx2
+
+    policy = Policy.trusting(python_allow={"json:dumps"}, http_allow_hosts={"api.example.com"})
+    eng = EngineHarness(tmp_path, policy)
+    eng.hooks["http_transport"] = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, json={"words": ["b", "a"]})
+    )
+    result = await eng.run(
+        """
+        steps:
+          - {id: fetch, kind: http, url: "https://api.example.com/words"}
+          - {id: order, kind: tool, tool: sort,
+             args: {items: "{{ steps.fetch.output.json.words }}"}}
+          - {id: dump, kind: python, function: "json:dumps",
+             args: {obj: "{{ steps.order.output }}"}}
+        outputs: {o: "{{ steps.dump.output }}"}
+        """
+    )
+    assert result.status == "succeeded", result.error
+    assert result.outputs["o"] == '["a", "b"]'
