@@ -315,3 +315,54 @@ async def test_price_override(server: MockServer, http_client: httpx2.AsyncClien
 
 def _json(body: dict[str, Any]) -> httpx2.Response:
     return httpx2.Response(200, json=body)
+
+
+async def test_anthropic_tool_use(server: MockServer, mock_hub: ModelHub) -> None:
+    body = _anthropic_ok("", (5, 5))
+    body["content"] = [{"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "x"}}]
+    body["stop_reason"] = "tool_use"
+    server.queue(httpx2.Response(200, json=body))
+    tool = ToolSpec("lookup", "Look it up", {"type": "object", "properties": {"q": {}}})
+    response = await mock_hub.get("anthropic:claude-sonnet-4-6").complete(req("x", tools=(tool,)))
+    assert response.tool_calls[0].name == "lookup"
+    assert response.tool_calls[0].arguments == {"q": "x"}
+    assert response.finish_reason == "tool_use"
+    sent = server.bodies()[0]
+    assert sent["tools"][0]["input_schema"] == tool.parameters
+    assert sent["system"] == "Be brief."
+
+
+async def test_google_function_call(server: MockServer, mock_hub: ModelHub) -> None:
+    body = _google_ok("", (5, 5))
+    body["candidates"][0]["content"]["parts"] = [
+        {"functionCall": {"name": "lookup", "args": {"q": "x"}}}
+    ]
+    server.queue(httpx2.Response(200, json=body))
+    tool = ToolSpec("lookup", "Look it up", {"type": "object", "properties": {"q": {}}})
+    response = await mock_hub.get("google:gemini-2.5-flash").complete(req("x", tools=(tool,)))
+    assert response.tool_calls[0].name == "lookup"
+    assert response.tool_calls[0].arguments == {"q": "x"}
+    sent = server.bodies()[0]
+    assert sent["tools"][0]["functionDeclarations"][0]["name"] == "lookup"
+    assert sent["systemInstruction"]["parts"][0]["text"] == "Be brief."
+
+
+async def test_endpoint_limits_apply_to_adapter_calls(http_client: httpx2.AsyncClient) -> None:
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return httpx2.Response(200, json=_openai_ok("ok", (1, 1)))
+
+    config = config_from_dict(
+        {"endpoints": {"vllm": {"base_url": "http://v/v1", "concurrency": 2}}}, env={}
+    )
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as client:
+        model = ModelHub(config, http_client=client).get("vllm:m")
+        await asyncio.gather(*(model.complete(req(str(i))) for i in range(6)))
+    assert peak == 2
