@@ -24,7 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evopipe.store import EventRecord, Store
+from sqlalchemy import insert, select
+
+from evopipe.store import EventRecord, Store, tables
 
 RESULTS = Path(__file__).parent / "results" / "store.json"
 PAYLOAD = {"output": {"text": "a short model answer", "n": 3}, "duration_ms": 12.5, "cached": False}
@@ -65,7 +67,40 @@ def bench_store(url: str, total: int) -> dict[str, Any]:
         seqs = [e.seq for e in store.load_events("bench")]
         assert seqs == list(range(1, len(seqs) + 1)), "journal has gaps"
         out["events_written"] = len(seqs)
+        # last: it writes rows with seqs of its own
+        out["sqlalchemy_core_same_work"] = _bench_sqlalchemy(store, total)
     return out
+
+
+def _bench_sqlalchemy(store: Store, total: int) -> dict[str, Any]:
+    """The same single-event commit and cancel poll through SQLAlchemy Core, for comparison
+    with the store's raw-driver hot path."""
+    ins = insert(tables.events)
+    poll_stmt = select(tables.runs.c.cancel_requested).where(tables.runs.c.run_id == "bench")
+    seq = 10_000_000
+
+    def append_one() -> float:
+        nonlocal seq
+        rounds = max(1, total // 5)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            seq += 1
+            row = {"run_id": "bench", "seq": seq, "type": "e", "step_id": "s", "attempt": 1}
+            with store.engine.begin() as conn:
+                conn.execute(ins, [{**row, "payload": json.dumps(PAYLOAD), "ts": 0.0}])
+        return (time.perf_counter() - start) / rounds * 1e6
+
+    def poll() -> float:
+        n = 1000
+        with store.engine.connect() as conn:
+            start = time.perf_counter()
+            for _ in range(n):
+                conn.execute(poll_stmt).fetchone()
+            elapsed = time.perf_counter() - start
+            conn.rollback()
+        return elapsed / n * 1e6
+
+    return {"append_batch_1_per_event": _repeat(append_one), "cancel_poll": _repeat(poll)}
 
 
 def bench_raw_sqlite(path: Path, total: int) -> dict[str, Any]:
