@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import time
@@ -90,19 +91,24 @@ def make_pipeline(n: int, steps: int, seed: int) -> str:
 def run(pipelines: int, steps: int) -> dict[str, Any]:
     texts = [make_pipeline(n, steps, seed=n) for n in range(pipelines)]
     problems = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for n, text in enumerate(texts):
         problems += len(check_text(text, f"bench-{n}.yaml"))
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     return {
         "benchmark": "validate",
         "pipelines": pipelines,
         "steps_per_pipeline": steps,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "pipelines_per_second": round(pipelines / seconds, 1),
+        "yaml_lines_per_pipeline": round(sum(t.count("\n") for t in texts) / len(texts)),
         "target_seconds": TARGET_S,
         "within_target": seconds <= TARGET_S,
         "diagnostics": problems,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
     }

@@ -90,6 +90,16 @@ def route_entries(step: SwitchStep, where: PathKey) -> list[tuple[str, PathKey]]
     return out
 
 
+def scope_cycles(ctx: Context, scope: Scope) -> list[tuple[list[str], PathKey]]:
+    """:func:`find_cycles` of a scope's written dependencies, computed once per check."""
+    key = f"cycles:{id(scope)}"
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = find_cycles(explicit_deps(ctx, scope))
+        ctx.memo[key] = cached
+    return list(cached)
+
+
 def find_cycles(deps: dict[str, list[Edge]]) -> list[tuple[list[str], PathKey]]:
     """Cycles of a dependency graph: (ids around the cycle, location of the closing edge)."""
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done

@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 from yaml.events import (
-    AliasEvent,
     DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
@@ -42,13 +41,16 @@ class _GiveUp(Exception):
     """This document needs the general path."""
 
 
-def fast_parse(text: str) -> tuple[Any, Positions, Positions] | None:
-    """(data, value positions, key positions), or None to use the general path."""
+def fast_parse(text: str, positions: bool = True) -> tuple[Any, Positions, Positions] | None:
+    """(data, value positions, key positions), or None to use the general path.
+
+    ``positions=False`` skips the position tables (they come back empty): most documents are
+    valid, and the loader computes positions only when a diagnostic needs one."""
     if _CLoader is None:
         return None
     loader = _CLoader(text)
     try:
-        return _Reader(loader).document()
+        return _Reader(loader, positions).document()
     except (_GiveUp, yaml.YAMLError, RecursionError):
         return None
     finally:
@@ -56,8 +58,9 @@ def fast_parse(text: str) -> tuple[Any, Positions, Positions] | None:
 
 
 class _Reader:
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, positions: bool) -> None:
         self.next = loader.get_event
+        self.positions = positions
         self.values: Positions = {}
         self.keys: Positions = {}
         self.constructor = yaml.SafeLoader("")
@@ -65,61 +68,71 @@ class _Reader:
     def document(self) -> tuple[Any, Positions, Positions]:
         self.next()  # stream start
         event = self.next()
-        if isinstance(event, StreamEndEvent):
+        if type(event) is StreamEndEvent:
             return None, self.values, self.keys
-        if not isinstance(event, DocumentStartEvent):
+        if type(event) is not DocumentStartEvent:
             raise _GiveUp
         data = self.node(self.next(), (), 0)
-        if not isinstance(self.next(), DocumentEndEvent):
+        if type(self.next()) is not DocumentEndEvent:
             raise _GiveUp
-        if not isinstance(self.next(), StreamEndEvent):
+        if type(self.next()) is not StreamEndEvent:
             raise _GiveUp  # several documents: the general path explains
         return data, self.values, self.keys
 
     def node(self, event: Any, where: PathKey, depth: int) -> Any:
-        if depth > MAX_DEPTH or isinstance(event, AliasEvent) or event.anchor is not None:
-            raise _GiveUp
-        mark = event.start_mark
-        self.values[where] = (mark.line + 1, mark.column + 1)
-        if isinstance(event, ScalarEvent):
+        if event.anchor is not None or depth > MAX_DEPTH:
+            raise _GiveUp  # anchors, aliases (an alias's anchor is its name), deep nesting
+        if self.positions:
+            mark = event.start_mark
+            self.values[where] = (mark.line + 1, mark.column + 1)
+        cls = type(event)
+        if cls is ScalarEvent:
             return self.scalar(event)
         if event.tag is not None:
             raise _GiveUp
-        if isinstance(event, SequenceStartEvent):
-            items: list[Any] = []
-            event = self.next()
-            while not isinstance(event, SequenceEndEvent):
-                items.append(self.node(event, (*where, len(items)), depth + 1))
-                event = self.next()
-            return items
-        if isinstance(event, MappingStartEvent):
+        if cls is MappingStartEvent:
             return self.mapping(where, depth)
+        if cls is SequenceStartEvent:
+            items: list[Any] = []
+            next_event = self.next
+            event = next_event()
+            while type(event) is not SequenceEndEvent:
+                items.append(self.node(event, (*where, len(items)), depth + 1))
+                event = next_event()
+            return items
         raise _GiveUp
 
     def mapping(self, where: PathKey, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        event = self.next()
-        while not isinstance(event, MappingEndEvent):
-            if not isinstance(event, ScalarEvent) or event.anchor is not None:
+        keys = self.keys
+        next_event = self.next
+        event = next_event()
+        while type(event) is not MappingEndEvent:
+            if type(event) is not ScalarEvent or event.anchor is not None:
                 raise _GiveUp
             key = self.scalar(event)
-            if key is None or not isinstance(key, (str, int, float, bool)) or key == "<<":
+            if type(key) is not str:
+                if key is None or not isinstance(key, (int, float, bool)):
+                    raise _GiveUp
+                key = str(key)
+            elif key == "<<":
                 raise _GiveUp
-            skey = key if isinstance(key, str) else str(key)
-            if skey in out:
+            if key in out:
                 raise _GiveUp
-            mark: Any = event.start_mark
-            self.keys[(*where, skey)] = (mark.line + 1, mark.column + 1)
-            out[skey] = self.node(self.next(), (*where, skey), depth + 1)
-            event = self.next()
+            path = (*where, key)
+            if self.positions:
+                mark: Any = event.start_mark
+                keys[path] = (mark.line + 1, mark.column + 1)
+            out[key] = self.node(next_event(), path, depth + 1)
+            event = next_event()
         return out
 
-    def scalar(self, event: ScalarEvent) -> Any:
+    def scalar(self, event: Any) -> Any:
         if event.tag is not None:
             raise _GiveUp
         value = event.value
-        if not event.implicit[0]:
-            return value  # quoted: a string
+        if not event.implicit[0] or not _RESOLVERS.get(value[:1]):
+            return value  # quoted, or plain and no implicit type starts with this character
         tag = _resolve(value)
         if tag == _STR:
             return value

@@ -62,6 +62,8 @@ class Condition:
 
     source: str
     root: Node
+    refs: tuple[Ref, ...] = ()
+    """Computed once at parse time (see :meth:`references`)."""
 
     def evaluate(self, namespace: Mapping[str, Any]) -> Any:
         """Value of the expression; :class:`ConditionError` names an unknown name or field."""
@@ -76,7 +78,7 @@ class Condition:
 
     def references(self) -> tuple[Ref, ...]:
         """Every name the condition reads, with its constant field path (like templates')."""
-        return _references(self.root)
+        return self.refs
 
     def is_constant(self) -> bool:
         """True when the condition reads no names at all (its value never changes)."""
@@ -425,4 +427,4 @@ def parse_condition(src: str) -> Condition:
         raise ConditionError(f"condition longer than {MAX_LENGTH} characters", column=1)
     text, offset = _unwrap(src)
     root = _Parser(_tokenize(text, offset)).parse()
-    return Condition(src, root)
+    return Condition(src, root, _references(root))

@@ -36,9 +36,14 @@ class Source:
     text: str
     values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    lazy: bool = False
+    """Positions are computed from ``text`` on the first :meth:`locate` (valid documents,
+    the common case, never pay for them)."""
 
     def locate(self, where: PathKey, *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of a path; the nearest located ancestor when not exact."""
+        if self.lazy and not self.values:
+            self._fill_positions()
         table = self.keys if key else self.values
         probe = tuple(where)
         while probe:
@@ -48,6 +53,17 @@ class Source:
                 return self.values[probe]
             probe = probe[:-1]
         return self.values.get((), (1, 1))
+
+    def _fill_positions(self) -> None:
+        found = fast_parse(self.text, positions=True)
+        if found is None:  # the text needed the general path: compose it again
+            builder = _Builder(self.path)
+            node = yaml.compose(self.text, Loader=_COMPOSER)
+            if node is not None:
+                builder.build(node, ())
+            found = (None, builder.values, builder.keys)
+        self.values.update(found[1])
+        self.keys.update(found[2])
 
 
 @dataclass(frozen=True)
@@ -69,10 +85,9 @@ def format_where(where: PathKey) -> str:
 def parse_yaml(text: str, path: str = "<string>") -> Source:
     """Parse YAML safely into a :class:`Source`; raise :class:`SpecError` (``yaml-syntax``,
     ``duplicate-key``) on malformed text."""
-    fast = fast_parse(text)
+    fast = fast_parse(text, positions=False)
     if fast is not None:
-        data, values, keys = fast
-        return Source(data=data, path=path, text=text, values=values, keys=keys)
+        return Source(data=fast[0], path=path, text=text, lazy=True)
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from evopipe.check.context import Context, Read
 from evopipe.check.contracts import missing_field, output_schema
-from evopipe.check.graph import Edge, StepRead, explicit_deps, find_cycles, step_reads
+from evopipe.check.graph import Edge, StepRead, explicit_deps, scope_cycles, step_reads
 from evopipe.check.registry import Rule, example
 from evopipe.check.scopes import Scope
 from evopipe.spec.errors import Diagnostic
@@ -165,7 +165,7 @@ def _cycles_through_reads(
 ) -> Iterator[Diagnostic]:
     """Add implied edges in file order; an edge that would close a cycle is reported."""
     deps = explicit_deps(ctx, scope)
-    if find_cycles(deps):
+    if scope_cycles(ctx, scope):
         return  # dag-cycle reports the written cycle; implied edges add nothing clear
     pos = scope.ids
     forward = all(pos[d] < pos[s] for s, edges in deps.items() for d, _ in edges)

@@ -44,7 +44,7 @@ def budget_required(ctx: Context) -> Iterator[Diagnostic]:
     if ctx.options.generated.require_budget and (
         limits.max_cost_usd is None and limits.max_tokens is None
     ):
-        where = ("limits",) if ctx.source and ("limits",) in ctx.source.keys else ("name",)
+        where = ("limits",) if "limits" in ctx.pipeline.model_fields_set else ("name",)
         yield ctx.diag(
             "budget-required",
             "the run is unbounded: set limits.max_cost_usd or limits.max_tokens",

@@ -37,7 +37,7 @@ def _refs(
     """Sub-pipelines of one analysed document, file references followed recursively."""
     out: list[SubRef] = []
     for at in analysis.steps:
-        value = getattr(at.step, "pipeline", None)
+        value = vars(at.step).get("pipeline")
         depth = offset + at.scope.depth + 1
         where = (*at.where, "pipeline")
         if isinstance(value, Pipeline):
@@ -77,7 +77,7 @@ def _file_ref(
 
 
 def _has_subs(ctx: Context) -> bool:
-    return any(getattr(at.step, "pipeline", None) is not None for at in ctx.analysis.steps)
+    return any(vars(at.step).get("pipeline") is not None for at in ctx.analysis.steps)
 
 
 def sub_refs(ctx: Context) -> list[SubRef]:

@@ -15,7 +15,7 @@ from evopipe.spec.loader import PathKey
 def unknown_persona(ctx: Context) -> Iterator[Diagnostic]:
     """A step names a persona that `personas` does not define."""
     for at in ctx.analysis.steps:
-        persona = getattr(at.step, "persona", None)
+        persona = vars(at.step).get("persona")
         personas = at.scope.pipeline.personas
         if isinstance(persona, str) and persona not in personas:
             defined = ", ".join(sorted(personas)) or "none"
@@ -38,7 +38,7 @@ def _model_uses(ctx: Context) -> Iterator[tuple[str, PathKey]]:
                 if persona.model:
                     yield persona.model, (*base, "personas", name, "model")
     for at in ctx.analysis.steps:
-        model = getattr(at.step, "model", None)
+        model = vars(at.step).get("model")
         if isinstance(model, str):
             yield model, (*at.where, "model")
         if at.step.retry is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evopipe.check.context import Context
-from evopipe.check.graph import explicit_deps, find_cycles, route_entries, step_reads, visible
+from evopipe.check.graph import route_entries, scope_cycles, step_reads, visible
 from evopipe.check.registry import Rule, example
 from evopipe.spec.conditions import parse_condition
 from evopipe.spec.errors import ConditionError, Diagnostic
@@ -63,7 +63,7 @@ def _suggest(ctx: Context, name: str) -> str:
 def dag_cycle(ctx: Context) -> Iterator[Diagnostic]:
     """Steps depend on each other in a circle (through ``needs`` or switch routes)."""
     for scope in ctx.analysis.scopes:
-        for ids, where in find_cycles(explicit_deps(ctx, scope)):
+        for ids, where in scope_cycles(ctx, scope):
             yield ctx.diag(
                 "dag-cycle",
                 "dependency cycle: " + " → ".join(ids),
