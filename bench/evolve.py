@@ -36,6 +36,8 @@ from evopipe.store import Store
 ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "anchors"
 MODEL = "local:smollm2-135m"
 OUT = Path(__file__).resolve().parent / "results" / "evolve.json"
+OC_GENERATIONS = 1
+"""One generation for object counting: its extract steps are slow on 2 shared cores."""
 
 OC_SEED = """\
 apiVersion: evopipe/v1
@@ -205,7 +207,7 @@ async def _oc(work: Path, sizes: dict[str, int], hub: ModelHub, train: int) -> d
             concurrency=1,
         ),
         EvolveConfig(
-            generations=2,
+            generations=OC_GENERATIONS,
             population=2,
             offspring=2,
             seed=0,

@@ -79,7 +79,8 @@ RECIPES: tuple[Recipe, ...] = (
 
 
 EXTRACT_MAX_TOKENS = 120
-"""Enough for a list of a few dozen short items; bounds what a looping model can cost."""
+"""Enough for a list of a few dozen short items; bounds what a looping model can cost (the
+inserted extract is not re-asked: a truncated list rarely comes back whole)."""
 
 
 def tool_args(recipe: Recipe, source: str) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class InsertTool:
             "temperature": step.temperature,
             "max_tokens": EXTRACT_MAX_TOKENS,
             "retry": {"max_attempts": 1},
-            "output": {"schema": recipe.schema(), "max_retries": 1},
+            "output": {"schema": recipe.schema(), "max_retries": 0},
         }
         tool: dict[str, Any] = {"id": tool_id, "kind": "tool", "tool": recipe.tool}
         tool["args"] = tool_args(recipe, items_id)
