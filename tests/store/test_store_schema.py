@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from evopipe.store import MigrationError, SchemaTooNewError, Store, tables
-from evopipe.store.migrate import discover
+from evopipe.store.migrate import discover, upgrade
 
 PINNED: dict[str, list[tuple[str, str, bool]]] = {
     "schema_migrations": [
@@ -192,13 +192,41 @@ def test_malformed_migration_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pkg = _fake_package(tmp_path, monkeypatch, {"0002_broken.py": "X = 1\n"})
+    (migration,) = discover(pkg)
     with pytest.raises(MigrationError, match="0002_broken must define NAME"):
-        discover(pkg)
+        migration.load()
+
+
+def test_migration_name_must_match_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "NAME = 'other'\ndef upgrade(conn):\n    pass\n"
+    pkg = _fake_package(tmp_path, monkeypatch, {"0002_thing.py": text})
+    (migration,) = discover(pkg)
+    with pytest.raises(MigrationError, match="has NAME 'other'; its file name says 'thing'"):
+        migration.load()
+
+
+def test_applied_migrations_are_not_imported_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an up-to-date database imports no migration module."""
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    exploding = "raise RuntimeError('imported!')\n"
+    files = {f"{m.version:04d}_{m.name}.py": exploding for m in discover()}
+    pkg = _fake_package(tmp_path, monkeypatch, files)
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        assert upgrade(engine, discover(pkg)) == []
+    finally:
+        engine.dispose()
 
 
 def test_unimportable_migration_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pkg = _fake_package(tmp_path, monkeypatch, {"0005_oops.py": "import no_such_module_here\n"})
+    (migration,) = discover(pkg)
     with pytest.raises(MigrationError, match=r"cannot import migration .*0005_oops"):
-        discover(pkg)
+        migration.load()

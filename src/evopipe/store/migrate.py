@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Connection, Engine, select
 
@@ -24,16 +25,35 @@ _PACKAGE = "evopipe.store.migrations"
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One discovered migration module."""
+    """One migration module, found by its file name; imported only when it must be applied
+    (so opening an up-to-date database imports no area's table definitions)."""
 
     version: int
     name: str
     module: str
-    upgrade: Callable[[Connection], None]
+
+    def load(self) -> Callable[[Connection], None]:
+        """Import the module, check ``NAME`` and return its ``upgrade``."""
+        try:
+            module = importlib.import_module(self.module)
+        except Exception as exc:
+            raise MigrationError(f"cannot import migration {self.module}: {exc}") from exc
+        name = getattr(module, "NAME", None)
+        upgrade = getattr(module, "upgrade", None)
+        if not isinstance(name, str) or not callable(upgrade):
+            raise MigrationError(
+                f"migration module {self.module} must define NAME: str and upgrade(conn)"
+            )
+        if name != self.name:
+            raise MigrationError(
+                f"migration module {self.module} has NAME {name!r}; its file name says "
+                f"{self.name!r}"
+            )
+        return cast(Callable[[Connection], None], upgrade)
 
 
 def discover(package: str = _PACKAGE) -> list[Migration]:
-    """All migration modules of ``package``, sorted by number; malformed ones raise."""
+    """All migration modules of ``package`` (``NNNN_name.py``), sorted by number."""
     pkg = importlib.import_module(package)
     found: dict[int, Migration] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
@@ -41,23 +61,13 @@ def discover(package: str = _PACKAGE) -> list[Migration]:
         if match is None:
             continue
         module_name = f"{package}.{info.name}"
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise MigrationError(f"cannot import migration {module_name}: {exc}") from exc
-        name = getattr(module, "NAME", None)
-        upgrade = getattr(module, "upgrade", None)
-        if not isinstance(name, str) or not callable(upgrade):
-            raise MigrationError(
-                f"migration module {module_name} must define NAME: str and upgrade(conn)"
-            )
         version = int(match.group(1))
         if version in found:
             raise MigrationError(
                 f"two migrations share number {version:04d}: "
                 f"{found[version].module} and {module_name}"
             )
-        found[version] = Migration(version, name, module_name, upgrade)
+        found[version] = Migration(version, match.group(2), module_name)
     return [found[v] for v in sorted(found)]
 
 
@@ -90,9 +100,10 @@ def upgrade(engine: Engine, migrations: list[Migration] | None = None) -> list[M
     for migration in known:
         if migration.version in done:
             continue
+        upgrade_fn = migration.load()
         with engine.begin() as conn:
             try:
-                migration.upgrade(conn)
+                upgrade_fn(conn)
             except Exception as exc:
                 raise MigrationError(
                     f"migration {migration.version:04d}_{migration.name} failed: {exc}"
