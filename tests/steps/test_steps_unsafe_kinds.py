@@ -175,6 +175,21 @@ async def test_python_result_must_be_json(trusted_ctx: Any) -> None:
         await python.run(trusted_ctx, config)
 
 
+async def test_python_result_size_is_capped(trusted_ctx: Any) -> None:
+    trusted_ctx.policy = trusted_ctx.policy.replace(
+        python_allow=frozenset({"json:dumps"}), max_output_bytes=1000
+    )
+    config = PythonStep(id="p", function="json:dumps", args={"obj": "{{ 'x' * 5000 }}"})
+    with pytest.raises(StepFailed, match="max_output_bytes=1000"):
+        await python.run(trusted_ctx, config)
+    trusted_ctx.policy = trusted_ctx.policy.replace(python_allow=frozenset({"asyncio:sleep"}))
+    nested = PythonStep(
+        id="p", function="asyncio:sleep", args={"delay": 0, "result": {"a": "{{ 'x' * 2000 }}"}}
+    )
+    with pytest.raises(StepFailed, match="bytes of JSON"):
+        await python.run(trusted_ctx, nested)
+
+
 async def test_python_exception_names_function(trusted_ctx: Any) -> None:
     trusted_ctx.policy = trusted_ctx.policy.replace(python_allow=frozenset({"json:loads"}))
     config = PythonStep(id="p", function="json:loads", args={"s": "{bad"})
@@ -330,3 +345,14 @@ async def test_http_host_header_cannot_be_set(trusted_ctx: Any) -> None:
     config = HttpStep(id="h", url="https://api.example.com/", headers={"Host": "internal"})
     with pytest.raises(StepFailed, match="'Host' may not be set"):
         await http.run(trusted_ctx, config)
+
+
+async def test_shell_100mb_output_fails_cleanly_in_bounded_memory(trusted_ctx: Any) -> None:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    script = "import sys\nfor _ in range(100): sys.stdout.write('x' * 1_000_000)"
+    with pytest.raises(StepFailed, match="max_output_bytes=1000000"):
+        await shell.run(trusted_ctx, ShellStep(id="big", command=[PY, "-c", script]))
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 50, f"peak RSS grew by {grown_mib:.0f} MiB reading a capped stream"

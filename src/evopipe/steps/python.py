@@ -39,6 +39,11 @@ def resolve_function(step_id: str, dotted: str) -> Callable[..., Any]:
 
 def to_json_value(step_id: str, value: Any, max_bytes: int) -> Any:
     """Round-trip ``value`` through JSON (tuples become lists); refuse what JSON cannot hold."""
+    if isinstance(value, (str, bytes, list, dict)) and len(value) > max_bytes:
+        raise StepFailed(
+            step_id,
+            f"the result has {len(value)} elements, over the policy's max_output_bytes={max_bytes}",
+        )
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
