@@ -20,6 +20,7 @@ llama-cpp-python. Offline, no key; the default model when nothing else is config
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.metadata
 import importlib.util
 import threading
@@ -146,8 +147,20 @@ def runtime_for(path: Path) -> LocalRuntime:
     with _RUNTIMES_LOCK:
         runtime = _RUNTIMES.get(key)
         if runtime is None:
+            if not _RUNTIMES:
+                atexit.register(close_runtimes)
             runtime = _RUNTIMES[key] = LocalRuntime(path)
         return runtime
+
+
+def close_runtimes() -> None:
+    """Free every loaded model (registered with ``atexit`` on first load: freeing it during
+    interpreter teardown instead fails inside llama-cpp-python)."""
+    with _RUNTIMES_LOCK:
+        for runtime in _RUNTIMES.values():
+            with runtime.lock:
+                runtime.llama.close()
+        _RUNTIMES.clear()
 
 
 def chat_kwargs(request: ModelRequest) -> dict[str, Any]:
