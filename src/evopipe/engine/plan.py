@@ -9,6 +9,7 @@ references, duplicate ids and cycles — nothing runs from a broken spec.
 from __future__ import annotations
 
 import heapq
+import json
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ class PlanCache:
 
     def __init__(self) -> None:
         self._plans: dict[int, tuple[weakref.ref[Any] | None, object, Plan]] = {}
-        self._hashes: dict[int, tuple[weakref.ref[Any], str]] = {}
+        self._hashes: dict[tuple[int, str], tuple[weakref.ref[Any], str]] = {}
 
     def pipeline(self, pipeline: Pipeline, check: CheckOptions | None = None) -> Plan:
         """The plan of ``pipeline``; built (and the pipeline checked with ``check``, when
@@ -91,13 +92,24 @@ class PlanCache:
 
     def spec_hash(self, pipeline: Pipeline) -> str:
         """The pipeline's spec hash, computed once per pipeline object (pipelines are frozen)."""
-        hit = self._hashes.get(id(pipeline))
+        return self._memo(pipeline, "hash")
+
+    def spec_json(self, pipeline: Pipeline) -> str:
+        """The spec as stored with each run (all fields), computed once per pipeline object."""
+        return self._memo(pipeline, "json")
+
+    def _memo(self, pipeline: Pipeline, what: str) -> str:
+        key = (id(pipeline), what)
+        hit = self._hashes.get(key)
         if hit is not None and hit[0]() is pipeline:
             return hit[1]
-        from evopipe.spec.canonical import spec_hash
+        if what == "hash":
+            from evopipe.spec.canonical import spec_hash
 
-        value = spec_hash(pipeline)
-        key = id(pipeline)
+            value = spec_hash(pipeline)
+        else:
+            data = pipeline.model_dump(mode="json", by_alias=True)
+            value = json.dumps(data, sort_keys=True)
         self._hashes[key] = (weakref.ref(pipeline, lambda _r: self._hashes.pop(key, None)), value)
         return value
 

@@ -37,7 +37,7 @@ class LoadedJournal:
 
 def spec_json(pipeline: Pipeline) -> str:
     """The spec as stored with a run: every field (defaults included, so that it validates
-    back to an equal pipeline with the same hash)."""
+    back to an equal pipeline with the same hash). ``PlanCache.spec_json`` memoises it."""
     return json.dumps(pipeline.model_dump(mode="json", by_alias=True), sort_keys=True)
 
 

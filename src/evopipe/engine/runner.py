@@ -17,7 +17,6 @@ from evopipe.engine.replay import (
     ResumeRefused,
     fork_replay,
     load_replay,
-    spec_json,
     stored_pipeline,
 )
 from evopipe.engine.state import RunState, Scope, check_options
@@ -93,7 +92,7 @@ async def run_pipeline(
             run_id=run_id,
             pipeline_name=pipeline.name,
             spec_hash=shash,
-            spec_json=spec_json(pipeline),
+            spec_json=services.plans.spec_json(pipeline),
             inputs=resolved,
         )
     state = _state(run_id, services, options, seq=0)
@@ -185,7 +184,7 @@ async def _drive(
         max_concurrency=int(concurrency) if concurrency else None,
     )
     store = services.store
-    if store is not None:
+    if store is not None and state.seq > 1:  # a resumed run (a new one starts as running)
         store.set_run_status(state.run_id, "running")
     status, error, budget_name, waiting = await _execute(state, scope)
     outputs: dict[str, Any] = {}

@@ -7,10 +7,10 @@ conversion to JSON, so importing them is cheap and never pulls in the scheduler.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evopipe.engine.policy import Policy
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from evopipe.engine.events import EventBus
     from evopipe.engine.plan import PlanCache
     from evopipe.engine.templates import Renderer
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 RunStatus = Literal["succeeded", "failed", "budget_exceeded", "waiting", "cancelled"]
 StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled"]
@@ -207,20 +209,22 @@ class RunResult:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One thing that happened in a run; the journal is the ordered list of a run's events.
 
     ``seq`` numbers are assigned per run, from 1, without gaps. ``step_id`` is a path for
-    events of inner scopes (``fanout[3].summarise``, ``sub/extract``).
+    events of inner scopes (``fanout[3].summarise``, ``sub/extract``). Treat events as
+    immutable (not frozen only because frozen dataclasses are slower to create, and the engine
+    makes one or two per step).
     """
 
     type: str
     run_id: str
     seq: int
     step_id: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-    ts: float = field(default_factory=time.time)
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    ts: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
