@@ -25,7 +25,7 @@ from evopipe.genesis.sources import OverlayModels, default_services
 from evopipe.genesis.validate import check_text, dry_run, dry_run_diagnostics, spec_yaml, to_text
 from evopipe.models.base import Model
 from evopipe.spec import Pipeline, load_file
-from evopipe.spec.errors import Diagnostic
+from evopipe.spec.errors import Diagnostic, EvopipeError
 
 Strategy = Literal["auto", "draft", "assemble"]
 GENESIS_FILE = LIBRARY_DIR / "genesis.yaml"
@@ -54,12 +54,15 @@ async def agenerate(
     model: str | Model | None = None,
     services: Services | None = None,
     max_rounds: int = 3,
-    strategy: Strategy = "auto",
+    strategy: Strategy | None = None,
     limits: MetaLimits | None = None,
     budget: MetaBudget | None = None,
     depth: int = 0,
 ) -> GenerationResult:
-    """Generate a validated pipeline for ``request`` (see the module doc)."""
+    """Generate a validated pipeline for ``request`` (see the module doc).
+
+    ``strategy`` None picks by model: ``assemble`` for an embedded local model (too weak and
+    slow to write whole specs under a grammar), ``auto`` otherwise."""
     if not request.strip():
         raise GenerationError("the request is empty", diagnostics=[])
     started = time.monotonic()
@@ -76,9 +79,10 @@ async def agenerate(
         budget=budget,
         hits=retrieve(request, k=3),
     )
+    chosen = strategy or _default_strategy(models, model_id)
     try:
         async with asyncio.timeout(max(budget.remaining_s(), 0.001)):
-            winner = await _search(ctx, max_rounds, strategy)
+            winner = await _search(ctx, max_rounds, chosen)
     except TimeoutError:
         raise MetaLimitExceeded("timeout", f"generation over {budget.limits.timeout_s} s") from None
     finally:
@@ -94,6 +98,14 @@ async def agenerate(
     result = _result(ctx, winner, duration)
     result.generation_id = _store(base, ctx, result, duration)
     return result
+
+
+def _default_strategy(models: OverlayModels, model_id: str) -> Strategy:
+    try:
+        local = models.get(model_id).capabilities.local
+    except EvopipeError:
+        local = False
+    return "assemble" if local else "auto"
 
 
 def generate(request: str, **kwargs: Any) -> GenerationResult:

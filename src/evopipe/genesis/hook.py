@@ -27,7 +27,7 @@ def make_generator(
     *,
     limits: MetaLimits | None = None,
     store: Any = None,
-    strategy: Strategy = "auto",
+    strategy: Strategy | None = None,
 ) -> Generator:
     """A ``generate``-kind hook generating with ``models`` under one shared meta budget."""
     budget = MetaBudget(limits or MetaLimits())
