@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from evopipe.check import check_text
 from evopipe.engine import Services
 from evopipe.genesis import GenerationError, agenerate
 from evopipe.genesis.validate import dry_run
-from evopipe.models import ModelHub
+from evopipe.models import Capabilities, ModelHub, ModelRequest, ModelResponse
 from evopipe.models.testing import FakeModel, ScriptedModel
 from evopipe.spec import loads
 
@@ -172,3 +173,27 @@ async def test_garbage_model_raises_with_diagnostics() -> None:
 async def test_empty_request_is_refused() -> None:
     with pytest.raises(GenerationError):
         await agenerate("   ", model=FakeModel(), services=_hub())
+
+
+class _LocalLike:
+    """A model flagged local (like the embedded SmolLM2) that can only answer the analysis."""
+
+    id = "local:tiny"
+    capabilities = Capabilities(json_schema=True, local=True, network=False)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.calls += 1
+        return ModelResponse(text=json.dumps(ANALYSIS), model=self.id, data=ANALYSIS)
+
+
+async def test_embedded_local_model_assembles_from_its_decisions() -> None:
+    model = _LocalLike()
+    result = await agenerate("Review a pull request diff", model=model, services=_hub())
+    assert model.calls == 1  # one small structured decision, no whole-spec draft
+    assert result.source == "assemble"
+    assert result.pattern == "code-review-diff"
+    assert result.analysis == ANALYSIS
+    assert_valid_and_runnable(result.yaml)
