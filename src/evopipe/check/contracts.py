@@ -83,9 +83,11 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, PathKey] | None:
     return None
 
 
-def missing_field(
-    schema: dict[str, Any], path: tuple[str | int, ...]
-) -> tuple[tuple[str | int, ...], str] | None:
+Missing = tuple[tuple[str | int, ...], str] | None
+"""(the part of a path that exists, why the rest does not), or None."""
+
+
+def missing_field(schema: dict[str, Any], path: tuple[str | int, ...]) -> Missing:
     """If ``path`` certainly does not exist in values valid under ``schema``, say why:
     (the part of ``path`` that does exist, the reason). None when it may exist.
 

@@ -139,15 +139,17 @@ def _walk_pipeline(analysis: Analysis, scope: Scope, where: PathKey) -> None:
 
 def _walk_scope(analysis: Analysis, scope: Scope) -> None:
     analysis.scopes.append(scope)
+    sites = analysis.sites
+    roots, pipeline = scope.roots, scope.pipeline
     for index, step in enumerate(scope.steps):
         analysis.all_ids.add(step.id)
         analysis.steps.append(StepAt(scope, index, step))
-        where = scope.step_where(index)
+        where = (*scope.where, index)
         chain = scope.chain_for(step.id)
         for loc, text in _step_conditions(step, where):
-            _site(analysis, loc, text, "condition", scope.roots, chain, scope)
+            sites.append(Site(loc, text, "condition", roots, chain, pipeline))
         for loc, text in _own_templates(step, where):
-            _site(analysis, loc, text, "template", scope.roots, chain, scope)
+            sites.append(Site(loc, text, "template", roots, chain, pipeline))
         nested = _NESTED.get(step.kind)
         if nested is not None:
             nested(analysis, scope, step, where)
@@ -167,12 +169,15 @@ def _site(
 
 def _step_conditions(step: StepBase, where: PathKey) -> Iterator[tuple[PathKey, str]]:
     """Conditions evaluated in the step's own scope (``until`` is handled with the body)."""
+    if step.when is None and type(step).conditions is StepBase.conditions:
+        return  # the common case: no condition at all
     for loc, text in step.conditions().items():
         if loc == "until":
             continue
         yield (*where, *_dotted_to_path(loc)), text
 
 
+@cache
 def _dotted_to_path(loc: str) -> PathKey:
     """``cases[1].when`` → ``("cases", 1, "when")``."""
     out: list[str | int] = []

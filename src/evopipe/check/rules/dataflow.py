@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evopipe.check.context import Context, Read
-from evopipe.check.contracts import missing_field, output_schema
+from evopipe.check.contracts import Missing, missing_field, output_schema
 from evopipe.check.graph import Edge, StepRead, explicit_deps, scope_cycles, step_reads
 from evopipe.check.registry import Rule, example
 from evopipe.check.scopes import Scope
@@ -107,6 +107,7 @@ def _step_ref_problem(ctx: Context, read: Read, step_id: str) -> tuple[str, str]
 def template_field_not_in_contract(ctx: Context) -> Iterator[Diagnostic]:
     """A template reads `steps.x.output.y` (or `inputs.z.y`) but x's output contract (or z's
     schema) has no field y."""
+    memo: dict[tuple[int, str, tuple[str | int, ...]], Missing] = {}
     for sr in step_reads(ctx):
         path = sr.read.ref.path
         if sr.scope is None or len(path) < 3 or path[1] != "output":
@@ -115,7 +116,10 @@ def template_field_not_in_contract(ctx: Context) -> Iterator[Diagnostic]:
         schema = output_schema(ctx, step)
         if schema is None:
             continue
-        missing = missing_field(schema, path[2:])
+        memo_key = (id(sr.scope), sr.target, path[2:])
+        if memo_key not in memo:
+            memo[memo_key] = missing_field(schema, path[2:])
+        missing = memo[memo_key]
         if missing is not None:
             prefix = _dotted(f"steps.{sr.target}.output", missing[0])
             yield ctx.read_diag(
