@@ -287,8 +287,8 @@ def describe(d: Diagnostic) -> str:
 def _result(ctx: _Ctx, winner: Round, duration: float) -> GenerationResult:
     pipeline = winner.pipeline
     assert pipeline is not None  # a valid round always carries its pipeline
-    pattern = ctx.hits[0].pattern.name if winner.source == "assemble" and ctx.hits else None
-    if winner.source == "assemble":
+    pattern = None
+    if winner.source == "assemble":  # the adapted pattern is recorded in the metadata
         pattern = str(pipeline.metadata.get("pattern") or "") or None
     return GenerationResult(
         request=ctx.request,
