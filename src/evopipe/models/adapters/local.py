@@ -23,6 +23,7 @@ import asyncio
 import atexit
 import importlib.metadata
 import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -155,12 +156,19 @@ def runtime_for(path: Path) -> LocalRuntime:
 
 def close_runtimes() -> None:
     """Free every loaded model (registered with ``atexit`` on first load: freeing it during
-    interpreter teardown instead fails inside llama-cpp-python)."""
+    interpreter teardown instead fails inside llama-cpp-python). Also closes the two
+    ``/dev/null`` files llama-cpp-python opens at import and never closes (ResourceWarning at
+    exit); nothing runs llama after this."""
     with _RUNTIMES_LOCK:
         for runtime in _RUNTIMES.values():
             with runtime.lock:
                 runtime.llama.close()
         _RUNTIMES.clear()
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
 
 
 def chat_kwargs(request: ModelRequest) -> dict[str, Any]:
