@@ -32,7 +32,7 @@ from evopipe.spec import Pipeline, load_file, spec_hash
 
 NAME = "judge"
 JUDGE_PATH = Path(__file__).resolve().parents[2] / "library" / "judges" / "judge.yaml"
-JUDGE_HASH = "6b91b67998af2163fa6b1b5807a39110ee79bfaae693ce5308ec5df6060c716e"
+JUDGE_HASH = "a1bb5f90d5bc8a41d3d0f2ddccb3bb1707bb77bb117f2250794b60132c12d3a9"
 """Canonical spec hash of the shipped judge; a test pins it against the file."""
 MAX_GRADE = 10
 
