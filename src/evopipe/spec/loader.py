@@ -89,6 +89,7 @@ def parse_yaml(text: str, path: str = "<string>") -> Source:
     if fast is not None:
         return Source(data=fast[0], path=path, text=text, lazy=True)
     try:
+        _check_depth(text, path)  # libyaml composes recursively: a deep text would crash it
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -115,6 +116,26 @@ MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences a document may have."""
 MAX_NODES = 200_000
 """Most values a document may expand to (guards against alias bombs)."""
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH` from its parse events (libyaml's
+    parser keeps an explicit stack; its composer recurses and would overflow the C stack)."""
+    depth = 0  # the builder's depth of the collection being opened, plus one
+    for event in yaml.parse(text, Loader=_COMPOSER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:
+                line, col = (
+                    (event.start_mark.line, event.start_mark.column) if event.start_mark else (0, 0)
+                )
+                message = f"document nested deeper than {MAX_DEPTH} levels"
+                diagnostic = Diagnostic(
+                    "yaml-syntax", message, path=path, line=line + 1, column=col + 1
+                )
+                raise SpecError([diagnostic])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 class _TooBig(Exception):
