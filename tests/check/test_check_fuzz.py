@@ -10,6 +10,7 @@ import copy
 import os
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -110,6 +111,8 @@ _yaml_bits = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(st.lists(_yaml_bits | st.text(max_size=5), max_size=40).map("".join))
 def test_random_yaml_text(text: str) -> None:
@@ -148,6 +151,8 @@ def _mutated(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(_mutated())
 def test_mutated_pipelines(doc: dict[str, Any]) -> None:
@@ -158,6 +163,8 @@ def test_mutated_pipelines(doc: dict[str, Any]) -> None:
     _must_not_crash(text)
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_random_templates_and_conditions(template: str, condition: str) -> None:

@@ -199,6 +199,8 @@ _json_scalars = (
 _json_values = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=4), max_leaves=10)
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(_json_values)
 def test_json_literals_round_trip(value: Any) -> None:
@@ -237,6 +239,8 @@ def _bool_expr(draw: st.DrawFn, depth: int = 0) -> tuple[str, bool]:
 _X = {"x": {f"v{i}": i - 5 for i in range(11)}}
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(_bool_expr())
 def test_random_boolean_expressions(case: tuple[str, bool]) -> None:
@@ -249,6 +253,8 @@ def test_random_boolean_expressions(case: tuple[str, bool]) -> None:
 _alphabet = st.sampled_from([*"abxyz01 .,[]()'\"=!<>-_{}\\@", "and", "or", "not", "in", "len("])
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(st.lists(_alphabet, max_size=30).map("".join), _json_values)
 def test_random_text_raises_only_condition_errors(text: str, value: Any) -> None:

@@ -43,6 +43,8 @@ def _outcome(fn: object, text: str) -> object:
         return "error"
 
 
+@pytest.mark.fuzz
+@pytest.mark.fuzz
 @FUZZ
 @given(_template())
 def test_fast_path_agrees_with_jinja(text: str) -> None:
