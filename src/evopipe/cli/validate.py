@@ -77,7 +77,7 @@ def _print_text(reports: list[FileReport]) -> None:
 def _print_rich(reports: list[FileReport]) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one diagnostic per line, like a compiler
     colours = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
     for report in reports:
         for d in report.diagnostics:
