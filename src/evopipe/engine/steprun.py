@@ -53,7 +53,11 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
     t0 = time.perf_counter()
     usage = StepUsage()
     try:
-        result, attempts = await _attempts(scope, ps, path, model_id, usage)
+        if ps.instant and ps.timeout_s is None:  # fast path: nothing to retry or time out
+            ctx = EngineContext(scope, config, path, 1, model_id, usage)
+            result, attempts = await ps.kind.run(ctx, config), (1, model_id)
+        else:
+            result, attempts = await _attempts(scope, ps, path, model_id, usage)
     except (BudgetExceeded, asyncio.CancelledError):
         raise
     except Exception as exc:
