@@ -96,8 +96,10 @@ class _Reader:
             items: list[Any] = []
             next_event = self.next
             event = next_event()
+            record = self.positions
             while type(event) is not SequenceEndEvent:
-                items.append(self.node(event, (*where, len(items)), depth + 1))
+                path = (*where, len(items)) if record else where
+                items.append(self.node(event, path, depth + 1))
                 event = next_event()
             return items
         raise _GiveUp
@@ -119,7 +121,7 @@ class _Reader:
                 raise _GiveUp
             if key in out:
                 raise _GiveUp
-            path = (*where, key)
+            path = (*where, key) if self.positions else where
             if self.positions:
                 mark: Any = event.start_mark
                 keys[path] = (mark.line + 1, mark.column + 1)
