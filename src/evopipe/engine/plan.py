@@ -211,25 +211,44 @@ def build_scope(steps: Sequence[StepBase], *, outer_ids: frozenset[str], where: 
         for d in deps[sid]:
             dependants[d].append(sid)
     planned = {
-        sid: PlannedStep(
-            id=sid,
-            index=ids[sid],
-            config=steps[ids[sid]],
-            kind=kinds[sid],
-            deps=tuple(deps[sid]),
-            dependants=tuple(dependants[sid]),
-            gates=tuple(dict.fromkeys(gates[sid])),
-            when=whens[sid],
-            retry=_retry_of(steps[ids[sid]]),
-            timeout_s=steps[ids[sid]].timeout_s,
-            uses_model=steps[ids[sid]].kind in MODEL_KINDS
-            or "model" in type(steps[ids[sid]]).model_fields,
-            instant=bool(getattr(kinds[sid], "instant", False)),
-            container=bool(getattr(kinds[sid], "container", False)),
+        sid: _planned(
+            steps[ids[sid]],
+            ids[sid],
+            kinds[sid],
+            deps[sid],
+            dependants[sid],
+            gates[sid],
+            whens[sid],
         )
         for sid in order
     }
     return Plan(steps=planned, order=tuple(order), last=steps[-1].id)
+
+
+def _planned(
+    step: StepBase,
+    index: int,
+    kind: StepKind,
+    deps: list[str],
+    dependants: list[str],
+    gates: list[str],
+    when: Condition | None,
+) -> PlannedStep:
+    return PlannedStep(
+        id=step.id,
+        index=index,
+        config=step,
+        kind=kind,
+        deps=tuple(deps),
+        dependants=tuple(dependants),
+        gates=tuple(dict.fromkeys(gates)),
+        when=when,
+        retry=_retry_of(step),
+        timeout_s=step.timeout_s,
+        uses_model=step.kind in MODEL_KINDS or "model" in type(step).model_fields,
+        instant=bool(getattr(kind, "instant", False)),
+        container=bool(getattr(kind, "container", False)),
+    )
 
 
 def _parse_when(step: StepBase, loc: str, problems: list[Diagnostic]) -> Condition | None:
