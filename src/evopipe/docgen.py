@@ -77,11 +77,12 @@ def _example_block(title: str, rule: Rule, example: Example) -> list[str]:
         notes.append("with `--trust`")
     if example_profile(rule) != "default":
         notes.append(f"with `--profile {example_profile(rule)}`")
+    if example.text:
+        notes.insert(0, f"`pipeline.yaml`{_at(example, title)}")
     head = f"**{title}**" + (f" ({'; '.join(notes)})" if notes else "") + ":"
     out = [head, ""]
     if example.text:
-        out += ["```yaml", f"# pipeline.yaml{_at(example, title)}", example.text.rstrip(), "```"]
-        out.append("")
+        out += ["```yaml", example.text.rstrip(), "```", ""]
     for name, text in example.files.items():
         out += [f"`{name}`:", "", "```", text.rstrip(), "```", ""]
     return out
@@ -89,7 +90,7 @@ def _example_block(title: str, rule: Rule, example: Example) -> list[str]:
 
 def _at(example: Example, title: str) -> str:
     if title == "Bad" and example.line:
-        return f" (diagnostic at line {example.line}, column {example.column})"
+        return f", diagnostic at line {example.line}, column {example.column}"
     return ""
 
 
