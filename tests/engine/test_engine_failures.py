@@ -285,3 +285,24 @@ async def test_cancelling_the_caller_propagates_to_running_steps(h: Harness) -> 
         await task
     assert sorted(cancelled) == ["one", "two"]
     assert h.store.get_run("c1").status == "cancelled"
+
+
+async def test_budget_exceeded_in_one_branch_stops_the_others(h: Harness) -> None:
+    async def forever(request: ModelRequest) -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    h.add(FunctionModel(forever, model_id="forever"))
+    h.add(FunctionModel(_costly, model_id="costly"))
+    pipeline = spec(
+        """
+        limits: {max_tokens: 60}
+        steps:
+          - {id: slow, kind: llm, model: forever, prompt: wait}
+          - {id: a, kind: llm, model: costly, prompt: "1"}
+          - {id: b, kind: llm, model: costly, prompt: "2 {{ steps.a.output }}"}
+        """
+    )
+    result = await asyncio.wait_for(h.run(pipeline), timeout=5)
+    assert result.status == "budget_exceeded"
+    assert result.budget == "max_tokens"

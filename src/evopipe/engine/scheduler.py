@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.plan import PlannedStep
@@ -44,6 +44,8 @@ class ScopeRunner:
     __slots__ = (
         "_done",
         "_kick_scheduled",
+        "_main",
+        "_main_cancelled",
         "_pending",
         "_ready",
         "_tasks",
@@ -68,6 +70,8 @@ class ScopeRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._kick_scheduled = False
         self._done: asyncio.Future[None] | None = None
+        self._main: asyncio.Task[Any] | None = None
+        self._main_cancelled = False
         self.stopping = False
         self.fatal: BaseException | None = None
         self.failed: StepRecord | None = None
@@ -75,6 +79,7 @@ class ScopeRunner:
 
     async def run(self) -> None:
         self._workers = 1
+        self._main = asyncio.current_task()
         try:
             await self._worker()
             if self._workers > 0:
@@ -86,6 +91,9 @@ class ScopeRunner:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._main_cancelled and self.fatal is not None and self._main is not None:
+                self._main.uncancel()  # we cancelled ourselves to stop a waiting step
+                raise self.fatal from None
             raise
         if self.fatal is not None:
             raise self.fatal
@@ -134,6 +142,9 @@ class ScopeRunner:
         for task in list(self._tasks):
             if task is not current:
                 task.cancel()
+        if current is not self._main and self._main is not None and not self._main_cancelled:
+            self._main_cancelled = True  # the inline worker may be waiting in a step
+            self._main.cancel()
 
     def _complete(self, ps: PlannedStep, record: StepRecord) -> None:
         status = record.status
