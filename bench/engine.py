@@ -9,6 +9,8 @@ the SQLite journal (WAL) with group commit per event-loop turn (default) and wit
 every step end (``durability="step"``). LangGraph runs a ``StateGraph`` of the same shape with
 no-op nodes — without a checkpointer, and with ``SqliteSaver``. Every configuration is measured
 ``--repeats`` times, interleaved (so background load hits all alike); the best run counts.
+Objects built during setup are frozen (``gc.freeze``) and garbage is collected before each
+timed run, for both engines alike.
 Per-step overhead = wall time of a run / number of steps.
 
 Also: 100 independent ``llm`` steps on ``sim:latency_ms=200`` with max_concurrency 100 → wall
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -127,6 +130,7 @@ def langgraph_runner(shape: str, n: int, checkpoint: bool, tmp: Path) -> Callabl
 
         conn = sqlite3.connect(str(tmp / f"lg-{shape}-{n}.db"), check_same_thread=False)
         saver = SqliteSaver(conn)
+        STORES.append(conn)
     app = graph.compile(checkpointer=saver)
     counter = iter(range(10**9))
 
@@ -173,9 +177,15 @@ def measure(n: int, repeats: int, tmp: Path) -> dict[str, dict[str, dict[str, fl
         configs[(shape, "langgraph/none")] = langgraph_runner(shape, n, False, tmp)
         configs[(shape, "langgraph/sqlite")] = langgraph_runner(shape, n, True, tmp)
     samples: dict[tuple[str, str], list[float]] = {key: [] for key in configs}
+    # Both engines live in one process: freeze what setup built (compiled graphs, plans) and
+    # collect before every timed run, so that neither pays for the other's garbage.
+    gc.collect()
+    gc.freeze()
     for _ in range(repeats):
         for key, once in configs.items():
+            gc.collect()
             samples[key].append(once())
+    gc.unfreeze()
     out: dict[str, dict[str, dict[str, float]]] = {}
     for (shape, name), values in samples.items():
         out.setdefault(shape, {})[name] = {
