@@ -53,6 +53,7 @@ class InsertJsonRepair:
                 "prompt": PROMPT.format(source=step.id),
                 "model": step.model,
                 "temperature": 0.0,
+                "max_tokens": 64,
                 "output": {"schema": SCHEMA},
             },
         )
