@@ -130,7 +130,10 @@ def _is_open_union(node: dict[str, Any]) -> bool:
 def _child(node: dict[str, Any], key: str | int) -> Any:
     """The sub-schema for ``key``, or a string saying why ``key`` cannot exist."""
     types = node.get("type")
-    type_set = {types} if isinstance(types, str) else set(types or [])
+    if isinstance(types, list):  # a malformed schema (``type: true``) must not crash the checker
+        type_set = {t for t in types if isinstance(t, str)}
+    else:
+        type_set = {types} if isinstance(types, str) else set()
     if isinstance(key, int) or (key.isdigit() and "array" in type_set):
         return _item(node, int(key), type_set)
     props = node.get("properties")
