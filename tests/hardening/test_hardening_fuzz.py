@@ -141,3 +141,24 @@ def test_deep_nesting_is_a_located_error_not_a_crash(n: int) -> None:
 def test_template_errors_name_where() -> None:
     with pytest.raises(TemplateError, match="prompt: not allowed"):
         Renderer().render("{{ item.__class__.__mro__ }}", NAMESPACE, "prompt")
+
+
+@pytest.mark.parametrize("bad_type", [True, 3, [{"a": 1}], None])
+def test_malformed_schema_type_is_a_diagnostic_not_a_crash(bad_type: Any) -> None:
+    """Found by ``make fuzz``: ``type: true`` in an output schema crashed the data-flow rule."""
+    import yaml
+
+    doc = {
+        "apiVersion": "evopipe/v1",
+        "name": "s",
+        "steps": [
+            {
+                "id": "answer",
+                "kind": "extract",
+                "prompt": "x",
+                "output": {"schema": {"type": bad_type, "properties": {"label": {}}}},
+            }
+        ],
+        "outputs": {"a": "{{ steps.answer.output.label }}"},
+    }
+    assert [d.rule for d in check_text(yaml.safe_dump(doc), "x.yaml")] == ["contract-invalid"]
