@@ -63,22 +63,22 @@ def test_dependencies_come_from_needs_and_references() -> None:
         (
             "steps:\n  - {id: a, kind: set, needs: [b], values: {v: 1}}\n"
             "  - {id: b, kind: set, needs: [a], values: {v: 1}}",
-            "cycle",
+            "dag-cycle",
         ),
         (
             "steps:\n  - {id: a, kind: set, values: {v: '{{ steps.zz.output }}'}}",
-            "unknown-step-ref",
+            "unknown-step",
         ),
-        ("steps:\n  - {id: a, kind: set, needs: [nope], values: {v: 1}}", "unknown-step-ref"),
+        ("steps:\n  - {id: a, kind: set, needs: [nope], values: {v: 1}}", "unknown-step"),
         (
             "steps:\n  - {id: a, kind: set, values: {v: 1}}\n"
             "  - {id: a, kind: set, values: {v: 2}}",
             "duplicate-step-id",
         ),
-        ("steps:\n  - {id: a, kind: set, when: 'x ==', values: {v: 1}}", "bad-condition"),
+        ("steps:\n  - {id: a, kind: set, when: 'x ==', values: {v: 1}}", "condition-syntax"),
         (
             "steps:\n  - {id: a, kind: set, values: {v: 1}}\noutputs: {o: '{{ steps.q.output }}'}",
-            "unknown-step-ref",
+            "unknown-step",
         ),
     ],
 )

@@ -153,7 +153,7 @@ def build_plan(pipeline: Pipeline) -> Plan:
             if ref_id not in plan.steps:
                 problems.append(
                     _diag(
-                        "unknown-step-ref",
+                        "unknown-step",
                         f"output {name!r} reads unknown step {ref_id!r}",
                         f"outputs.{name}",
                     )
@@ -190,13 +190,13 @@ def build_scope(steps: Sequence[StepBase], *, outer_ids: frozenset[str], where: 
             if target not in ids:
                 problems.append(
                     _diag(
-                        "unknown-step-ref",
+                        "unknown-step",
                         f"switch {step.id!r} routes to unknown step {target!r}",
                         loc,
                     )
                 )
             elif target == step.id:
-                problems.append(_diag("cycle", f"switch {step.id!r} routes to itself", loc))
+                problems.append(_diag("dag-cycle", f"switch {step.id!r} routes to itself", loc))
             else:
                 gates[target].append(step.id)
     for target, switches in gates.items():
@@ -257,7 +257,7 @@ def _parse_when(step: StepBase, loc: str, problems: list[Diagnostic]) -> Conditi
     try:
         return parse_condition(step.when)
     except ConditionError as exc:
-        problems.append(_diag("bad-condition", f"step {step.id!r}: {exc}", f"{loc}.when"))
+        problems.append(_diag("condition-syntax", f"step {step.id!r}: {exc}", f"{loc}.when"))
         return None
 
 
@@ -278,7 +278,7 @@ def _dependencies(
         if need not in ids:
             problems.append(
                 _diag(
-                    "unknown-step-ref",
+                    "unknown-step",
                     f"step {step.id!r} needs unknown step {need!r}",
                     f"{loc}.needs[{n}]",
                 )
@@ -292,10 +292,10 @@ def _dependencies(
                 found.append(ref_id)
         elif ref_id not in outer_ids and ref_id not in inner:
             problems.append(
-                _diag("unknown-step-ref", f"step {step.id!r} reads unknown step {ref_id!r}", loc)
+                _diag("unknown-step", f"step {step.id!r} reads unknown step {ref_id!r}", loc)
             )
     if step.id in step.needs:
-        problems.append(_diag("cycle", f"step {step.id!r} needs itself", f"{loc}.needs"))
+        problems.append(_diag("dag-cycle", f"step {step.id!r} needs itself", f"{loc}.needs"))
     return found
 
 
@@ -321,7 +321,7 @@ def _step_refs(step: StepBase, loc: str, problems: list[Diagnostic]) -> Iterator
         except ConditionError as exc:
             if field != "when":
                 problems.append(
-                    _diag("bad-condition", f"step {step.id!r}: {exc}", f"{loc}.{field}")
+                    _diag("condition-syntax", f"step {step.id!r}: {exc}", f"{loc}.{field}")
                 )
             continue
         for ref in refs:
@@ -388,7 +388,7 @@ def _toposort(ids: list[str], deps: dict[str, list[str]], where: str) -> list[st
     if len(order) < len(ids):
         stuck = [sid for sid in ids if remaining[sid] > 0]
         raise SpecError(
-            [_diag("cycle", "steps depend on each other in a cycle: " + ", ".join(stuck), where)]
+            [_diag("dag-cycle", "steps depend on each other in a cycle: " + ", ".join(stuck), where)]
         )
     return order
 

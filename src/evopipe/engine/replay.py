@@ -16,6 +16,7 @@ from evopipe.engine.plan import Plan
 from evopipe.engine.state import Replayed
 from evopipe.engine.types import Event, StepRecord, StepStatus
 from evopipe.spec.base import StepBase
+from evopipe.spec.canonical import plain_data
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
 from evopipe.spec.templates import references
@@ -99,7 +100,7 @@ def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
 
 
 def _step_data(step: StepBase) -> dict[str, Any]:
-    return step.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return plain_data(step)
 
 
 def _reads_inputs(step: StepBase) -> bool:

@@ -116,7 +116,7 @@ def open_services(opts: CliOptions, base_dir: Path) -> Iterator[Services]:
             models=hub,
             store=store,
             bus=EventBus(subscribers),
-            policy=Policy.trusting() if opts.trust else Policy.untrusted(),
+            policy=Policy.load(Path.cwd(), trust=opts.trust),
             base_dir=base_dir,
             hooks=hooks,
         )

@@ -7,13 +7,45 @@ import json
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
+from evopipe.spec.base import StepBase
 from evopipe.spec.pipeline import Pipeline
+
+
+def plain_data(model: BaseModel) -> dict[str, Any]:
+    """Any format model as plain JSON data, defaults left out, keys as written in files.
+
+    A step's ``kind`` is kept even though each kind model has it as a default: it is what tells
+    an ``llm`` step from an ``extract`` step with the same fields, and files cannot omit it.
+    """
+    data = model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    _restore_kinds(model, data)
+    return data
+
+
+def _restore_kinds(model: Any, data: Any) -> None:
+    if isinstance(model, BaseModel) and isinstance(data, dict):
+        if isinstance(model, StepBase):
+            rest = {k: data.pop(k) for k in list(data) if k != "id"}
+            data["kind"] = model.kind
+            data.update(rest)
+        for name, info in type(model).model_fields.items():
+            key = info.alias or name
+            if key in data:
+                _restore_kinds(getattr(model, name), data[key])
+    elif isinstance(model, (list, tuple)) and isinstance(data, list):
+        for item_model, item_data in zip(model, data, strict=False):
+            _restore_kinds(item_model, item_data)
+    elif isinstance(model, dict) and isinstance(data, dict):
+        for key, item in data.items():
+            if key in model:
+                _restore_kinds(model[key], item)
 
 
 def canonical_data(pipeline: Pipeline) -> dict[str, Any]:
     """The pipeline as plain JSON data with defaults left out, keys as written in files."""
-    return pipeline.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return plain_data(pipeline)
 
 
 def canonical_json(pipeline: Pipeline) -> str:

@@ -32,7 +32,7 @@ from evopipe.spec import Pipeline, load_file, spec_hash
 
 NAME = "judge"
 JUDGE_PATH = Path(__file__).resolve().parents[2] / "library" / "judges" / "judge.yaml"
-JUDGE_HASH = "a1bb5f90d5bc8a41d3d0f2ddccb3bb1707bb77bb117f2250794b60132c12d3a9"
+JUDGE_HASH = "7eae0ebd4c0e8ee0bff762096fed7b834794a0df5015770eedf23c66550de766"
 """Canonical spec hash of the shipped judge; a test pins it against the file."""
 MAX_GRADE = 10
 
