@@ -265,9 +265,9 @@ if __name__ == "__main__":
         "model": MODEL,
         "machine": {"python": platform.python_version(), "cpus_shared": 2},
         "note": (
-            f"val cut to the first {opts.val} and test to the first {opts.test} examples of the "
-            "anchor splits to fit the time box; DSPy figures are on the full 100-example test "
-            "split (anchors/README.md)"
+            "val and test cut to their first examples (sizes under each task's 'splits') to fit "
+            "the time box; DSPy figures are on the full 100-example test split "
+            "(anchors/README.md)"
         ),
         "tasks": results,
         "dspy_reference_test": DSPY_REFERENCE,
