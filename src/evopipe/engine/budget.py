@@ -85,6 +85,9 @@ class Budget:
             limit = node.limits.max_steps
             if limit is not None and node.steps > limit:
                 node._fail("max_steps", f"more than {limit} steps")
+            # steps that never suspend (tool, set, loops of them) starve asyncio.timeout
+            if node.deadline is not None and time.monotonic() >= node.deadline:
+                node._fail("timeout_s", f"{node.limits.timeout_s} s elapsed")
             node = node.parent
 
     def check(self) -> None:
