@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from evopipe.models.base import ModelRequest, ModelResponse
 from evopipe.spec.base import StepBase
+from evopipe.steps.base import StepFailed
 
 if TYPE_CHECKING:
     from evopipe.engine.context import EngineContext
@@ -59,4 +60,11 @@ async def call_model(
         },
     )
     budget.add_usage(response.usage.input_tokens, response.usage.output_tokens, cost, 1)
+    cap = scope.policy.max_output_bytes
+    if len(response.text) > cap:  # characters: a lower bound of the UTF-8 size
+        raise StepFailed(
+            ctx.step_id,
+            f"model {mid} answered {len(response.text)} characters, over the policy's "
+            f"max_output_bytes={cap}",
+        )
     return response
