@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,18 @@ from evopipe.models.limits import Limiter
 from evopipe.models.registry import ProviderContext
 
 DEFAULT_MAX_TOKENS = 1024
+
+
+_SECRET_ENV_NAME = re.compile(r"API_?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+def scrub_secrets(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with the value of every secret-looking variable of ``env`` (8+ characters)
+    replaced by ``[REDACTED]``."""
+    for name, value in env.items():
+        if len(value) >= 8 and value in text and _SECRET_ENV_NAME.search(name):
+            text = text.replace(value, "[REDACTED]")
+    return text
 
 
 class NetworkBlockedError(ModelError):
@@ -159,7 +173,10 @@ class SDKAdapter(ABC):
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            raise mapped from exc
+            # providers echo keys in errors ("Incorrect API key provided: sk-..."): mask them,
+            # and do not chain the SDK exception, whose text still holds the key
+            mapped.args = (scrub_secrets(str(mapped), self.ctx.config.env),)
+            raise mapped from None
 
     async def _complete_checked(self, request: ModelRequest) -> _Outcome:
         schema = request.output_schema
