@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Protocol
+from collections.abc import Callable
+from dataclasses import replace
+from typing import IO, Any, Protocol
 
 from evopipe.engine.types import Event
 
@@ -92,3 +94,24 @@ class JsonLinesSubscriber:
     def on_event(self, *, event: Event) -> None:
         self._stream.write(json.dumps(event.to_json(), default=str) + "\n")
         self._stream.flush()
+
+
+class RedactingSubscriber:
+    """Passes every event on to ``inner`` with each string of its ``data`` (keys included)
+    passed through ``redact``; faces wrap what they print or stream with it."""
+
+    def __init__(self, inner: Subscriber, redact: Callable[[str], str]) -> None:
+        self._inner = inner
+        self._redact = redact
+
+    def on_event(self, *, event: Event) -> None:
+        self._inner.on_event(event=replace(event, data=self._mask(dict(event.data))))
+
+    def _mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {self._mask(k): self._mask(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._mask(v) for v in value]
+        return value

@@ -8,6 +8,7 @@ inputs (nothing ran) · 3 waiting for approval · 4 budget exceeded · 5 cancell
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +18,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from evopipe.engine.control import record_decision, request_cancel
-from evopipe.engine.events import EventBus, JsonLinesSubscriber, Subscriber
+from evopipe.engine.events import (
+    EventBus,
+    JsonLinesSubscriber,
+    RedactingSubscriber,
+    Subscriber,
+)
 from evopipe.engine.policy import Policy
 from evopipe.engine.progress import ProgressDisplay
 from evopipe.engine.replay import stored_pipeline
@@ -98,19 +104,21 @@ def resolve_target(path_or_name: str) -> Path:
 def open_services(opts: CliOptions, base_dir: Path) -> Iterator[Services]:
     """Store, model hub (with the store's response cache), policy, event subscribers."""
     from evopipe.models import ModelHub, load_config
-    from evopipe.store import Store, resolve_db_url
+    from evopipe.store import SecretRedactor
+    from evopipe.store.service import open_store
 
-    store = Store.open(resolve_db_url(opts.db))
+    store = open_store(opts.db)  # masks secret-looking environment values in all it writes
+    redact = SecretRedactor.from_environ(os.environ)
     display: ProgressDisplay | None = None
     try:
         cache = None if opts.no_cache else store.response_cache()
         hub = ModelHub(load_config(Path.cwd()), cache=cache)
         subscribers: list[Subscriber] = []
         if opts.events == "jsonl":
-            subscribers.append(JsonLinesSubscriber(opts.stream))
+            subscribers.append(RedactingSubscriber(JsonLinesSubscriber(opts.stream), redact))
         elif opts.progress:
             display = ProgressDisplay()
-            subscribers.append(display)
+            subscribers.append(RedactingSubscriber(display, redact))
         hooks = dict(opts.hooks(hub, store)) if opts.hooks is not None else {}
         yield Services(
             models=hub,
@@ -167,9 +175,9 @@ async def resume_command(run_id: str, opts: CliOptions) -> RunResult:
 
 
 def cancel_command(run_id: str, db: str | None) -> None:
-    from evopipe.store import Store, resolve_db_url
+    from evopipe.store.service import open_store
 
-    with Store.open(resolve_db_url(db)) as store:
+    with open_store(db) as store:
         request_cancel(store, run_id)
 
 
@@ -183,9 +191,9 @@ async def approve_command(
     decided_by: str | None = None,
 ) -> RunResult:
     """Record the decision, then resume the run: exactly that step runs again."""
-    from evopipe.store import Store, resolve_db_url
+    from evopipe.store.service import open_store
 
-    with Store.open(resolve_db_url(opts.db)) as store:
+    with open_store(opts.db) as store:
         record_decision(
             store, run_id, step_id, approved=not reject, comment=comment, decided_by=decided_by
         )
