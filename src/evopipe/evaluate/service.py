@@ -4,6 +4,7 @@ read the dataset and pipeline, project the cost, evaluate or compare, record the
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from evopipe.evaluate.report import EvalReport
 from evopipe.evaluate.runner import Budget, EvalSettings, evaluate
 from evopipe.models import ModelHub, load_config
 from evopipe.spec import Pipeline, SpecError, load_file
-from evopipe.store import Store, resolve_db_url
+from evopipe.store import SecretRedactor, Store, resolve_db_url
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def open_session(
     """Open the store (default database unless ``persist`` is False) and a hub whose response
     cache lives in it, so re-running an evaluation is free."""
     base = base_dir or Path.cwd()
-    store = Store.open(resolve_db_url(db, cwd=base)) if persist else None
+    redact = SecretRedactor.from_environ(os.environ)
+    store = Store.open(resolve_db_url(db, cwd=base), redact=redact) if persist else None
     try:
         cache = store.response_cache() if store is not None else None
         hub = ModelHub(load_config(base), cache=cache, cache_policy="always")

@@ -28,7 +28,8 @@ from evopipe.models import ModelHub
 from evopipe.orchestrate.registry import Registry, Version
 from evopipe.spec import Pipeline, load_file
 from evopipe.spec.errors import EvopipeError
-from evopipe.store import Store, resolve_db_url
+from evopipe.store import Store
+from evopipe.store import service as store_service
 
 SPLIT_FILES = ("train", "val", "test")
 
@@ -51,7 +52,8 @@ class EvalSource:
 
 
 def open_store(db: str | None) -> Store:
-    return Store.open(resolve_db_url(db))
+    """The store at ``db``, masking secret-looking environment values in all it writes."""
+    return store_service.open_store(db)
 
 
 def read_dataset(source: EvalSource) -> Dataset:

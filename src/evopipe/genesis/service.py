@@ -19,7 +19,8 @@ from evopipe.genesis.hook import make_generator
 from evopipe.genesis.result import GenerationResult
 from evopipe.models import ModelHub
 from evopipe.spec.errors import EvopipeError
-from evopipe.store import Store, resolve_db_url
+from evopipe.store import Store
+from evopipe.store import service as store_service
 
 
 class InputError(EvopipeError):
@@ -57,7 +58,8 @@ class GenerateOutcome:
 
 
 def open_store(db: str | None) -> Store:
-    return Store.open(resolve_db_url(db))
+    """The store at ``db``, masking secret-looking environment values in all it writes."""
+    return store_service.open_store(db)
 
 
 async def generate_and_run(
