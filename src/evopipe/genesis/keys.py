@@ -72,7 +72,8 @@ def _steps(steps: Any, where: str, notes: list[str]) -> None:
             if isinstance(step.get(key), dict):
                 _prune(step[key], sub, f"{here}.{key}", notes)
         for key, sub in _STEP_LISTS.items():
-            for j, item in enumerate(step.get(key) or []):
+            items = step.get(key)
+            for j, item in enumerate(items if isinstance(items, list) else []):
                 if isinstance(item, dict):
                     _prune(item, sub, f"{here}.{key}[{j}]", notes)
         _steps(step.get("steps"), f"{here}.steps", notes)

@@ -170,7 +170,8 @@ def strip_condition_braces(data: Raw, diagnostics: Sequence[Diagnostic]) -> tupl
             if isinstance(value, str) and "{{" in value and strip(value) != value:
                 step[key] = strip(value)
                 notes.append(f"{step.get('id')}.{key}: stripped {{{{ }}}}")
-        for case in step.get("cases") or []:
+        cases = step.get("cases")
+        for case in cases if isinstance(cases, list) else []:
             value = case.get("when") if isinstance(case, dict) else None
             if isinstance(value, str) and "{{" in value and strip(value) != value:
                 case["when"] = strip(value)
