@@ -49,7 +49,10 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
-    assert result["champion_quality"] == 1.0
+    # the direct ``count_listed`` tool (no model call) answers 7 of the 10 val examples;
+    # the seed, whose scripted answers are off by one, none
+    assert result["seed_quality"] == 0.0
+    assert result["champion_quality"] >= 0.7
     assert "cost projection" in out.stderr
     assert "[generation] gen 1" in out.stderr
 

@@ -155,3 +155,38 @@ def test_invalid_offspring_are_discarded_or_repaired() -> None:
     if checked.verdict == "repaired":
         assert checked.pipeline is not None
     assert checked.errors
+
+
+COUNTING = EvalRecord(
+    "train[:3]",
+    (
+        ExampleResult("c0", 0.0, {"question": "I have a cat, and two dogs. How many?"}, "2", "3"),
+        ExampleResult("c1", 0.0, {"question": "I have a fig. How many fruits?"}, "2", "1"),
+        ExampleResult("c2", 0.0, {"question": "I have three yams. How many?"}, "4", "3"),
+    ),
+)
+
+
+async def test_insert_tool_direct_recipe_answers_from_the_input_without_a_model() -> None:
+    parent = seed_pipeline()
+    child = await OPERATORS["insert_tool"].apply(parent, ctx(0, feedback=COUNTING))
+    assert child is not None
+    [tool] = child.steps
+    assert isinstance(tool, ToolStep)
+    assert tool.tool == "count_listed"
+    assert tool.args == {"text": "{{ inputs.question }}"}
+    assert output_steps(child) == [tool.id]
+    assert check_offspring(child).verdict == "ok"
+    again = await OPERATORS["insert_tool"].apply(parent, ctx(0, feedback=COUNTING))
+    assert again is not None
+    assert candidate_id(again) == candidate_id(child)
+
+
+async def test_insert_tool_direct_recipe_needs_evidence_on_the_feedback() -> None:
+    # the tool gets the cat right (1) but not "A fig and a yam." (no enumerating verb: 0, not
+    # 2); the parent already got the cat: no evidence the tool does better, extract recipes
+    parent_ok = EvalRecord("train[:2]", (FEEDBACK.examples[0], FEEDBACK.examples[2]))
+    for seed in range(10):
+        child = await OPERATORS["insert_tool"].apply(seed_pipeline(), ctx(seed, feedback=parent_ok))
+        assert child is not None
+        assert child.steps[0].kind == "extract"
