@@ -117,3 +117,26 @@ def test_cli_resume_refuses_an_edited_file(cli: CliRunner, tmp_path: Path) -> No
     assert f"--fork-from {run_id}" in refused.output
     cancel = cli.invoke(app, ["cancel", "no-such-run"])
     assert cancel.exit_code == 2
+
+
+def test_cli_run_by_registered_name_runs_the_champion(cli: CliRunner, tmp_path: Path) -> None:
+    from evopipe.orchestrate import Registry
+    from evopipe.spec import loads
+    from evopipe.store import Store
+
+    spec = loads(
+        "apiVersion: evopipe/v1\nkind: Pipeline\nname: greeter\n"
+        "steps:\n  - {id: hi, kind: set, values: {greeting: champion-v1}}\n"
+        "outputs: {greeting: '{{ steps.hi.output.greeting }}'}\n"
+    ).pipeline
+    app = build_app()
+    missing = cli.invoke(app, ["run", "greeter", "--json"])
+    assert missing.exit_code != 0
+    assert "no champion registered under 'greeter'" in missing.output
+    with Store.open(str(tmp_path / ".evopipe" / "evopipe.db")) as store:
+        registry = Registry(store)
+        number = registry.add_version("greeter", "cand", spec, {"why": "test"})
+        registry.set_champion("greeter", number)
+    out = cli.invoke(app, ["run", "greeter", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["outputs"] == {"greeting": "champion-v1"}

@@ -48,7 +48,15 @@ def _opts(
         events=events,
         progress=not as_json and events is None,
         hooks=_hooks,
+        champion=_champion,
     )
+
+
+def _champion(name: str, store: Any) -> Any:
+    """``evopipe run NAME``: the champion promoted under NAME in the registry."""
+    from evopipe.orchestrate import resolve_champion
+
+    return resolve_champion(name, store)
 
 
 def _finish(coro: Coroutine[Any, Any, RunResult], as_json: bool) -> None:

@@ -62,6 +62,9 @@ class CliOptions:
     progress: bool = True
     hooks: HooksFactory | None = None
     stream: IO[str] = field(default_factory=lambda: sys.stdout)
+    champion: Callable[[str, Any], Pipeline] | None = None
+    """Resolves a registered pipeline name to its champion spec (``evopipe run NAME``); the
+    CLI injects the registry's resolver, the engine never imports it."""
 
 
 def parse_inputs(pairs: list[str], inputs_file: Path | None = None) -> dict[str, Any]:
@@ -141,14 +144,24 @@ async def run_command(
     *,
     fork_from: str | None = None,
 ) -> RunResult:
-    path = resolve_target(target)
-    pipeline = load_file(path).pipeline
-    with open_services(opts, path.parent.resolve()) as services:
+    try:
+        path: Path | None = resolve_target(target)
+    except UsageError:
+        if opts.champion is None:
+            raise
+        path = None  # maybe a registered name: its champion is looked up in the store
+    pipeline = load_file(path).pipeline if path is not None else None
+    base_dir = path.parent.resolve() if path is not None else Path.cwd()
+    with open_services(opts, base_dir) as services:
+        if pipeline is None:
+            if opts.champion is None:  # unreachable: resolve_target raised above
+                raise UsageError(f"no pipeline file or library pipeline named {target!r}")
+            pipeline = opts.champion(target, services.store)
         options = RunOptions(
             model=opts.model,
             cache=not opts.no_cache,
             fork_from=fork_from,
-            source=str(path.resolve()),
+            source=str(path.resolve()) if path is not None else None,
         )
         return await run_pipeline(pipeline, inputs, services=services, options=options)
 
