@@ -21,10 +21,11 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 
 LOCAL_MODEL = "local:smollm2-135m"
-REQUEST = "Summarise a customer support email and classify its urgency as low, medium or high"
+REQUEST = "Summarise an article into a short summary with its key points"
 SAMPLE_TEXT = (
-    "Hello, my card was charged twice for the same order yesterday and my rent is due "
-    "tomorrow. Please refund the duplicate payment as soon as possible. Thanks, Dana"
+    "The city council voted on Tuesday to extend the night bus network to the eastern "
+    "suburbs from March. Three new lines will run every 30 minutes between midnight and 5 am. "
+    "The council expects 4,000 extra riders a week and will review the service after a year."
 )
 
 
