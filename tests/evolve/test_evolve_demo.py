@@ -17,4 +17,6 @@ async def test_demo_evolution_prints_lineage_and_gain(tmp_path: Path) -> None:
     assert "lineage of bbh-object-counting" in text
     assert "insert_tool" in text
     assert summary["champion_quality"] > summary["seed_quality"]
-    assert "quality 0.00 -> 1.00" in lines[-1]
+    # the direct count_listed tool (no model call) beats the seed's off-by-one answers
+    assert summary["champion_quality"] >= 0.8
+    assert f"quality 0.00 -> {summary['champion_quality']:.2f}" in lines[-1]

@@ -11,11 +11,12 @@ Two recipe families:
 
 The outputs are rewired to the final tool step. A direct recipe costs nothing to try, so it is
 screened first on the feedback examples (the tool runs on their inputs, no model call). When it
-answers more of them correctly than the parent did, the seeded RNG inserts it with a
-probability equal to its hit rate there (trust in proportion to the evidence, while the extract
-recipes keep being explored); otherwise the recipe is drawn from the seeded RNG among the
-extract recipes matching the feedback's answer kind (number or text). Deterministic for a
-given seed and feedback.
+answers more of them correctly than the parent did, it is inserted: evidence already in hand
+beats a paid guess (an extract offspring costs model calls per example, and on a small model
+often fails). Otherwise the recipe is drawn from the seeded RNG among the extract recipes
+matching the feedback's answer kind (number or text). The price: for such a parent the extract
+recipes are not explored (another parent, or a run without the direct recipe, still gets
+them). Deterministic for a given seed and feedback.
 """
 
 from __future__ import annotations
@@ -224,8 +225,8 @@ class InsertTool:
         kind = answer_kind(ctx.feedback)
         data = spec_data(parent)
         screened = self._screen(step, parent, ctx.feedback, kind)
-        if screened is not None and ctx.rng.random() < screened[2]:
-            recipe, source, _rate = screened
+        if screened is not None:
+            recipe, source = screened
             new_steps = recipe.build(step, data, source)
         else:
             recipes = [r for r in self.recipes if kind is None or r.answers == kind]
@@ -236,9 +237,9 @@ class InsertTool:
 
     def _screen(
         self, step: LlmStep, parent: Pipeline, feedback: EvalRecord | None, kind: str | None
-    ) -> tuple[DirectRecipe, str, float] | None:
+    ) -> tuple[DirectRecipe, str] | None:
         """The direct recipe that beats the parent most on the feedback examples (with the
-        input it reads and its hit rate there), if any."""
+        input it reads), if any."""
         if feedback is None or not feedback.examples:
             return None
         parent_right = sum(e.score for e in feedback.examples)
@@ -250,9 +251,7 @@ class InsertTool:
             right = recipe.hits(source, feedback.examples)
             if right > parent_right and (best is None or right > best[0]):
                 best = (right, recipe, source)
-        if best is None:
-            return None
-        return best[1], best[2], best[0] / len(feedback.examples)
+        return None if best is None else (best[1], best[2])
 
 
 def _splice(data: dict[str, Any], old: str, new_steps: list[dict[str, Any]]) -> Pipeline:
