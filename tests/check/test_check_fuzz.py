@@ -112,7 +112,6 @@ _yaml_bits = st.sampled_from(
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(st.lists(_yaml_bits | st.text(max_size=5), max_size=40).map("".join))
 def test_random_yaml_text(text: str) -> None:
@@ -152,7 +151,6 @@ def _mutated(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(_mutated())
 def test_mutated_pipelines(doc: dict[str, Any]) -> None:
@@ -163,7 +161,6 @@ def test_mutated_pipelines(doc: dict[str, Any]) -> None:
     _must_not_crash(text)
 
 
-@pytest.mark.fuzz
 @pytest.mark.fuzz
 @FUZZ
 @given(st.text(max_size=40), st.text(max_size=40))

@@ -200,7 +200,6 @@ _json_values = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_siz
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(_json_values)
 def test_json_literals_round_trip(value: Any) -> None:
@@ -240,7 +239,6 @@ _X = {"x": {f"v{i}": i - 5 for i in range(11)}}
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(_bool_expr())
 def test_random_boolean_expressions(case: tuple[str, bool]) -> None:
@@ -253,7 +251,6 @@ def test_random_boolean_expressions(case: tuple[str, bool]) -> None:
 _alphabet = st.sampled_from([*"abxyz01 .,[]()'\"=!<>-_{}\\@", "and", "or", "not", "in", "len("])
 
 
-@pytest.mark.fuzz
 @pytest.mark.fuzz
 @FUZZ
 @given(st.lists(_alphabet, max_size=30).map("".join), _json_values)

@@ -111,7 +111,6 @@ _values = st.recursive(
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(_values, st.booleans(), st.sampled_from([None, "'", '"', "|"]))
 def test_fast_and_general_paths_agree(value: Any, flow: bool, style: str | None) -> None:

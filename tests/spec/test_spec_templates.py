@@ -44,7 +44,6 @@ def _outcome(fn: object, text: str) -> object:
 
 
 @pytest.mark.fuzz
-@pytest.mark.fuzz
 @FUZZ
 @given(_template())
 def test_fast_path_agrees_with_jinja(text: str) -> None:
