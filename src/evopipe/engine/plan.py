@@ -388,7 +388,11 @@ def _toposort(ids: list[str], deps: dict[str, list[str]], where: str) -> list[st
     if len(order) < len(ids):
         stuck = [sid for sid in ids if remaining[sid] > 0]
         raise SpecError(
-            [_diag("dag-cycle", "steps depend on each other in a cycle: " + ", ".join(stuck), where)]
+            [
+                _diag(
+                    "dag-cycle", "steps depend on each other in a cycle: " + ", ".join(stuck), where
+                )
+            ]
         )
     return order
 
