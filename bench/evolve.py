@@ -24,6 +24,7 @@ import json
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ from evopipe.spec import loads
 from evopipe.spec.kinds import ToolStep
 from evopipe.store import Store
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "anchors"
+ROOT = Path(__file__).resolve().parents[1]
+ANCHORS = ROOT.parent / "shared" / "datasets" / "anchors"
 MODEL = "local:smollm2-135m"
 OUT = Path(__file__).resolve().parent / "results" / "evolve.json"
 OC_GENERATIONS = 1
@@ -84,6 +86,18 @@ steps:
       Message: {{ inputs.text }}
       Intent:
 """
+
+BANKING_OPERATORS = ("bootstrap", "instruction", "params", "reflect")
+
+
+@dataclass(frozen=True)
+class BankingOptions:
+    """Banking run knobs: seed file (default: the plain ``llm`` BANKING_SEED), operators."""
+
+    seed: Path | None = None
+    operators: tuple[str, ...] = BANKING_OPERATORS
+    generations: int = 2
+
 
 DSPY_REFERENCE = {
     "object_counting": {
@@ -187,18 +201,27 @@ async def run_task(
     }
 
 
-async def main(val: int, test: int, train: int, tasks: list[str]) -> dict[str, Any]:
+async def main(
+    val: int, test: int, train: int, tasks: list[str], banking: BankingOptions
+) -> dict[str, Any]:
     hub = ModelHub()
     sizes = {"train": train, "val": val, "test": test}
     labels = json.loads((ANCHORS / "banking10_labels.json").read_text())["labels"]
-    banking_seed = BANKING_SEED.replace("LABELS", ", ".join(labels))
+    banking_seed = (
+        banking.seed.read_text()
+        if banking.seed is not None
+        else BANKING_SEED.replace("LABELS", ", ".join(labels))
+    )
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "object_counting" in tasks:
             results["object_counting"] = await _oc(work, sizes, hub, train)
         if "banking77_10" in tasks:
-            results["banking77_10"] = await _banking(work, sizes, hub, train, banking_seed)
+            results["banking77_10"] = await _banking(work, sizes, hub, banking, banking_seed)
+            results["banking77_10"]["seed_file"] = (
+                str(banking.seed.resolve().relative_to(ROOT)) if banking.seed else "BANKING_SEED"
+            )
     return results
 
 
@@ -230,7 +253,7 @@ async def _oc(work: Path, sizes: dict[str, int], hub: ModelHub, train: int) -> d
 
 
 async def _banking(
-    work: Path, sizes: dict[str, int], hub: ModelHub, train: int, banking_seed: str
+    work: Path, sizes: dict[str, int], hub: ModelHub, opts: BankingOptions, banking_seed: str
 ) -> dict[str, Any]:
     bank = slice_splits("banking10", work / "banking", sizes)
     return await run_task(
@@ -246,13 +269,13 @@ async def _banking(
             concurrency=1,
         ),
         EvolveConfig(
-            generations=2,
+            generations=opts.generations,
             population=2,
             offspring=2,
             seed=0,
             objectives=("quality", "cost"),
-            operators=("bootstrap", "instruction", "params", "reflect"),
-            feedback_size=train,
+            operators=opts.operators,
+            feedback_size=sizes["train"],
         ),
         hub,
         work,
@@ -266,10 +289,18 @@ if __name__ == "__main__":
     parser.add_argument("--train", type=int, default=4)
     parser.add_argument("--task", action="append", choices=sorted(DSPY_REFERENCE))
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--banking-seed", type=Path, help="seed pipeline file for banking77_10")
+    parser.add_argument("--banking-operators", default=",".join(BANKING_OPERATORS))
+    parser.add_argument("--banking-generations", type=int, default=2)
     opts = parser.parse_args()
     tasks = opts.task or sorted(DSPY_REFERENCE)
+    banking = BankingOptions(
+        opts.banking_seed,
+        tuple(opts.banking_operators.split(",")),
+        opts.banking_generations,
+    )
     started = time.perf_counter()
-    results = asyncio.run(main(opts.val, opts.test, opts.train, tasks))
+    results = asyncio.run(main(opts.val, opts.test, opts.train, tasks, banking))
     report: dict[str, Any] = {
         "model": MODEL,
         "machine": {"python": platform.python_version(), "cpus_shared": 2},
