@@ -35,7 +35,13 @@ async def _generate(console: Console, out_dir: Path, model: str) -> Path:
     console.print(Rule("1 · generate"))
     console.print(f"request: [bold]{REQUEST}[/]")
     started = time.monotonic()
-    result = await agenerate(REQUEST, model=model)
+    result = await agenerate(REQUEST, model=model, retrieval_fallback=True)
+    for failed in (r for r in result.rounds if r.error):
+        console.print(
+            f"note: round {failed.number} failed ({failed.error}); the next round adapted the "
+            "best retrieved pattern without the model's analysis",
+            markup=False,
+        )
     written = result.write(out_dir / "generated.yaml")
     console.print(
         f"generated in {time.monotonic() - started:.1f} s, {result.rounds_needed} round(s), "

@@ -170,6 +170,17 @@ async def test_garbage_model_raises_with_diagnostics() -> None:
     assert info.value.diagnostics[0].rule == "model-failed"
 
 
+async def test_retrieval_fallback_adapts_the_best_pattern_and_keeps_the_failed_rounds() -> None:
+    model = ScriptedModel(fallback="I cannot do JSON, sorry.", model_id="s")
+    result = await agenerate(
+        "Review a code diff", model=model, services=_hub(), max_rounds=0, retrieval_fallback=True
+    )
+    assert result.pattern == "code-review-diff"
+    assert result.rounds[0].diagnostics[0].rule == "model-failed"
+    assert result.rounds[-1].valid
+    assert_valid_and_runnable(result.yaml)
+
+
 async def test_empty_request_is_refused() -> None:
     with pytest.raises(GenerationError):
         await agenerate("   ", model=FakeModel(), services=_hub())

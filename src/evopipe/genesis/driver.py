@@ -58,11 +58,14 @@ async def agenerate(
     limits: MetaLimits | None = None,
     budget: MetaBudget | None = None,
     depth: int = 0,
+    retrieval_fallback: bool = False,
 ) -> GenerationResult:
     """Generate a validated pipeline for ``request`` (see the module doc).
 
     ``strategy`` None picks by model: ``assemble`` for an embedded local model (too weak and
-    slow to write whole specs under a grammar), ``auto`` otherwise."""
+    slow to write whole specs under a grammar), ``auto`` otherwise. With
+    ``retrieval_fallback``, when every model round failed, one last round adapts the best
+    retrieved pattern without the model's analysis; the failed rounds stay in the result."""
     if not request.strip():
         raise GenerationError("the request is empty", diagnostics=[])
     started = time.monotonic()
@@ -83,6 +86,9 @@ async def agenerate(
     try:
         async with asyncio.timeout(max(budget.remaining_s(), 0.001)):
             winner = await _search(ctx, max_rounds, chosen)
+            if winner is None and retrieval_fallback and ctx.hits:
+                await _round(ctx, "assemble", lambda: _as_future(assemble(request, None, ctx.hits)))
+                winner = ctx.rounds[-1] if ctx.rounds[-1].valid else None
     except TimeoutError:
         raise MetaLimitExceeded("timeout", f"generation over {budget.limits.timeout_s} s") from None
     finally:
