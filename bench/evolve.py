@@ -13,7 +13,10 @@ their first ``--val``/``--test`` examples (the files' fixed order); the numbers 
 ``bench/results/evolve.json`` (a ``--task`` run keeps the other task's entry). Usage:
 ``python bench/evolve.py [--val 16 --test 40]``; the recorded object_counting figures come from
 ``python bench/evolve.py --task object_counting --val 20 --test 100 --train 8`` (about 4 minutes:
-the tool champion makes no model call).
+the tool champion makes no model call); the banking77_10 ones from ``python bench/evolve.py
+--task banking77_10 --val 16 --train 10 --test 100 --banking-seed
+examples/evolve/banking10_seed.yaml --banking-operators bootstrap,instruction
+--banking-generations 1`` (about 6 minutes; the seed is an enum-constrained extract step).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.lineage import lineage
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.models import ModelHub
-from evopipe.spec import loads
+from evopipe.spec import loads, to_yaml
 from evopipe.spec.kinds import ToolStep
 from evopipe.store import Store
 
@@ -192,6 +195,7 @@ async def run_task(
         "champion_operators": path,
         "champion_steps": [s.kind for s in champion.steps],
         "champion_tools": [s.tool for s in champion.steps if isinstance(s, ToolStep)],
+        "champion_spec": to_yaml(champion),
         "evolution_calls": result.summary["calls"],
         "test_calls": seed_test.calls + (champ_test.calls if champ_test is not seed_test else 0),
         "evolution_wall_s": round(evolve_s, 1),
