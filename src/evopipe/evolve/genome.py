@@ -12,9 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
-
-from evopipe.spec import Pipeline, spec_hash
+from evopipe.spec import Pipeline, spec_hash, to_yaml
 from evopipe.spec.kinds import LlmStep
 from evopipe.spec.templates import references
 
@@ -28,24 +26,9 @@ def short_id(cid: str) -> str:
     return cid[:12]
 
 
-def _steps_with_kinds(steps: list[Any], data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for step, raw in zip(steps, data, strict=True):
-        entry = {"id": raw.get("id"), "kind": step.kind, **raw}
-        inner = getattr(step, "steps", None)
-        if isinstance(inner, list) and isinstance(raw.get("steps"), list):
-            entry["steps"] = _steps_with_kinds(inner, raw["steps"])
-        out.append(entry)
-    return out
-
-
 def canonical_yaml(pipeline: Pipeline) -> str:
     """Canonical YAML (defaults left out) in which every step keeps its ``kind``."""
-    data = pipeline.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    data["steps"] = _steps_with_kinds(pipeline.steps, data["steps"])
-    head = {"apiVersion": pipeline.api_version, "kind": "Pipeline", "name": pipeline.name}
-    body = {k: v for k, v in data.items() if k not in head}
-    return yaml.safe_dump({**head, **body}, sort_keys=False, allow_unicode=True, width=100)
+    return to_yaml(pipeline)
 
 
 def spec_diff(before: Pipeline, after: Pipeline) -> str:
