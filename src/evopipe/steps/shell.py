@@ -157,3 +157,8 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
         # bounded: a child stuck in uninterruptible sleep must not hang the run
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), _REAP_TIMEOUT_S)
+    # close the pipes now: after an early stop (output cap, timeout) nothing reads them to EOF,
+    # and an unclosed pipe transport would linger until garbage collection
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
