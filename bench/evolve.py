@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evaluate import paired_bootstrap
 from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig, Progress
@@ -153,7 +154,7 @@ async def run_task(
     seed_file.write_text(seed_text)
     started = time.perf_counter()
     args = service.EvolveArgs(seed_file, source, config, operator_model=MODEL)
-    with Store.open(str(work / f"{label}.db")) as store:
+    with Store.open(str(work / f"{label}.db"), migrations=MIGRATIONS) as store:
         result = await service.evolve(
             args, hub=hub, store=store, hooks=[printer(label, started)], on_projection=print
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evolve_helpers import SEED_YAML, scripted_counter, seed_pipeline, slice_dataset
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.meta import OperatorFitness
@@ -74,7 +75,7 @@ async def test_evolve_operator_command_path(tmp_path: Path) -> None:
         ),
         operator="reflect",
     )
-    with Store.open(str(tmp_path / "evo.db")) as store:
+    with Store.open(str(tmp_path / "evo.db"), migrations=MIGRATIONS) as store:
         result = await service.evolve(args, hub=hub_for(data), store=store)
         repo = EvolutionRepository(store)
         members = repo.members(result.run_id)

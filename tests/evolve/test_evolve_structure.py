@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evolve_helpers import SEED_YAML, scripted_counter, slice_dataset
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.lineage import lineage
@@ -41,7 +42,7 @@ async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
         config=EvolveConfig(generations=4, population=3, offspring=3, seed=3),
     )
     projections: list[dict[str, object]] = []
-    with Store.open(str(tmp_path / "evo.db")) as store:
+    with Store.open(str(tmp_path / "evo.db"), migrations=MIGRATIONS) as store:
         result = await service.evolve(args, hub=hub, store=store, on_projection=projections.append)
         repo = EvolutionRepository(store)
         assert projections

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.engine import RunResult
 from evopipe.engine import service as svc
 from evopipe.spec.errors import EvopipeError
@@ -49,6 +50,7 @@ def _opts(
         progress=not as_json and events is None,
         hooks=_hooks,
         champion=_champion,
+        migrations=MIGRATIONS,
     )
 
 

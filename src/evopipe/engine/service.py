@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from evopipe.engine.control import record_decision, request_cancel
 from evopipe.engine.events import (
@@ -32,6 +32,9 @@ from evopipe.engine.types import ModelSource, RunOptions, RunResult, Services
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.loader import load_file
 from evopipe.spec.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from evopipe.store.migrate import MigrationSet
 
 EXIT_CODES: dict[str, int] = {
     "succeeded": 0,
@@ -65,6 +68,8 @@ class CliOptions:
     champion: Callable[[str, Any], Pipeline] | None = None
     """Resolves a registered pipeline name to its champion spec (``evopipe run NAME``); the
     CLI injects the registry's resolver, the engine never imports it."""
+    migrations: Sequence[MigrationSet] = ()
+    """The other areas' migrations the store is opened with (the CLI hands all of them)."""
 
 
 def parse_inputs(pairs: list[str], inputs_file: Path | None = None) -> dict[str, Any]:
@@ -110,7 +115,8 @@ def open_services(opts: CliOptions, base_dir: Path) -> Iterator[Services]:
     from evopipe.store import SecretRedactor
     from evopipe.store.service import open_store
 
-    store = open_store(opts.db)  # masks secret-looking environment values in all it writes
+    # masks secret-looking environment values in all it writes
+    store = open_store(opts.db, migrations=opts.migrations)
     redact = SecretRedactor.from_environ(os.environ)
     display: ProgressDisplay | None = None
     try:

@@ -17,6 +17,7 @@ from evopipe.evaluate.compare import Comparison, Projection, compare, project_co
 from evopipe.evaluate.dataset import SPLITS, Dataset, DatasetError, load_dataset, parse_mapping
 from evopipe.evaluate.metrics import MetricEnv, build_metrics
 from evopipe.evaluate.metrics.base import Metric
+from evopipe.evaluate.migrations import MIGRATIONS
 from evopipe.evaluate.recorder import EvalRecorder, TeeRecorder
 from evopipe.evaluate.records import StoreRecorder
 from evopipe.evaluate.report import EvalReport
@@ -80,7 +81,8 @@ def open_session(
     cache lives in it, so re-running an evaluation is free."""
     base = base_dir or Path.cwd()
     redact = SecretRedactor.from_environ(os.environ)
-    store = Store.open(resolve_db_url(db, cwd=base), redact=redact) if persist else None
+    url = resolve_db_url(db, cwd=base)
+    store = Store.open(url, redact=redact, migrations=(MIGRATIONS,)) if persist else None
     try:
         cache = store.response_cache() if store is not None else None
         hub = ModelHub(load_config(base), cache=cache, cache_policy="always")

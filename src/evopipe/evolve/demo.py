@@ -17,7 +17,6 @@ from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig, Progress
 from evopipe.evolve.lineage import lineage, render_tree
 from evopipe.evolve.repository import EvolutionRepository
-from evopipe.store import Store
 
 REPO = Path(__file__).resolve().parents[3]
 SEED = REPO / "examples" / "evolve" / "counter.yaml"
@@ -64,7 +63,7 @@ async def run_demo(
                 feedback_size=SIZES["train"],
             ),
         )
-        with Store.open(str(Path(tmp) / "demo.db")) as store:
+        with service.open_store(str(Path(tmp) / "demo.db")) as store:
             result = await service.evolve(args, hub=hub, store=store, hooks=[hook])
             out(render_tree(lineage(EvolutionRepository(store), result.run_id)))
     s = result.summary

@@ -21,10 +21,12 @@ from evopipe.evolve.fitness import Evaluator
 from evopipe.evolve.lineage import RENDERERS, lineage
 from evopipe.evolve.loop import EvolutionResult, resume, start
 from evopipe.evolve.meta import OPERATOR_PIPELINES, OperatorFitness
+from evopipe.evolve.migrations import MIGRATIONS
 from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
 from evopipe.evolve.promotion import Decision, promote
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.models import ModelHub
+from evopipe.orchestrate.migrations import MIGRATIONS as REGISTRY_MIGRATIONS
 from evopipe.orchestrate.registry import Registry, Version
 from evopipe.spec import Pipeline, load_file
 from evopipe.spec.errors import EvopipeError
@@ -53,7 +55,7 @@ class EvalSource:
 
 def open_store(db: str | None) -> Store:
     """The store at ``db``, masking secret-looking environment values in all it writes."""
-    return store_service.open_store(db)
+    return store_service.open_store(db, migrations=(MIGRATIONS, REGISTRY_MIGRATIONS))
 
 
 def read_dataset(source: EvalSource) -> Dataset:

@@ -16,6 +16,7 @@ from evopipe.genesis import records
 from evopipe.genesis.driver import agenerate
 from evopipe.genesis.errors import GenerationError
 from evopipe.genesis.hook import make_generator
+from evopipe.genesis.migrations import MIGRATIONS
 from evopipe.genesis.result import GenerationResult
 from evopipe.models import ModelHub
 from evopipe.spec.errors import EvopipeError
@@ -59,7 +60,7 @@ class GenerateOutcome:
 
 def open_store(db: str | None) -> Store:
     """The store at ``db``, masking secret-looking environment values in all it writes."""
-    return store_service.open_store(db)
+    return store_service.open_store(db, migrations=(MIGRATIONS,))
 
 
 async def generate_and_run(

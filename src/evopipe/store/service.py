@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from evopipe.store.errors import StoreError
+from evopipe.store.migrate import MigrationSet
 from evopipe.store.records import GcCounts, RunRecord, StoredEvent
 from evopipe.store.redact import SecretRedactor
 from evopipe.store.store import Store
@@ -41,12 +42,22 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2)])
 
 
-def open_store(db: str | None = None, *, environ: Mapping[str, str] | None = None) -> Store:
+def open_store(
+    db: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    migrations: Sequence[MigrationSet] = (),
+) -> Store:
     """The store at ``--db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db``, masking the values
-    of secret-looking environment variables (see :meth:`SecretRedactor.from_environ`)."""
+    of secret-looking environment variables (see :meth:`SecretRedactor.from_environ`), with
+    the other areas' ``migrations`` applied too (see :meth:`Store.open`)."""
     env = os.environ if environ is None else environ
     redactor = SecretRedactor.from_environ(env)
-    return Store.open(resolve_db_url(db, environ=env), redact=redactor if len(redactor) else None)
+    return Store.open(
+        resolve_db_url(db, environ=env),
+        redact=redactor if len(redactor) else None,
+        migrations=migrations,
+    )
 
 
 def step_summaries(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
