@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, inspect
+from sqlalchemy import Connection, Engine, Float, Table, inspect
 from sqlalchemy.engine import Inspector
 from sqlalchemy.types import TypeEngine
 
@@ -25,7 +25,7 @@ def type_key(type_: TypeEngine[Any]) -> str:
     except NotImplementedError:
         generic = type_
     length = getattr(generic, "length", None)
-    name = type(generic).__name__
+    name = "Float" if isinstance(generic, Float) else type(generic).__name__  # Double too
     return f"{name}({length})" if length else name
 
 
