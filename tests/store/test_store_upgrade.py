@@ -144,3 +144,44 @@ def test_a_database_from_before_last_seq_was_dropped_takes_new_runs(tmp_path: Pa
         gated = next(r for r in store.list_runs() if r.pipeline_name == "gated")
         assert gated.last_seq == len(store.load_events(gated.run_id)) > 0
     assert _data(_counts(db)) == {**_data(before), "runs": before["runs"] + 1}
+
+
+@pytest.mark.postgres
+def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str) -> None:
+    """The same conversion on PostgreSQL: a first-release ledger and tables (built here with the
+    frozen 0001 migrations, so ``runs.last_seq`` is there too), then an open with every area."""
+    import importlib
+
+    from sqlalchemy import create_engine
+
+    from evopipe.store.testing import create_database
+    from evopipe.store.url import sqlalchemy_url
+
+    url = create_database(postgres_url, "first_release")
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+            "name VARCHAR(200) NOT NULL, applied_at FLOAT NOT NULL)"
+        )
+        for version, name in LEGACY_LEDGER:
+            conn.exec_driver_sql(f"INSERT INTO schema_migrations VALUES ({version}, '{name}', 1)")
+        for one in MIGRATIONS:
+            importlib.import_module(one.migrations()[0].module).upgrade(conn)
+        conn.exec_driver_sql(
+            "INSERT INTO runs (run_id, pipeline_name, spec_hash, spec_json, inputs_json, status, "
+            "created_at, updated_at, cancel_requested, last_seq) VALUES ('old', 'p', 'h', '{}', "
+            "'{}', 'succeeded', 1, 1, false, 0)"
+        )
+    engine.dispose()
+    with Store.open(url, migrations=MIGRATIONS) as store:
+        assert schema_drift(store.engine, LIVE) == []
+        assert [r.run_id for r in store.list_runs()] == ["old"]
+        store.create_run("new", pipeline_name="p", spec_hash="h", spec_json="{}", inputs={})
+        with store.begin() as conn:
+            rows = conn.exec_driver_sql("SELECT area, version FROM schema_migrations").all()
+    assert sorted(rows) == sorted(
+        [(LEGACY_AREA, v) for v, _ in LEGACY_LEDGER]
+        + [("ledger", 100), ("store", 1), ("store", 2)]
+        + [(a, 1) for a in ("genesis", "evaluate", "evolve", "orchestrate")]
+    )
