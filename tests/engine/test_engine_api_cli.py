@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evopipe.app.schema import MIGRATIONS
 from evopipe.app import load, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import build_app
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from evopipe.app.schema import MIGRATIONS
 from evopipe.app import UsageError, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import generate as generate_cli
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.genesis import MetaLimitExceeded, MetaLimits, agenerate, make_generator, records
