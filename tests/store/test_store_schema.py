@@ -178,6 +178,16 @@ def test_database_from_a_newer_evopipe_is_refused(tmp_path: Path) -> None:
         Store.open(str(db))
 
 
+def test_a_newer_ledger_layout_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES ('ledger', 101, 'next_layout', 0)")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="ledger/0101_next_layout"):
+        Store.open(str(db))
+
+
 def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
     db = tmp_path / "e.db"
     Store.open(str(db)).close()

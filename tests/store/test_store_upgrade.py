@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from test_store_drift import LIVE
 
 from evopipe.app.schema import MIGRATIONS
@@ -21,7 +22,7 @@ from evopipe.genesis import records as generations
 from evopipe.orchestrate import Registry
 from evopipe.store import EventRecord, Store
 from evopipe.store.drift import schema_drift
-from evopipe.store.migrate import LEGACY_AREA
+from evopipe.store.migrate import LEGACY_AREA, upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LEGACY_LEDGER = [(1, "core"), (2, "generations"), (3, "evaluation"), (4, "evolution")]
@@ -105,6 +106,12 @@ def test_the_release_database_migrates_forward_with_its_data(tmp_path: Path) -> 
     assert [(v, n) for a, v, n, _ in ledger if a == LEGACY_AREA] == LEGACY_LEDGER
     assert ("store", 2) in applied
     assert ("ledger", 100) in applied
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        assert upgrade(engine, MIGRATIONS) == []  # converted once: nothing left to do
+    finally:
+        engine.dispose()
+    assert _ledger(db) == ledger
 
 
 def _members(store: Store, repo: EvolutionRepository) -> list:  # type: ignore[type-arg]
@@ -151,8 +158,6 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
     """The same conversion on PostgreSQL: a first-release ledger and tables (built here with the
     frozen 0001 migrations, so ``runs.last_seq`` is there too), then an open with every area."""
     import importlib
-
-    from sqlalchemy import create_engine
 
     from evopipe.store.testing import create_database
     from evopipe.store.url import sqlalchemy_url

@@ -232,9 +232,10 @@ def upgrade(engine: Engine, sets: Sequence[MigrationSet] = ()) -> list[Migration
     """
     areas = _sets(sets)
     known = {one.area: one.migrations() for one in areas}
+    ledger = Migration(_LEDGER_VERSION[1], _LEDGER_VERSION[2], __name__, LEDGER_AREA)
     with engine.begin() as conn:
         ensure_ledger(conn)
-        _refuse_unknown(applied(conn), known)
+        _refuse_unknown(applied(conn), {**known, LEDGER_AREA: [ledger]})
         _claim_legacy(conn, areas, known)
         done = set(applied(conn))
     ran: list[Migration] = []
