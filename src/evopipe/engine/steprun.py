@@ -38,6 +38,11 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
         scope.record(record)
         state.emit("step_skipped", path, {"reason": reason})
         return record
+    if ps.needs_trust and not scope.policy.trusted:  # declared by the kind (kind_info)
+        try:
+            scope.policy.require_trusted(path, ps.config.kind)
+        except EvopipeError as exc:
+            return _failed(scope, ps, path, exc, StepUsage(), time.perf_counter())
     scope.budget.charge_step()
     config = ps.config
     model_id = resolve_model(scope, config) if ps.uses_model else None

@@ -55,7 +55,8 @@ def _own_diagnostics(pipeline: Pipeline) -> list[Diagnostic]:
                     found.append(
                         Diagnostic("unknown-step", f"{step.id}.{where} reads unknown step {head}")
                     )
-        if step.kind == "extract" and (step.output is None or step.output.schema_ is None):
+        needs_schema = step.kind_info.requires_contract
+        if needs_schema and (step.output is None or step.output.schema_ is None):
             found.append(Diagnostic("extract-schema", f"extract step {step.id} has no schema"))
     for key, value in pipeline.outputs.items():
         if isinstance(value, str):

@@ -7,11 +7,12 @@ A kind is **one module** with three names::
 
     async def run(ctx: StepContext, config: SetStep) -> StepResult: ...
 
-and one line in the registry table :data:`evopipe.steps.KINDS`. A kind that runs other steps
-(map, loop, pipeline, generate) sets ``container = True`` so that it does not hold one of the
-run's global concurrency slots while its children run. A kind that never awaits anything
-(set, switch, tool) sets ``instant = True``: the engine then records it with one journal
-event (its end) instead of two. The engine validates nothing a
+and one line in the registry table :data:`evopipe.steps.KINDS`. What the engine must know of a
+kind is declared once, on its config model (``kind_info``, see
+:class:`evopipe.spec.catalog.KindInfo`): a ``container`` (map, loop, pipeline, generate) holds
+none of the run's global concurrency slots while its children run; an ``instant`` kind (set,
+switch, tool) is recorded with one journal event (its end) instead of two; a kind that
+``needs_trust`` is refused under an untrusted policy before it runs. The engine validates nothing a
 kind must re-validate: ``config`` is the pydantic model from the spec, with templates **not yet
 rendered** — a kind renders what it needs with :meth:`StepContext.render` (so a kind decides
 which fields are templates and when they are rendered, e.g. ``map`` renders ``over`` once and
