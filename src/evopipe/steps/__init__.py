@@ -23,7 +23,14 @@ from types import ModuleType
 from typing import cast
 
 from evopipe.spec.catalog import ENTRY_POINT_GROUP, UnknownKindError, known_text
-from evopipe.steps.base import ScopeResult, StepContext, StepFailed, StepKind, StepResult
+from evopipe.steps.base import (
+    ScopeResult,
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepResult,
+    StepServices,
+)
 
 KINDS: dict[str, str] = {
     "llm": "evopipe.steps.llm",
@@ -76,6 +83,7 @@ __all__ = [
     "StepFailed",
     "StepKind",
     "StepResult",
+    "StepServices",
     "UnknownKindError",
     "get_kind",
 ]

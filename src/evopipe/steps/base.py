@@ -39,7 +39,9 @@ from evopipe.spec.errors import EvopipeError
 if TYPE_CHECKING:
     from evopipe.engine.journal import ApprovalDecision
     from evopipe.engine.policy import Policy
-    from evopipe.engine.types import RunResult, Services, StepRecord
+    from evopipe.engine.results import RunResult, StepRecord
+    from evopipe.engine.templates import Renderer
+    from evopipe.engine.types import ModelSource
     from evopipe.spec.pipeline import Pipeline
 
 ResultStatus = Literal["succeeded", "skipped", "waiting"]
@@ -89,6 +91,35 @@ class ScopeResult:
     """The template namespace as it stood at the end (for ``collect``/``until``)."""
 
 
+class StepServices(Protocol):
+    """The part of the run's services a step kind may use (``ctx.services``).
+
+    Narrower than :class:`evopipe.engine.types.Services` on purpose: no store, no event bus,
+    no plan cache — a kind journals and publishes through its context (``emit``, sub-runs),
+    so that an executor can run it away from those. The policy, the workspace and the
+    pipeline's directory are on the context itself."""
+
+    @property
+    def models(self) -> ModelSource:
+        """The model hub (prefer :meth:`StepContext.complete`, which accounts usage)."""
+        ...
+
+    @property
+    def renderer(self) -> Renderer:
+        """Compiled templates (prefer :meth:`StepContext.render`)."""
+        ...
+
+    @property
+    def hooks(self) -> Mapping[str, Any]:
+        """Callables from upper layers: ``generator`` (genesis), ``http_transport`` ..."""
+        ...
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """Plain settings of the session (serialisable)."""
+        ...
+
+
 class StepContext(Protocol):
     """What the engine offers a running step. One context per attempt."""
 
@@ -118,7 +149,7 @@ class StepContext(Protocol):
         ...
 
     @property
-    def services(self) -> Services: ...
+    def services(self) -> StepServices: ...
 
     @property
     def policy(self) -> Policy: ...
