@@ -168,6 +168,22 @@ class ApprovalDecided(TypedDict, total=False):
 
 
 @_open
+class OutputRepaired(TypedDict, total=False):
+    repairs: list[str]
+
+
+@_open
+class OutputInvalid(TypedDict, total=False):
+    attempt: int
+    errors: list[str]
+
+
+@_open
+class LoopExhausted(TypedDict, total=False):
+    iterations: int
+
+
+@_open
 class RunFinished(TypedDict, total=False):
     status: str
     outputs: dict[str, Any]
@@ -193,6 +209,9 @@ EVENT_DATA: Mapping[str, type] = MappingProxyType(
         "subrun_started": SubrunStarted,
         "subrun_finished": SubrunFinished,
         "approval_decided": ApprovalDecided,
+        "output_repaired": OutputRepaired,
+        "output_invalid": OutputInvalid,
+        "loop_exhausted": LoopExhausted,
         "run_finished": RunFinished,
     }
 )
