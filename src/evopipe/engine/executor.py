@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pickle
 from collections import ChainMap
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,20 +36,24 @@ if TYPE_CHECKING:
 
 
 class Executor(Protocol):
-    """Runs one step attempt and returns its result (one method, keyword-only)."""
+    """Runs one step attempt and returns its result (one method, keyword-only). An
+    ``async def run_step`` satisfies it; the engine awaits what it returns."""
 
-    async def run_step(
+    def run_step(
         self, *, kind: StepKind, ctx: StepContext, config: StepBase
-    ) -> StepResult: ...
+    ) -> Awaitable[StepResult]: ...
 
 
 class LocalExecutor:
-    """The default: await the kind in the run's own event loop."""
+    """The default: the kind runs in the run's own event loop. Returns the kind's own
+    coroutine (no wrapper coroutine: the seam costs one method call per step)."""
 
     __slots__ = ()
 
-    async def run_step(self, *, kind: StepKind, ctx: StepContext, config: StepBase) -> StepResult:
-        return await kind.run(ctx, config)
+    def run_step(
+        self, *, kind: StepKind, ctx: StepContext, config: StepBase
+    ) -> Awaitable[StepResult]:
+        return kind.run(ctx, config)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,12 +94,18 @@ def config_model(name: str) -> type[StepBase]:
     return _plugin_model(name, value)
 
 
-def kind_info(name: str) -> KindInfo | None:
-    """The capabilities of a kind, or None when no model or entry point defines it."""
+def lookup(name: str) -> type[StepBase] | None:
+    """The config model of a kind, or None when no model or entry point defines it."""
     try:
-        return config_model(name).kind_info
+        return config_model(name)
     except UnknownKindError:
         return None
+
+
+def kind_info(name: str) -> KindInfo | None:
+    """The capabilities of a kind, or None when no model or entry point defines it."""
+    model = lookup(name)
+    return None if model is None else model.kind_info
 
 
 def is_prompted(kind: object) -> bool:
