@@ -1,7 +1,7 @@
 """The executor seam: every step attempt — top level, map items, loop iterations, sub-pipelines
 — runs through ``services.executor.run_step(kind=..., ctx=..., config=...)``.
 
-:class:`LocalExecutor` (the default) awaits the kind in this event loop. An executor that runs
+:class:`LocalExecutor` (the default) runs the kind in this event loop. An executor that runs
 steps elsewhere (Ray, the HTTP server's workers) ships a :class:`StepCall` — plain, picklable
 data: the step's config, its resolved template namespace, the run's settings — and on the other
 side runs the kind with a :class:`CallContext` built from it. What is not data stays with the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pickle
 from collections import ChainMap
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,12 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from evopipe.engine.policy import Policy
 from evopipe.spec.base import StepBase
 from evopipe.spec.pipeline import Pipeline
-from evopipe.steps.base import ScopeResult, StepContext, StepKind, StepResult
+from evopipe.steps.base import StepContext, StepKind, StepResult
 
 if TYPE_CHECKING:
     from evopipe.engine.journal import ApprovalDecision
-    from evopipe.engine.results import RunResult
-    from evopipe.models.base import ModelRequest, ModelResponse
     from evopipe.steps.base import StepServices
 
 
@@ -124,6 +122,11 @@ class CallContext:
     def __init__(self, call: StepCall, host: StepContext) -> None:
         self.call = call
         self.host = host
+        # What is not data goes back to the host (a remote executor proxies these calls).
+        self.complete = host.complete
+        self.run_pipeline = host.run_pipeline
+        self.run_steps = host.run_steps
+        self.emit = host.emit
 
     run_id = property(lambda self: self.call.run.run_id)
     step_id = property(lambda self: self.call.step_id)
@@ -156,36 +159,6 @@ class CallContext:
 
         ns = {**self.call.namespace, **extra} if extra else self.call.namespace
         return evaluate_in(ns, self.step_id, condition)
-
-    async def complete(
-        self, request: ModelRequest, *, model_id: str | None = None, cache: bool | None = None
-    ) -> ModelResponse:
-        return await self.host.complete(request, model_id=model_id, cache=cache)
-
-    async def run_pipeline(
-        self,
-        pipeline: Pipeline | str,
-        inputs: Mapping[str, Any],
-        *,
-        scope: str | None = None,
-        policy: Policy | None = None,
-    ) -> RunResult:
-        return await self.host.run_pipeline(pipeline, inputs, scope=scope, policy=policy)
-
-    async def run_steps(
-        self,
-        steps: Sequence[StepBase],
-        extra_namespace: Mapping[str, Any],
-        *,
-        scope: str,
-        max_concurrency: int | None = None,
-    ) -> ScopeResult:
-        return await self.host.run_steps(
-            steps, extra_namespace, scope=scope, max_concurrency=max_concurrency
-        )
-
-    def emit(self, type: str, **data: Any) -> None:
-        self.host.emit(type, **data)
 
 
 class PickleExecutor:

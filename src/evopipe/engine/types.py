@@ -14,16 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from evopipe.engine.event_types import Event
+from evopipe.engine.event_types import Event as Event  # re-exported (moved)
 from evopipe.engine.policy import Policy
-from evopipe.engine.results import (
-    RUN_STATUSES,
-    RunResult,
-    RunStatus,
-    StepRecord,
-    StepStatus,
-    UsageTotals,
-)
+from evopipe.engine.results import RUN_STATUSES as RUN_STATUSES  # re-exported (moved)
+from evopipe.engine.results import RunResult as RunResult
+from evopipe.engine.results import RunStatus as RunStatus
+from evopipe.engine.results import StepRecord as StepRecord
+from evopipe.engine.results import StepStatus as StepStatus
+from evopipe.engine.results import UsageTotals as UsageTotals
 from evopipe.models.base import Model
 
 if TYPE_CHECKING:
@@ -114,18 +112,3 @@ class RunOptions:
     source: str | None = None
     """Path of the pipeline file (recorded so that ``evopipe resume`` can detect edits)."""
     labels: Mapping[str, Any] = field(default_factory=dict)
-
-
-__all__ = [
-    "RUN_STATUSES",
-    "Event",
-    "Generator",
-    "ModelSource",
-    "RunOptions",
-    "RunResult",
-    "RunStatus",
-    "Services",
-    "StepRecord",
-    "StepStatus",
-    "UsageTotals",
-]
