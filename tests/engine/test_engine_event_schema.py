@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import jsonschema
@@ -56,6 +57,7 @@ async def test_every_event_of_real_runs_matches_the_schema(h: Harness) -> None:
         errors = [e.message for e in validator.iter_errors(document)]
         assert errors == [], (event.type, errors)
         assert event.type in EVENT_DATA, event.type
+        assert pickle.loads(pickle.dumps(event)) == event  # events cross processes too
 
 
 @pytest.mark.parametrize(
@@ -69,3 +71,9 @@ async def test_every_event_of_real_runs_matches_the_schema(h: Harness) -> None:
 )
 def test_the_schema_constrains_the_payload_of_known_types(event: Event, ok: bool) -> None:
     assert _validator().is_valid(event.to_json()) is ok
+
+
+def test_an_event_without_data_pickles() -> None:
+    bare = Event("step_cancelled", "r", 4, "s")
+    assert pickle.loads(pickle.dumps(bare)) == bare
+    assert _validator().is_valid(bare.to_json())

@@ -20,8 +20,6 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
 
 @dataclass(slots=True)
 class Event:
@@ -37,7 +35,7 @@ class Event:
     run_id: str
     seq: int
     step_id: str | None = None
-    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    data: Mapping[str, Any] = field(default_factory=dict)
     ts: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
