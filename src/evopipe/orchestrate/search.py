@@ -12,12 +12,11 @@ import sqlite3
 from collections.abc import Sequence
 
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
-_NOISE = frozenset(
-    (
-        "a an and are as at be by can do for from how i in is it me my of on or our please the "
-        "this to we what when which with you your"
-    ).split()
+_NOISE_WORDS = (
+    "a an and are as at be by can do for from how i in is it me my of on or our please the "
+    "this to we what when which with you your"
 )
+_NOISE = frozenset(_NOISE_WORDS.split(" "))
 _WEIGHTS = "bm25(idx, 3.0, 1.0, 2.5)"
 
 
