@@ -28,13 +28,18 @@ from evopipe.spec.errors import EvopipeError
 from evopipe.store import SecretRedactor
 
 if TYPE_CHECKING:
+    from evopipe.app.catalog import Catalog
+    from evopipe.app.chains import Chains
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
     from evopipe.app.models import Models
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.registry import RegistryOps
+    from evopipe.app.releases import Releases
+    from evopipe.app.routing import Routing
     from evopipe.app.runs import Runs
+    from evopipe.app.schedules import Scheduling
     from evopipe.check import CheckOptions
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
@@ -217,6 +222,36 @@ class App:
         from evopipe.app.models import Models
 
         return self._cached("models", Models)  # type: ignore[no-any-return]
+
+    @property
+    def routing(self) -> Routing:
+        from evopipe.app.routing import Routing
+
+        return self._cached("routing", Routing)  # type: ignore[no-any-return]
+
+    @property
+    def releases(self) -> Releases:
+        from evopipe.app.releases import Releases
+
+        return self._cached("releases", Releases)  # type: ignore[no-any-return]
+
+    @property
+    def chains(self) -> Chains:
+        from evopipe.app.chains import Chains
+
+        return self._cached("chains", Chains)  # type: ignore[no-any-return]
+
+    @property
+    def scheduling(self) -> Scheduling:
+        from evopipe.app.schedules import Scheduling
+
+        return self._cached("scheduling", Scheduling)  # type: ignore[no-any-return]
+
+    @property
+    def catalog(self) -> Catalog:
+        from evopipe.app.catalog import Catalog
+
+        return self._cached("catalog", Catalog)  # type: ignore[no-any-return]
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -21,6 +21,11 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.eval",
     "evopipe.cli.runs",
     "evopipe.cli.registry",
+    "evopipe.cli.release",
+    "evopipe.cli.route",
+    "evopipe.cli.chain",
+    "evopipe.cli.schedule",
+    "evopipe.cli.catalog",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
