@@ -70,18 +70,22 @@ def test_catalog_lists_library_pipelines_by_category(project: Path) -> None:
     code, out = cli("catalog", "register", "summarise-text")
     assert (code, out.strip()) == (0, "registered summarise-text v1")
     code, out = cli("catalog", "show", "summarise-text")
-    assert "origin: both" in out and "apiVersion: evopipe/v1" in out
+    assert "origin: both" in out
+    assert "apiVersion: evopipe/v1" in out
     code, out = cli("catalog", "list", "-c", "text")
-    assert "[registered v1]" in out and "bug-triage" not in out
+    assert "[registered v1]" in out
+    assert "bug-triage" not in out
 
 
 def test_route_explains_and_applies_a_canary(project: Path) -> None:
     code, out = cli("route", "summarise this long text into a short tldr summary", "--explain")
     assert code == 0, out
     assert out.startswith("summarise-text  via retrieval")
-    assert "retrieval" in out and "summarise-text" in out.splitlines()[2]
+    assert "retrieval" in out
+    assert "summarise-text" in out.splitlines()[2]
     code, out = cli("route", "compose a sonnet about autumn leaves")
-    assert code == 1 and out.startswith("no match")
+    assert code == 1
+    assert out.startswith("no match")
     cli("catalog", "register", "summarise-text")
     cli("catalog", "register", "summarise-text")
     assert cli("release", "canary", "summarise-text", "2", "--share", "0.5")[0] == 0
@@ -138,7 +142,8 @@ def test_schedules_from_the_cli(project: Path) -> None:
     assert code == 0, out
     assert out.startswith("health: */5 * * * * (UTC) next ")
     code, out = cli("schedule", "add", "bad", "every minute", "verify.yaml")
-    assert code == 2 and "bad cron expression" in out
+    assert code == 2
+    assert "bad cron expression" in out
     code, out = cli("schedule", "list", "--json")
     assert [s["name"] for s in json.loads(out)] == ["health"]
     code, out = cli("scheduler", "--once")
