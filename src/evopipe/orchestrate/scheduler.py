@@ -82,12 +82,13 @@ class Scheduler:
         claimed (dispatched, buffered or skipped)."""
         at = self.clock() if now is None else now
         fires: list[Fire] = []
-        for schedule, checked in self.schedules.list():
+        listed = self.schedules.list()
+        for schedule, checked in listed:
             for nominal, catchup in self.plan(schedule, checked, at):
                 fire = await self._fire(schedule, nominal, catchup)
                 if fire is not None:
                     fires.append(fire)
-            self._advance(schedule.name, at)
+        self._advance([s.name for s, _ in listed], at)
         return fires
 
     def plan(self, schedule: Schedule, checked: float, now: float) -> list[tuple[float, bool]]:
@@ -119,7 +120,7 @@ class Scheduler:
     # -- fires -------------------------------------------------------------------------------
 
     async def _fire(self, schedule: Schedule, nominal: float, catchup: bool) -> Fire | None:
-        running = self.running(schedule.name)
+        running = [] if schedule.overlap == "allow_all" else self.running(schedule.name)
         status = "running"
         if running and schedule.overlap == "skip":
             status = "skipped"
@@ -206,12 +207,17 @@ class Scheduler:
                 update(f).where(f.c.schedule == name, f.c.nominal == int(nominal)).values(**values)
             )
 
-    def _advance(self, name: str, now: float) -> None:
+    def _advance(self, names: list[str], now: float) -> None:
+        """Every listed schedule has been checked up to ``now`` (one transaction)."""
         s = t.schedules
         with self.store.begin() as conn:
-            conn.execute(
-                update(s).where(s.c.name == name, s.c.checked_until < now).values(checked_until=now)
-            )
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                conn.execute(
+                    update(s)
+                    .where(s.c.name.in_(chunk), s.c.checked_until < now)
+                    .values(checked_until=now)
+                )
 
     def _fires(self, query: Any) -> list[Fire]:
         with self.store.begin() as conn:
