@@ -20,6 +20,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.generate",
     "evopipe.cli.eval",
     "evopipe.cli.runs",
+    "evopipe.cli.interop",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
