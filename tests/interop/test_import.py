@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from evopipe.app.api import load_text
 from evopipe.check import check_text
-from evopipe.engine.api import load_text
 from evopipe.interop import import_text
 from evopipe.interop.report import fixture_files, import_fixture, main
 from evopipe.models.testing import FakeModel

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
-from evopipe.engine.api import load
+from evopipe.app.api import load
 from evopipe.interop.otel import OtelSubscriber
 
 KINDS = Path(__file__).resolve().parents[2] / "examples" / "kinds"
