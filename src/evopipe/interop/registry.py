@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from evopipe.interop import github_actions, pipeline_ex, wave
+from evopipe.interop import github_actions, langgraph, pipeline_ex, wave
 from evopipe.interop.base import Translation
 from evopipe.spec.errors import SpecError
 from evopipe.spec.loader import Source, parse_yaml
@@ -36,6 +36,7 @@ def import_text(fmt: str, text: str, path: str = "<string>") -> Translation:
 
 EXPORTERS: dict[str, Exporter] = {
     github_actions.FORMAT: github_actions.export,
+    langgraph.FORMAT: langgraph.export,
 }
 """Target name (as typed after ``evopipe export``) → exporter."""
 
