@@ -51,18 +51,18 @@ class Notes:
 
     def _add(self, rule: str, severity: str, where: PathKey, message: str, hint: str) -> None:
         line, column = self.source.locate(where, key=True)
-        self.items.append(
-            Diagnostic(
-                rule,
-                message,
-                "error" if severity == "error" else "warning",
-                self.source.path,
-                line,
-                column,
-                format_where(where),
-                hint,
-            )
+        found = Diagnostic(
+            rule,
+            message,
+            "error" if severity == "error" else "warning",
+            self.source.path,
+            line,
+            column,
+            format_where(where),
+            hint,
         )
+        if found not in self.items:  # a workflow default met by several steps: said once
+            self.items.append(found)
 
     def unsupported(self, where: PathKey, message: str, hint: str = "") -> None:
         self._add(UNSUPPORTED, "error", where, message, hint)

@@ -127,10 +127,13 @@ def _claude_options(
     ctx: PexContext, step: dict[str, Any], where: PathKey, out: dict[str, Any], seen: set[str]
 ) -> None:
     seen.add("claude_options")
-    options = step.get("claude_options") or {}
-    at = (*where, "claude_options")
+    own = step.get("claude_options") or {}
+    inherited = {} if step["type"] in GEMINI_TYPES else _default_claude_options(ctx)
     system: list[str] = []
-    for key, value in options.items():
+    for key, value in {**inherited, **own}.items():
+        at = (
+            (*where, "claude_options") if key in own else ("workflow", "defaults", "claude_options")
+        )
         if key == "model":
             out["model"] = claude_model(value)
         elif key == "fallback_model":
@@ -146,6 +149,12 @@ def _claude_options(
             ctx.notes.dropped((*at, key), f"claude_options.{key}: {why}")
     if system:
         out["system"] = "\n".join(system)
+
+
+def _default_claude_options(ctx: PexContext) -> dict[str, Any]:
+    """``defaults.claude_options``: pipeline_ex merges them into every Claude step's options."""
+    options = (ctx.workflow.get("defaults") or {}).get("claude_options")
+    return options if isinstance(options, dict) else {}
 
 
 def _contract(

@@ -67,7 +67,7 @@ def _workflow_rest(ctx: PexContext) -> None:
 
 
 def _defaults(ctx: PexContext) -> None:
-    used = {"gemini_model", "claude_model", "gemini_token_budget"}
+    used = {"gemini_model", "claude_model", "gemini_token_budget", "claude_options"}
     for key in ctx.workflow.get("defaults") or {}:
         if key not in used:
             ctx.notes.dropped(("workflow", "defaults", key), f"default {key!r}")
