@@ -2,8 +2,8 @@
 
 * :func:`evopipe_lm`: a ``dspy.LM`` whose engine is evopipe's model layer, so DSPy programs and
   optimisers call evopipe models (any provider, the local model, the test models).
-* :class:`DspyOptimise`: an evolution operator (the :class:`~evopipe.evolve.operators.Operator`
-  protocol) that optimises one ``llm``/``extract`` step with a DSPy optimiser
+* :class:`DspyOptimise`: an evolution operator (it satisfies evolve's ``Operator``
+  protocol structurally: interop sits below evolve) that optimises one ``llm``/``extract`` step with a DSPy optimiser
   (``BootstrapFewShot``) on the feedback minibatch and writes the demos it found into the
   step's ``demos``.
 * :class:`PipelineModule`: an evopipe pipeline as a ``dspy.Module`` (inputs as keyword
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+import random
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import dspy  # type: ignore[import-untyped]
 from dspy.lm15 import (  # type: ignore[import-untyped]
@@ -33,21 +34,33 @@ from dspy.lm15 import (
 from dspy.lm15 import Usage as DspyUsage
 
 from evopipe.engine.runner import run_pipeline
+from evopipe.engine.templates import Renderer
 from evopipe.engine.types import ModelSource, RunOptions, Services
-from evopipe.evolve.operators._text import render_inputs
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    output_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
 from evopipe.models.base import Message, ModelRequest, ModelResponse
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.kinds import LlmStep
 from evopipe.spec.pipeline import Pipeline
 from evopipe.spec.templates import references
+
+
+class _Example(Protocol):
+    inputs: dict[str, Any]
+    expected: Any
+
+
+class _Feedback(Protocol):
+    @property
+    def examples(self) -> Sequence[_Example]: ...
+
+
+class _OperatorContext(Protocol):
+    """What the operator reads of evolve's ``OperatorContext`` (interop sits below evolve)."""
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    @property
+    def feedback(self) -> _Feedback | None: ...
 
 
 def _model_request(request: Request) -> ModelRequest:
@@ -143,6 +156,20 @@ def _reads_only_inputs(step: LlmStep) -> bool:
     return all(ref.root == "inputs" for ref in references(step.prompt))
 
 
+def _answering_steps(pipeline: Pipeline) -> list[LlmStep]:
+    """Top-level llm/extract steps whose output the pipeline's outputs read, prompt reading
+    only inputs (so a demo can be rendered from an example's inputs alone)."""
+    read: set[str] = set()
+    for value in pipeline.outputs.values():
+        if isinstance(value, str):
+            read |= {str(r.path[0]) for r in references(value) if r.root == "steps" and r.path}
+    return [
+        s
+        for s in pipeline.steps
+        if isinstance(s, LlmStep) and s.id in read and _reads_only_inputs(s)
+    ]
+
+
 @dataclass
 class DspyOptimise:
     """Evolution operator: DSPy's ``BootstrapFewShot`` on one step, through evopipe models.
@@ -160,11 +187,10 @@ class DspyOptimise:
     level: str = "prompt"
     needs_feedback: bool = True
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
+    async def apply(self, parent: Pipeline, ctx: _OperatorContext) -> Pipeline | None:
         if ctx.feedback is None:
             return None
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering and _reads_only_inputs(s)]
+        steps = _answering_steps(parent)
         train = [(e.inputs, _text(e.expected)) for e in ctx.feedback.examples if e.expected]
         if not steps or not train:
             return None
@@ -172,15 +198,14 @@ class DspyOptimise:
         demos = await asyncio.to_thread(self._compile, step, train)
         if not demos or demos == [d.model_dump() for d in step.demos]:
             return None
-        data = spec_data(parent)
-        data["steps"][step_index(data, step.id)]["demos"] = demos
-        return rebuild(data)
+        data = parent.model_dump(mode="python", by_alias=True)
+        index = next(i for i, s in enumerate(parent.steps) if s.id == step.id)
+        data["steps"][index]["demos"] = demos
+        return Pipeline.model_validate(data)
 
     def _compile(self, step: LlmStep, train: list[tuple[dict[str, Any], str]]) -> list[Any]:
         trainset = [
-            dspy.Example(prompt=render_inputs(step.prompt, inputs), answer=answer).with_inputs(
-                "prompt"
-            )
+            dspy.Example(prompt=_render(step.prompt, inputs), answer=answer).with_inputs("prompt")
             for inputs, answer in train
         ]
         signature = dspy.Signature("prompt -> answer", step.system or "Answer the prompt.")
@@ -195,6 +220,10 @@ class DspyOptimise:
             {"input": str(d["prompt"]), "output": str(d["answer"])}
             for d in compiled.demos[: self.max_demos]
         ]
+
+
+def _render(template: str, inputs: dict[str, Any]) -> str:
+    return str(Renderer().render(template, {"inputs": inputs}, "prompt")).strip()
 
 
 def _exact_match(example: Any, prediction: Any, trace: Any = None) -> bool:
