@@ -2,10 +2,10 @@
 
 * :func:`evopipe_lm`: a ``dspy.LM`` whose engine is evopipe's model layer, so DSPy programs and
   optimisers call evopipe models (any provider, the local model, the test models).
-* :class:`DspyOptimise`: an evolution operator (it satisfies evolve's ``Operator``
-  protocol structurally: interop sits below evolve) that optimises one ``llm``/``extract`` step with a DSPy optimiser
-  (``BootstrapFewShot``) on the feedback minibatch and writes the demos it found into the
-  step's ``demos``.
+* :class:`DspyOptimise`: an evolution operator (it satisfies evolve's ``Operator`` protocol
+  structurally: interop sits below evolve) that optimises one ``llm``/``extract`` step with a
+  DSPy optimiser (``BootstrapFewShot``) on the feedback minibatch and writes the demos it found
+  into the step's ``demos``.
 * :class:`PipelineModule`: an evopipe pipeline as a ``dspy.Module`` (inputs as keyword
   arguments, outputs as the fields of a ``dspy.Prediction``).
 
