@@ -9,16 +9,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
+from interop_needs import need_module
 
-dspy = pytest.importorskip("dspy", reason="the dspy extra is not installed")
+dspy = need_module("dspy", reason="the dspy extra is not installed")
 
-from evopipe.evolve.fitness import EvalRecord, ExampleResult  # noqa: E402
-from evopipe.evolve.operators import OperatorContext  # noqa: E402
-from evopipe.interop.dspy_bridge import DspyOptimise, PipelineModule, evopipe_lm  # noqa: E402
-from evopipe.models.base import ModelRequest  # noqa: E402
-from evopipe.models.testing import FakeModel, FunctionModel  # noqa: E402
-from evopipe.spec.loader import load_file, loads  # noqa: E402
+from evopipe.evolve.fitness import EvalRecord, ExampleResult
+from evopipe.evolve.operators import OperatorContext
+from evopipe.interop.dspy_bridge import DspyOptimise, PipelineModule, evopipe_lm
+from evopipe.models.base import ModelRequest
+from evopipe.models.testing import FakeModel, FunctionModel
+from evopipe.spec.loader import load_file, loads
 
 KINDS = Path(__file__).resolve().parents[2] / "examples" / "kinds"
 ANSWERS = {"2+2": "4", "3+3": "6", "5+5": "10", "1+1": "3"}  # the model gets 1+1 wrong

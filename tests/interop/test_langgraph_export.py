@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from interop_needs import need_module
 from typer.testing import CliRunner
 
 from evopipe.app.api import load, load_text
@@ -16,7 +17,7 @@ from evopipe.cli import build_app
 from evopipe.interop import export_pipeline, import_text
 from evopipe.models.testing import FakeModel
 
-pytest.importorskip("langgraph", reason="langgraph is not installed (extra: bench)")
+need_module("langgraph", reason="langgraph is not installed (extra: bench)")
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = "Why " + "is the sky blue " * 40 + "?"

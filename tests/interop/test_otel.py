@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from interop_needs import need_module
 
-pytest.importorskip("opentelemetry.sdk", reason="the otel extra is not installed")
+need_module("opentelemetry.sdk", reason="the otel extra is not installed")
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
