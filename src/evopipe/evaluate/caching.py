@@ -38,6 +38,8 @@ class Meter:
     paid_usd: float = 0.0
     saved_usd: float = 0.0
     """What the responses served from the cache cost when they were first made."""
+    unpriced: int = 0
+    """Responses (paid or replayed) without a known price: the cost is then unknown."""
 
 
 METER: ContextVar[Meter | None] = ContextVar("evopipe_evaluate_meter", default=None)
@@ -68,6 +70,7 @@ class EvalCachedModel:
             if meter is not None:
                 meter.hits += 1
                 meter.saved_usd += hit.cost_usd or 0.0
+                meter.unpriced += hit.cost_usd is None
             latency = (time.perf_counter() - start) * 1000
             return dataclasses.replace(hit, cached=True, cost_usd=0.0, latency_ms=latency)
         if meter is not None:
@@ -75,6 +78,7 @@ class EvalCachedModel:
         response = await self.inner.complete(request)
         if meter is not None:
             meter.paid_usd += response.cost_usd or 0.0
+            meter.unpriced += response.cost_usd is None
         self.backend.put(key, response_to_dict(dataclasses.replace(response, cached=False)))
         return response
 

@@ -37,6 +37,8 @@ class DatasetEvaluator:
         raw = f"{dataset.content_hash}|{metric_spec}|{model or ''}|{output or ''}"
         self._key = hashlib.sha256(raw.encode()).hexdigest()[:32]
         self.evaluations = 0
+        self.cost_known = True
+        """False once an evaluated call had no known price (a USD budget is then refused)."""
 
     @property
     def dataset_key(self) -> str:
@@ -63,6 +65,7 @@ class DatasetEvaluator:
             concurrency=self.concurrency,
             settings=settings,
         )
+        self.cost_known = self.cost_known and report.objectives.cost_known
         return EvalRecord(
             split,
             tuple(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evopipe.evolve.config import EvolveConfig, EvolveHook, Progress
+from evopipe.evolve.config import EvolveConfig, EvolveConfigError, EvolveHook, Progress
 from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
@@ -99,6 +99,12 @@ class Evolution:
     def over_budget(self) -> bool:
         calls, cost = self.spent()
         c = self.config
+        if c.budget_usd is not None and not getattr(self.evaluator, "cost_known", True):
+            raise EvolveConfigError(
+                f"--budget-usd ${c.budget_usd} cannot be enforced: a model the candidates call "
+                'has no known price (add [prices."MODEL"] to evopipe.toml, or use '
+                "--budget-calls)"
+            )
         return (c.budget_calls is not None and calls >= c.budget_calls) or (
             c.budget_usd is not None and cost >= c.budget_usd
         )

@@ -38,6 +38,7 @@ from evopipe.models.base import (
     ModelTimeoutError,
     RateLimitedError,
     ServerError,
+    Spent,
     Usage,
 )
 from evopipe.models.codec import (
@@ -65,6 +66,11 @@ def _respond(model_id: str, request: ModelRequest, text: str, data: Any = None) 
         data=data,
         cost_usd=0.0,
     )
+
+
+def _spent(request: ModelRequest, raw: str) -> Spent:
+    """A simulated request that was answered (unusably): usage all the same."""
+    return Spent(Usage(request_tokens(request), estimate_tokens(raw)), 1, 0.0)
 
 
 def _json_response(model_id: str, request: ModelRequest, data: Any) -> ModelResponse:
@@ -135,9 +141,11 @@ def _scripted_response(model_id: str, request: ModelRequest, value: Any) -> Mode
             try:
                 return _json_response(model_id, request, json.loads(value))
             except json.JSONDecodeError as exc:
-                raise InvalidOutputError(
+                error = InvalidOutputError(
                     "scripted response is not JSON", raw=value, errors=[str(exc)]
-                ) from exc
+                )
+                error.spent = _spent(request, value)
+                raise error from exc
         return _respond(model_id, request, value)
     return _json_response(model_id, request, value)
 
@@ -347,7 +355,10 @@ class SimModel:
             await asyncio.sleep(delay / 1000)
         if fault is not None:
             self.faults.append(fault)
-            raise self._fault(fault)
+            error = self._fault(fault)
+            if isinstance(error, InvalidOutputError):
+                error.spent = _spent(request, error.raw)
+            raise error
         answer = self._fake.answer(request)
         return ModelResponse(
             text=answer.text,
