@@ -141,7 +141,7 @@ def _progress() -> Progress:
 def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 3:
         raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-    with service.open_session(db) as session, _progress() as bar:
+    with service.open_session(db, cache=not req.no_cache) as session, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(service.run_compare(req, pipelines[1], pipelines[2], session))
     if as_json:
@@ -153,7 +153,7 @@ def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_
 def _single(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 1:
         raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-    with service.open_session(db) as session, _progress() as bar:
+    with service.open_session(db, cache=not req.no_cache) as session, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
     if outcome.projection is not None:
@@ -184,6 +184,7 @@ def register(app: typer.Typer) -> None:
         allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
         db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
     ) -> None:
         req = service.EvalRequest(
             dataset=dataset,
@@ -200,6 +201,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             project=project,
             python_allow=allow_python,
+            no_cache=no_cache,
         )
         try:
             if pipelines[0] == "compare":

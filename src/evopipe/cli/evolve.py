@@ -78,6 +78,7 @@ def evolve_cmd(
     output: str = typer.Option(None, help="Pipeline output to score."),
     operator: str = typer.Option(None, help="Evolve this operator's pipeline (e.g. reflect)."),
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -108,6 +109,7 @@ def evolve_cmd(
             mapping=parse_mapping(mapping),
             expected=expected,
             output=output,
+            no_cache=no_cache,
         )
         args = service.EvolveArgs(pipeline, source, config, db, operator_model, operator)
 
@@ -138,11 +140,14 @@ def promote_cmd(
     confidence: float = typer.Option(None, help="Override promotion.confidence."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
     try:
         decision = asyncio.run(
-            service.promote_candidate(ident, db=db, approved_by=approve, confidence=confidence)
+            service.promote_candidate(
+                ident, db=db, approved_by=approve, confidence=confidence, no_cache=no_cache
+            )
         )
     except EvopipeError as exc:
         _fail(exc)

@@ -25,7 +25,12 @@ from evopipe.models import (
     ModelResponse,
     ResponseCacheBackend,
 )
-from evopipe.models.codec import request_key, response_from_dict, response_to_dict
+from evopipe.models.codec import (
+    model_identity,
+    request_key,
+    response_from_dict,
+    response_to_dict,
+)
 
 
 @dataclass
@@ -62,7 +67,7 @@ class EvalCachedModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         start = time.perf_counter()
-        key = request_key(request, self.inner.id)
+        key = request_key(request, model_identity(self.inner))
         stored = self.backend.get(key)
         meter = METER.get()
         if stored is not None:

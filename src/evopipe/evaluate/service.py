@@ -44,6 +44,8 @@ class EvalRequest:
     seed: int = 0
     project: int = 3
     python_allow: Sequence[str] = ()
+    no_cache: bool = False
+    """Read no stored model response (``--no-cache``)."""
     progress: EvalRecorder | None = None
     """Also told about each example as it finishes (a progress display)."""
 
@@ -74,7 +76,11 @@ class CompareOutcome:
 
 @contextmanager
 def open_session(
-    db: str | None = None, *, base_dir: Path | None = None, persist: bool = True
+    db: str | None = None,
+    *,
+    base_dir: Path | None = None,
+    persist: bool = True,
+    cache: bool = True,
 ) -> Iterator[EvalSession]:
     """Open the store (default database unless ``persist`` is False) and a hub whose response
     cache lives in it, so re-running an evaluation is free."""
@@ -82,8 +88,8 @@ def open_session(
     redact = SecretRedactor.from_environ(os.environ)
     store = Store.open(resolve_db_url(db, cwd=base), redact=redact) if persist else None
     try:
-        cache = store.response_cache() if store is not None else None
-        hub = ModelHub(load_config(base), cache=cache, cache_policy="always")
+        backend = store.response_cache() if store is not None and cache else None
+        hub = ModelHub(load_config(base), cache=backend, cache_policy="always")
         yield EvalSession(Services(models=hub, store=store, base_dir=base), store)
     finally:
         if store is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class EvalSource:
     output: str | None = None
     split_seed: int = 0
     concurrency: int = 4
+    no_cache: bool = False
+    """Reuse no evaluation stored by an earlier run (``--no-cache``)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -86,6 +88,7 @@ def make_evaluator(source: EvalSource, services: Services) -> DatasetEvaluator:
         model=source.model,
         output=source.output,
         concurrency=source.concurrency,
+        reuse=not source.no_cache,
     )
 
 
@@ -177,10 +180,12 @@ def _extras(args: EvolveArgs) -> dict[str, Any]:
 
 
 def _rebuild(
-    info: dict[str, Any], hub: ModelHub | None
+    info: dict[str, Any], hub: ModelHub | None, no_cache: bool = False
 ) -> tuple[Evaluator, DatasetEvaluator, EngineOperatorRunner]:
     extra = info["config"]
     source = EvalSource(**extra["source"])
+    if no_cache:
+        source = replace(source, no_cache=True)
     pipeline_path = Path(extra["pipeline_path"])
     services = make_services(hub, pipeline_path.parent)
     task_eval = make_evaluator(source, services)
@@ -232,6 +237,7 @@ async def promote_candidate(
     approved_by: str | None = None,
     confidence: float | None = None,
     store: Store | None = None,
+    no_cache: bool = False,
 ) -> Decision:
     """Promote candidate ``ident`` (an id prefix) if it beats the incumbent on the test split."""
     own = store is None
@@ -243,7 +249,7 @@ async def promote_candidate(
         if not runs:
             raise EvopipeError(f"candidate {cid[:12]} belongs to no evolution run")
         info = repo.get_run(runs[-1])
-        _, task_eval, _ = _rebuild(info, hub)
+        _, task_eval, _ = _rebuild(info, hub, no_cache)
         if info["config"].get("operator"):
             raise EvopipeError("operator candidates are not promoted to the registry")
         return await promote(

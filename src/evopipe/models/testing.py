@@ -43,6 +43,7 @@ from evopipe.models.base import (
 )
 from evopipe.models.codec import (
     canonical_json,
+    content_fingerprint,
     estimate_tokens,
     request_key,
     request_tokens,
@@ -171,6 +172,10 @@ class ScriptedModel:
         self._rules = [(re.compile(p, re.DOTALL), v) for p, v in (rules or {}).items()]
         self._fallback = fallback
         self.calls: list[ModelRequest] = []
+        self.fingerprint = content_fingerprint(
+            {"responses": list(responses), "rules": dict(rules or {}), "fallback": fallback}
+        )
+        """Hash of the script: part of the response-cache key (an edited script misses)."""
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ScriptedModel:
@@ -226,6 +231,7 @@ class ReplayModel:
     def __init__(self, records: Mapping[str, dict[str, Any]], *, model_id: str = "replay") -> None:
         self._id = model_id
         self._records = dict(records)
+        self.fingerprint = content_fingerprint(self._records)
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ReplayModel:
