@@ -68,7 +68,8 @@ def _finish(coro: Coroutine[Any, Any, RunResult], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
-        typer.echo(json.dumps(result.outputs, indent=2, default=str))
+        if result.ok or result.outputs:  # a failed run has no outputs to print: no `{}`
+            typer.echo(json.dumps(result.outputs, indent=2, default=str))
         line = f"run {result.run_id}: {result.status}"
         if result.error:
             line += f" — {result.error}"

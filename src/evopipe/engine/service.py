@@ -25,9 +25,11 @@ from evopipe.engine.events import (
     Subscriber,
 )
 from evopipe.engine.policy import Policy
+from evopipe.engine.plan import refuse_if_invalid
 from evopipe.engine.progress import ProgressDisplay
 from evopipe.engine.replay import stored_pipeline
 from evopipe.engine.runner import resume_run, run_pipeline
+from evopipe.engine.state import check_options
 from evopipe.engine.types import ModelSource, RunOptions, RunResult, Services
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.loader import load_file
@@ -150,9 +152,13 @@ async def run_command(
         if opts.champion is None:
             raise
         path = None  # maybe a registered name: its champion is looked up in the store
-    pipeline = load_file(path).pipeline if path is not None else None
+    loaded = load_file(path) if path is not None else None
+    pipeline = loaded.pipeline if loaded is not None else None
     base_dir = path.parent.resolve() if path is not None else Path.cwd()
     with open_services(opts, base_dir) as services:
+        if loaded is not None:  # check with the file's locations; the run reuses this plan
+            refuse_if_invalid(loaded.pipeline, check_options(services, base_dir), loaded.source)
+            services.plans.pipeline(loaded.pipeline)
         if pipeline is None:
             if opts.champion is None:  # unreachable: resolve_target raised above
                 raise UsageError(f"no pipeline file or library pipeline named {target!r}")

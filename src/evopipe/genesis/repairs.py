@@ -156,6 +156,18 @@ def drop_unknown_keys(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw
     return data, [f"dropped unknown key {where}" for where in notes]
 
 
+@repair("drop-persona-tools", "persona-tools-unsupported")
+def drop_persona_tools(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
+    """Remove ``personas.*.tools``: no step kind gives them to the model."""
+    personas = data.get("personas")
+    notes: list[str] = []
+    for name, persona in personas.items() if isinstance(personas, dict) else ():
+        if isinstance(persona, dict) and "tools" in persona:
+            del persona["tools"]
+            notes.append(f"personas.{name}: dropped tools (unsupported)")
+    return data, notes
+
+
 @repair("strip-condition-braces", "condition-syntax")
 def strip_condition_braces(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
     """Conditions are expressions, not templates: strip ``{{ }}`` around them."""
