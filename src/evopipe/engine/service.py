@@ -24,8 +24,8 @@ from evopipe.engine.events import (
     RedactingSubscriber,
     Subscriber,
 )
-from evopipe.engine.policy import Policy
 from evopipe.engine.plan import refuse_if_invalid
+from evopipe.engine.policy import Policy
 from evopipe.engine.progress import ProgressDisplay
 from evopipe.engine.replay import stored_pipeline
 from evopipe.engine.runner import resume_run, run_pipeline
