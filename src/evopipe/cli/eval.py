@@ -162,6 +162,8 @@ def _single(req: service.EvalRequest, pipelines: list[str], db: str | None, as_j
         typer.echo(json.dumps(outcome.report.to_json(), indent=2, default=str))
     else:
         Console().print(report_table(outcome.report))
+    if (note := outcome.report.coverage_note()) is not None:
+        Console(stderr=True).print(f"note: {note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

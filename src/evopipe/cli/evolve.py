@@ -55,6 +55,8 @@ def _report(result: EvolutionResult, as_json: bool) -> None:
         f"({s['candidates']} candidates, {s['calls']} calls, ${s['cost_usd']:.4f})"
     )
     typer.echo(f"Pareto front: {', '.join(i[:12] for i in result.front)}")
+    for note in s.get("notes", ()):
+        typer.echo(f"note: {note}")
     typer.echo(f"see: evopipe lineage {result.run_id}; evopipe promote {result.champion_id[:12]}")
 
 

@@ -145,6 +145,17 @@ class EvalReport:
     judge_cost_usd: float = 0.0
     judge_calls: int = 0
     duration_s: float = 0.0
+    dataset_size: int = 0
+    """Rows of a dataset whose splits evopipe drew itself (one file); 0 when they were given."""
+
+    def coverage_note(self) -> str | None:
+        """Says so when only one split of the dataset was scored (the default is ``val``)."""
+        if self.split == "all" or self.dataset_size <= self.planned:
+            return None
+        return (
+            f"scored {self.n} of {self.dataset_size} rows (split {self.split}); "
+            "pass --split all to score every row"
+        )
 
     @property
     def n(self) -> int:

@@ -225,6 +225,11 @@ def _report(
         stopped=spend.stopped,
         judge_cost_usd=sum(r.judge_cost_usd for r in results),
         judge_calls=sum(r.judge_calls for r in results),
+        dataset_size=(
+            len(dataset.examples)
+            if isinstance(dataset, Dataset) and not dataset.given_splits
+            else 0
+        ),
     )
 
 
