@@ -18,10 +18,12 @@ from evopipe.evaluate import Dataset, MetricEnv, build_metrics, load_dataset, pr
 from evopipe.evolve.config import EvolveConfig, EvolveHook
 from evopipe.evolve.evaluator import DatasetEvaluator
 from evopipe.evolve.fitness import Evaluator
+from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.lineage import RENDERERS, lineage
 from evopipe.evolve.loop import EvolutionResult, resume, start
 from evopipe.evolve.meta import OPERATOR_PIPELINES, OperatorFitness
 from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
+from evopipe.evolve.promoted import promoted_operators, recorded_operators
 from evopipe.evolve.promotion import Decision, promote
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.models import ModelHub
@@ -145,17 +147,21 @@ async def evolve(
     reference = load_file(str(args.pipeline)).pipeline
     services = make_services(hub, args.pipeline.resolve().parent)
     task_eval = make_evaluator(args.source, services)
-    runner = EngineOperatorRunner(services, model=args.operator_model or args.source.model)
-    seed: Pipeline = reference
-    evaluator: Evaluator = task_eval
-    if args.operator is not None:
-        seed = load_operator(OPERATOR_PIPELINES[args.operator])
-        evaluator = OperatorFitness(args.operator, reference, task_eval, runner)
-    elif on_projection is not None:
-        on_projection(await projection(seed, task_eval, args.config))
     own = store is None
     st = store or open_store(args.db)
     try:
+        promoted = promoted_operators(Registry(st))  # evolved operators, used by name
+        runner = EngineOperatorRunner(
+            services, model=args.operator_model or args.source.model, overrides=promoted
+        )
+        seed: Pipeline = reference
+        evaluator: Evaluator = task_eval
+        if args.operator is not None:
+            seed = load_operator(OPERATOR_PIPELINES[args.operator])
+            evaluator = OperatorFitness(args.operator, reference, task_eval, runner)
+        elif on_projection is not None:
+            on_projection(await projection(seed, task_eval, args.config))
+        used = {name: candidate_id(p) for name, p in promoted.items()}
         return await start(
             seed,
             repo=EvolutionRepository(st),
@@ -163,24 +169,28 @@ async def evolve(
             config=args.config,
             run_operator=runner,
             hooks=hooks,
-            extra=_extras(args),
+            extra=_extras(args, used),
         )
     finally:
         if own:
             st.close()
 
 
-def _extras(args: EvolveArgs) -> dict[str, Any]:
+def _extras(args: EvolveArgs, operator_pipelines: dict[str, str]) -> dict[str, Any]:
     return {
         "source": args.source.to_json(),
         "pipeline_path": str(args.pipeline.resolve()),
         "operator_model": args.operator_model,
         "operator": args.operator,
+        "operator_pipelines": operator_pipelines,
     }
 
 
 def _rebuild(
-    info: dict[str, Any], hub: ModelHub | None, no_cache: bool = False
+    info: dict[str, Any],
+    hub: ModelHub | None,
+    no_cache: bool = False,
+    repo: EvolutionRepository | None = None,
 ) -> tuple[Evaluator, DatasetEvaluator, EngineOperatorRunner]:
     extra = info["config"]
     source = EvalSource(**extra["source"])
@@ -189,7 +199,12 @@ def _rebuild(
     pipeline_path = Path(extra["pipeline_path"])
     services = make_services(hub, pipeline_path.parent)
     task_eval = make_evaluator(source, services)
-    runner = EngineOperatorRunner(services, model=extra.get("operator_model") or source.model)
+    used = extra.get("operator_pipelines") or {}
+    runner = EngineOperatorRunner(
+        services,
+        model=extra.get("operator_model") or source.model,
+        overrides=recorded_operators(repo, used) if repo is not None else None,
+    )
     if extra.get("operator"):
         reference = load_file(str(pipeline_path)).pipeline
         return OperatorFitness(extra["operator"], reference, task_eval, runner), task_eval, runner
@@ -208,7 +223,7 @@ async def resume_run(
     st = store or open_store(db)
     try:
         repo = EvolutionRepository(st)
-        evaluator, _, runner = _rebuild(repo.get_run(run_id), hub)
+        evaluator, _, runner = _rebuild(repo.get_run(run_id), hub, repo=repo)
         return await resume(
             run_id, repo=repo, evaluator=evaluator, run_operator=runner, hooks=hooks
         )
@@ -249,14 +264,14 @@ async def promote_candidate(
         if not runs:
             raise EvopipeError(f"candidate {cid[:12]} belongs to no evolution run")
         info = repo.get_run(runs[-1])
-        _, task_eval, _ = _rebuild(info, hub, no_cache)
-        if info["config"].get("operator"):
-            raise EvopipeError("operator candidates are not promoted to the registry")
+        # an operator candidate is judged by what it does to the run's reference task, and
+        # promoted under its pipeline's name (operator-reflect): evolution then uses it
+        evaluator, _, _ = _rebuild(info, hub, no_cache, repo)
         return await promote(
             cid,
             repo=repo,
             registry=Registry(st),
-            evaluator=task_eval,
+            evaluator=evaluator,
             incumbent=repo.get_spec(info["seed_id"]),
             confidence=confidence,
             approved_by=approved_by,
