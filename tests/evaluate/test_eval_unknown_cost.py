@@ -44,3 +44,22 @@ async def test_priced_models_keep_their_cost(classify: Pipeline) -> None:
         classify, from_rows(ROWS), build_metrics("exact"), services=services, split="all"
     )
     assert report.to_json()["objectives"]["cost_usd"] == pytest.approx(0.01)
+
+
+async def test_the_eval_meter_counts_every_request_sent() -> None:
+    import dataclasses
+
+    from evopipe.evaluate.caching import METER, EvalCachedModel, Meter
+    from evopipe.models import InMemoryCache, Message, ModelRequest
+
+    def answer(request: ModelRequest) -> object:
+        return dataclasses.replace(labeller(0.01)(request), requests=3)  # 2 re-asks inside
+
+    model = EvalCachedModel(FunctionModel(answer), InMemoryCache())
+    meter = Meter()
+    token = METER.set(meter)
+    try:
+        await model.complete(ModelRequest((Message("user", "hi"),)))
+    finally:
+        METER.reset(token)
+    assert meter.calls == 3

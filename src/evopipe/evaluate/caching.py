@@ -21,6 +21,7 @@ from evopipe.models import (
     Capabilities,
     InMemoryCache,
     Model,
+    ModelError,
     ModelRequest,
     ModelResponse,
     ResponseCacheBackend,
@@ -38,7 +39,8 @@ class Meter:
     """Model traffic of one pipeline run, as seen through the evaluation cache."""
 
     calls: int = 0
-    """Calls that reached a model (paid, or failed), i.e. not served from the cache."""
+    """Requests that reached a model (paid, or failed; adapter re-asks included), i.e. not
+    served from the cache."""
     hits: int = 0
     paid_usd: float = 0.0
     saved_usd: float = 0.0
@@ -78,10 +80,17 @@ class EvalCachedModel:
                 meter.unpriced += hit.cost_usd is None
             latency = (time.perf_counter() - start) * 1000
             return dataclasses.replace(hit, cached=True, cost_usd=0.0, latency_ms=latency)
+        try:
+            response = await self.inner.complete(request)
+        except ModelError as exc:  # requests sent before the failure still count
+            if meter is not None:
+                spent = exc.spent
+                meter.calls += max(1, spent.requests) if spent is not None else 1
+                meter.paid_usd += (spent.cost_usd or 0.0) if spent is not None else 0.0
+                meter.unpriced += spent is not None and spent.cost_usd is None
+            raise
         if meter is not None:
-            meter.calls += 1
-        response = await self.inner.complete(request)
-        if meter is not None:
+            meter.calls += max(1, response.requests)
             meter.paid_usd += response.cost_usd or 0.0
             meter.unpriced += response.cost_usd is None
         self.backend.put(key, response_to_dict(dataclasses.replace(response, cached=False)))
