@@ -41,7 +41,7 @@ class MeteredRunner:
         out = await self.inner(name, inputs)
         usage = out.pop("__usage__", {}) if isinstance(out, dict) else {}
         self.calls += int(usage.get("calls", 0))
-        self.cost_usd += float(usage.get("cost_usd", 0.0))
+        self.cost_usd += float(usage.get("cost_usd") or 0.0)  # unknown price: known part
         return out
 
 
