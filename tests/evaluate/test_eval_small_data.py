@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval_helpers import CALC
+from eval_helpers import CALC, CLASSIFY
 from test_eval_cli import _app
 from typer.testing import CliRunner
 
@@ -38,3 +38,24 @@ def test_eval_says_it_scored_one_split_of_the_file(tmp_path: Path) -> None:
 def test_no_note_when_every_row_is_scored(tmp_path: Path) -> None:
     _, err = _eval(tmp_path, "--split", "all")
     assert "rows (split" not in err
+
+
+def test_eval_no_cache_reads_no_stored_response(tmp_path: Path) -> None:
+    pipe = tmp_path / "classify.yaml"
+    pipe.write_text(CLASSIFY, encoding="utf-8")
+    (tmp_path / "script.yaml").write_text("fallback: other\n", encoding="utf-8")
+    data = tmp_path / "data.jsonl"
+    rows = [{"text": f"message {i}", "label": "other"} for i in range(3)]
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    args = ["eval", str(pipe), "--dataset", str(data), "--split", "all", "--project", "0"]
+    args += ["--model", f"scripted:{tmp_path / 'script.yaml'}", "--expected", "label"]
+    args += ["--db", str(tmp_path / "e.db"), "--json"]
+
+    def cached_calls(*extra: str) -> int:
+        result = CliRunner().invoke(_app(), [*args, *extra])
+        assert result.exit_code == 0, result.output
+        return sum(e["cached_calls"] for e in json.loads(result.stdout)["examples"])
+
+    assert cached_calls() == 0
+    assert cached_calls() == 3  # the second evaluation is served from the store
+    assert cached_calls("--no-cache") == 0

@@ -8,7 +8,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from evopipe.evolve import service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.operators import OPERATORS, OperatorContext
@@ -17,7 +18,6 @@ from evopipe.evolve.repository import EvolutionRepository
 from evopipe.evolve.validity import check_offspring
 from evopipe.models import ModelHub
 from evopipe.spec import Pipeline, loads
-from evopipe.store import Store
 
 GENESIS_LIKE = """\
 apiVersion: evopipe/v1
@@ -86,14 +86,14 @@ async def test_evolve_records_both_parents_and_explains_idle_operators(tmp_path:
     data = tmp_path / "d.jsonl"
     data.write_text("\n".join(__import__("json").dumps(r) for r in rows) + "\n")
     ops = ("instruction", "params", "crossover", "parallelise", "insert_ensemble")
-    args = service.EvolveArgs(
+    args = EvolveArgs(
         pipeline=seed_file,
-        source=service.EvalSource(str(data), "exact", model="fake", expected="label"),
+        source=EvalSource(str(data), "exact", model="fake", expected="label"),
         config=EvolveConfig(generations=3, population=4, offspring=4, seed=2, operators=ops),
     )
-    with Store.open(str(tmp_path / "evo.db")) as store:
-        result = await service.evolve(args, hub=ModelHub(), store=store)
-        members = EvolutionRepository(store).members(result.run_id)
+    with App(Settings.load(tmp_path, db=str(tmp_path / "evo.db")), models=ModelHub()) as app:
+        result = await app.evolutions.evolve(args)
+        members = EvolutionRepository(app.store).members(result.run_id)
     crossed = [m for m in members if "crossover" in m.operators]
     assert crossed, result.summary["meta"]["operator_stats"]
     assert all(len(m.parents) == 2 for m in crossed)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource
 from evopipe.engine import Services
 from evopipe.evaluate import build_metrics, from_rows
-from evopipe.evaluate.service import open_session
 from evopipe.evolve.evaluator import DatasetEvaluator
-from evopipe.evolve.service import EvalSource, _rebuild
 from evopipe.models import ModelHub
 from evopipe.models.config import config_from_dict
 
@@ -42,22 +42,14 @@ def test_no_cache_never_matches_a_stored_evaluation(tmp_path: Path) -> None:
     assert a != b
 
 
-def test_eval_no_cache_reads_no_stored_response(tmp_path: Path) -> None:
-    db = str(tmp_path / "e.db")
-    with open_session(db, base_dir=tmp_path) as cached:
-        assert cached.services.models.cache is not None
-    with open_session(db, base_dir=tmp_path, cache=False) as fresh:
-        assert fresh.services.models.cache is None
-
-
 def test_promote_no_cache_rebuilds_an_evaluator_that_reuses_nothing(tmp_path: Path) -> None:
     (tmp_path / "script.yaml").write_text("fallback: x\n", encoding="utf-8")
     (tmp_path / "d.jsonl").write_text('{"text": "a", "label": "x"}\n', encoding="utf-8")
     source = EvalSource(str(tmp_path / "d.jsonl"), "exact", model="scripted:script.yaml")
     info = {"config": {"source": source.to_json(), "pipeline_path": str(tmp_path / "p.yaml")}}
-    hub = ModelHub(config_from_dict({}, env={}, base_dir=tmp_path))
-    keys = {_rebuild(info, hub)[1].dataset_key for _ in range(2)}
+    with App(Settings.load(tmp_path, persist=False)) as app:
+        keys = {app.evolutions._rebuild(info)[1].dataset_key for _ in range(2)}
+        fresh = {app.evolutions._rebuild(info, no_cache=True)[1].dataset_key for _ in range(2)}
     assert len(keys) == 1
-    fresh = {_rebuild(info, hub, no_cache=True)[1].dataset_key for _ in range(2)}
     assert len(fresh) == 2
     assert not fresh & keys

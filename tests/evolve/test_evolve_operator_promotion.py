@@ -7,7 +7,8 @@ from pathlib import Path
 from evolve_helpers import SEED_YAML, slice_dataset
 from test_evolve_meta import broken, hub_for
 
-from evopipe.evolve import service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.operator_runner import load_operator
@@ -27,8 +28,8 @@ def improved_reflect() -> Pipeline:
     return Pipeline.model_validate(data)
 
 
-def _source(data: Path) -> service.EvalSource:
-    return service.EvalSource(
+def _source(data: Path) -> EvalSource:
+    return EvalSource(
         str(data), "numeric[pick=first]", model="scripted", mapping={"question": "input"}
     )
 
@@ -59,9 +60,10 @@ def _operator_run(store: Store, tmp_path: Path, data: Path) -> str:
 async def test_an_evolved_operator_is_promoted_then_used_by_name(tmp_path: Path) -> None:
     data = slice_dataset(tmp_path)
     hub = hub_for(data)
-    with Store.open(str(tmp_path / "evo.db")) as store:
+    with App(Settings.load(tmp_path, db=str(tmp_path / "evo.db")), models=hub) as app:
+        store = app.store
         cid = _operator_run(store, tmp_path, data)
-        decision = await service.promote_candidate(cid[:12], hub=hub, store=store)
+        decision = await app.evolutions.promote(cid[:12])
         assert decision.promoted, decision.reason
         assert decision.name == "operator-reflect"
         champion = Registry(store).champion("operator-reflect")
@@ -69,14 +71,14 @@ async def test_an_evolved_operator_is_promoted_then_used_by_name(tmp_path: Path)
         assert champion.candidate_id == cid
 
         task = tmp_path / "counter.yaml"
-        args = service.EvolveArgs(
+        args = EvolveArgs(
             pipeline=task,
             source=_source(data),
             config=EvolveConfig(
                 generations=1, population=2, offspring=1, seed=0, operators=("reflect",)
             ),
         )
-        result = await service.evolve(args, hub=hub, store=store)
+        result = await app.evolutions.evolve(args)
         info = EvolutionRepository(store).get_run(result.run_id)
     assert info["config"]["operator_pipelines"] == {"reflect": cid}
     model = hub.get("scripted", cache_policy="off")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evopipe.evolve import service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.promotion import small_split_hint
 from evopipe.models import ModelHub
-from evopipe.store import Store
 
 CALC = """\
 apiVersion: evopipe/v1
@@ -31,13 +31,13 @@ async def test_a_seed_acing_a_tiny_split_is_reported_as_such(tmp_path: Path) -> 
     ]
     data = tmp_path / "d.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    args = service.EvolveArgs(
+    args = EvolveArgs(
         pipeline=seed,
-        source=service.EvalSource(str(data), "numeric", expected="answer"),
+        source=EvalSource(str(data), "numeric", expected="answer"),
         config=EvolveConfig(generations=3, population=2, offspring=2, seed=1),
     )
-    with Store.open(str(tmp_path / "evo.db")) as store:
-        result = await service.evolve(args, hub=ModelHub(), store=store)
+    with App(Settings.load(tmp_path, db=str(tmp_path / "evo.db")), models=ModelHub()) as app:
+        result = await app.evolutions.evolve(args)
     assert result.stop_reason == "perfect"
     notes = " ".join(result.summary["notes"])
     assert "the seed already scores 1.000 on all 3 val row(s)" in notes

@@ -21,7 +21,6 @@ from evopipe.check.options import CheckOptions
 from evopipe.spec.base import Retry, StepBase
 from evopipe.spec.conditions import Condition, parse_condition
 from evopipe.spec.errors import ConditionError, Diagnostic, SpecError, TemplateError
-from evopipe.spec.loader import Source
 from evopipe.spec.pipeline import Pipeline
 from evopipe.spec.templates import references
 from evopipe.steps import StepKind, UnknownKindError, get_kind
@@ -135,16 +134,12 @@ class PlanCache:
         )
 
 
-def refuse_if_invalid(
-    pipeline: Pipeline, options: CheckOptions, source: Source | None = None
-) -> None:
+def refuse_if_invalid(pipeline: Pipeline, options: CheckOptions) -> None:
     """Run the checker (:func:`evopipe.check.check_pipeline`); raise :class:`SpecError` with
-    its error diagnostics (located as file:line:col when ``source`` is given). Warnings do not
-    stop a run."""
+    its error diagnostics. Warnings do not stop a run."""
     from evopipe.check import check_pipeline
 
-    found = check_pipeline(pipeline, source, options=options)
-    errors = [d for d in found if d.severity == "error"]
+    errors = [d for d in check_pipeline(pipeline, options=options) if d.severity == "error"]
     if errors:
         raise SpecError(errors)
 
