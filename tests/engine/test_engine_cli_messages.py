@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from evopipe.cli import build_app
@@ -28,13 +27,6 @@ steps:
   - {id: calc, kind: tool, tool: arithmetic, args: {expression: "1/0"}}
 outputs: {answer: "{{ steps.calc.output }}"}
 """
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EVOPIPE_DB", raising=False)
-    return CliRunner()
 
 
 def test_run_locates_checker_errors_in_the_file(cli: CliRunner, tmp_path: Path) -> None:

@@ -109,21 +109,23 @@ def rename_refs(data: Raw, pattern: re.Pattern[str], new: str) -> None:
     """Rewrite every match of ``pattern`` to ``new`` in the templates, conditions and outputs
     of the document (contracts, ids and ``needs`` untouched)."""
 
-    def fix(value: Any) -> Any:
-        if isinstance(value, str):
-            return pattern.sub(new, value)
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items()}
-        return value
-
     for step in all_steps(data):
         for key in list(step):
             if key not in ("id", "kind", "needs", "output", "steps"):
-                step[key] = fix(step[key])
+                step[key] = _rewrite(step[key], pattern, new)
     if "outputs" in data:
-        data["outputs"] = fix(data["outputs"])
+        data["outputs"] = _rewrite(data["outputs"], pattern, new)
+
+
+def _rewrite(value: Any, pattern: re.Pattern[str], new: str) -> Any:
+    """``pattern`` replaced by ``new`` in every string inside plain data."""
+    if isinstance(value, str):
+        return pattern.sub(new, value)
+    if isinstance(value, list):
+        return [_rewrite(v, pattern, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _rewrite(v, pattern, new) for k, v in value.items()}
+    return value
 
 
 def close_name(name: str, known: list[str]) -> str | None:
@@ -223,20 +225,10 @@ def rename_step_refs(
     the string values of ``container`` (all keys, or only ``keys``)."""
     tail = rf"(?=\.output\.{re.escape(field)}\b)" if field else r"\b"
     pattern = re.compile(rf"\bsteps\.{re.escape(old)}{tail}")
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, str):
-            return pattern.sub(f"steps.{new}", value)
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items()}
-        return value
-
     for key in list(container):
         if key in ("id", "kind", "needs", "output", "steps") or (keys and key not in keys):
             continue
-        container[key] = fix(container[key])
+        container[key] = _rewrite(container[key], pattern, f"steps.{new}")
 
 
 def redirect_reads(data: Raw, steps: list[Raw], old: str, first: Raw, renamed: Raw) -> list[str]:
