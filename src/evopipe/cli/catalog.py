@@ -6,8 +6,7 @@ import json
 
 import typer
 
-from evopipe.app import EvopipeError
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -19,8 +18,7 @@ def list_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Every pipeline of the catalog, grouped by category."""
-    with open_app(db=db) as app:
-        entries = app.catalog.list(category)
+    entries = call(lambda app: app.catalog.list(category), db=db)
     if as_json:
         typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
         return
@@ -35,12 +33,7 @@ def list_cmd(
 
 def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = _DB) -> None:
     """One pipeline: category, inputs, tags, registration, and its YAML."""
-    try:
-        with open_app(db=db) as app:
-            data = app.catalog.show(name)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    data = call(lambda app: app.catalog.show(name), db=db)
     text = data.pop("yaml")
     for key, value in data.items():
         typer.echo(f"{key}: {value}")
@@ -50,12 +43,7 @@ def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = _
 
 def register_cmd(name: str = typer.Argument(..., help="Library pipeline."), db: str = _DB) -> None:
     """Register a library pipeline (champion if the name has none), tagged by category."""
-    try:
-        with open_app(db=db) as app:
-            number = app.catalog.register(name)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    number = call(lambda app: app.catalog.register(name), db=db)
     typer.echo(f"registered {name} v{number}")
 
 

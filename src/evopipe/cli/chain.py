@@ -10,7 +10,7 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.chains import ChainResult
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call, open_app
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
 _MODEL = typer.Option(None, "--model", help="Model for steps that pin none.")
@@ -72,12 +72,7 @@ def resume_cmd(
 
 def show_cmd(chain_id: str = typer.Argument(..., help="Chain run id."), db: str = _DB) -> None:
     """A chain run's status and its journal of stage events."""
-    try:
-        with open_app(db=db) as app:
-            data = app.chains.show(chain_id)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    data = call(lambda app: app.chains.show(chain_id), db=db)
     typer.echo(json.dumps(data, indent=2, default=str))
 
 

@@ -4,26 +4,15 @@ pipelines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import typer
 
-from evopipe.app import App, EvopipeError
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
 _REASON = typer.Option("", "--reason", help="Why (kept in the change log).")
 _NAME = typer.Argument(..., help="Registered pipeline name.")
-
-
-def _do(db: str | None, action: Callable[[App], Any]) -> Any:
-    try:
-        with open_app(db=db) as app:
-            return action(app)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _echo_change(change: Any) -> None:
@@ -41,14 +30,14 @@ def alias_cmd(
     db: str = _DB,
 ) -> None:
     """Point an alias at a version (``champion`` moves the champion)."""
-    _echo_change(_do(db, lambda app: app.releases.set_alias(name, alias, version, reason)))
+    _echo_change(call(lambda app: app.releases.set_alias(name, alias, version, reason), db=db))
 
 
 def unalias_cmd(
     name: str = _NAME, alias: str = typer.Argument(...), reason: str = _REASON, db: str = _DB
 ) -> None:
     """Remove an alias."""
-    _echo_change(_do(db, lambda app: app.releases.remove_alias(name, alias, reason)))
+    _echo_change(call(lambda app: app.releases.remove_alias(name, alias, reason), db=db))
 
 
 def tag_cmd(
@@ -61,9 +50,9 @@ def tag_cmd(
 ) -> None:
     """Tag a version (or remove a tag)."""
     if remove:
-        _echo_change(_do(db, lambda app: app.releases.untag(name, version, tag, reason)))
+        _echo_change(call(lambda app: app.releases.untag(name, version, tag, reason), db=db))
     else:
-        _echo_change(_do(db, lambda app: app.releases.tag(name, version, tag, reason)))
+        _echo_change(call(lambda app: app.releases.tag(name, version, tag, reason), db=db))
 
 
 def changes_cmd(
@@ -72,7 +61,7 @@ def changes_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The change log (aliases, tags, canaries); any change can be undone by its number."""
-    changes = _do(db, lambda app: app.releases.changes(name))
+    changes = call(lambda app: app.releases.changes(name), db=db)
     if as_json:
         typer.echo(json.dumps([c.to_json() for c in changes], indent=2))
         return
@@ -86,12 +75,12 @@ def changes_cmd(
 
 def undo_cmd(change: int = typer.Argument(..., help="Change number."), db: str = _DB) -> None:
     """Undo one change (logged as a change of its own)."""
-    _echo_change(_do(db, lambda app: app.releases.undo(change)))
+    _echo_change(call(lambda app: app.releases.undo(change), db=db))
 
 
 def show_cmd(name: str = _NAME, db: str = _DB) -> None:
     """Aliases, tags and the canary (with observed stats) of a name."""
-    typer.echo(json.dumps(_do(db, lambda app: app.releases.describe(name)), indent=2))
+    typer.echo(json.dumps(call(lambda app: app.releases.describe(name), db=db), indent=2))
 
 
 def canary_cmd(
@@ -106,11 +95,10 @@ def canary_cmd(
 ) -> None:
     """Start a canary: a share of routed requests goes to the challenger, demoted on breach."""
     if stop:
-        _do(db, lambda app: app.releases.stop_canary(name))
+        call(lambda app: app.releases.stop_canary(name), db=db)
         typer.echo(f"{name}: canary stopped")
         return
-    canary = _do(
-        db,
+    canary = call(
         lambda app: app.releases.start_canary(
             name,
             version,
@@ -119,6 +107,7 @@ def canary_cmd(
             min_fitness=min_fitness,
             min_requests=min_requests,
         ),
+        db=db,
     )
     typer.echo(f"{name}: canary v{canary.challenger} on {canary.share:.0%} of keys")
 

@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import json
 import signal
+import time
 from datetime import UTC, datetime
 
 import typer
 
 from evopipe.app import EvopipeError, parse_inputs
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call, open_app
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -34,32 +35,26 @@ def add_cmd(
     db: str = _DB,
 ) -> None:
     """Add a schedule."""
-    try:
-        with open_app(db=db) as app:
-            schedule = app.scheduling.add(
-                name,
-                cron,
-                target,
-                parse_inputs(inputs),
-                replace=replace,
-                tz=tz,
-                missed=missed,
-                max_catchup=max_catchup,
-                catchup_window_s=window,
-                overlap=overlap,
-            )
-            nxt = app.scheduling.list()
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    when = next(s["next"] for s in nxt if s["name"] == schedule.name)
+    policy = {
+        "tz": tz,
+        "missed": missed,
+        "max_catchup": max_catchup,
+        "catchup_window_s": window,
+        "overlap": overlap,
+    }
+    schedule = call(
+        lambda app: app.scheduling.add(
+            name, cron, target, parse_inputs(inputs), replace=replace, **policy
+        ),
+        db=db,
+    )
+    when = schedule.next_time(time.time())
     typer.echo(f"{schedule.name}: {schedule.cron} ({schedule.tz}) next {_iso(when)}")
 
 
 def list_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
     """Schedules with their policies and next nominal time."""
-    with open_app(db=db) as app:
-        items = app.scheduling.list()
+    items = call(lambda app: app.scheduling.list(), db=db)
     if as_json:
         typer.echo(json.dumps(items, indent=2))
         return
@@ -74,12 +69,7 @@ def list_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
 
 def remove_cmd(name: str = typer.Argument(..., help="Schedule name."), db: str = _DB) -> None:
     """Remove a schedule (its past fires stay recorded)."""
-    try:
-        with open_app(db=db) as app:
-            app.scheduling.remove(name)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    call(lambda app: app.scheduling.remove(name), db=db)
     typer.echo(f"removed {name}")
 
 
@@ -89,8 +79,7 @@ def fires_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Recorded fires: nominal time, status, run, start lateness."""
-    with open_app(db=db) as app:
-        fires = app.scheduling.fires(name)
+    fires = call(lambda app: app.scheduling.fires(name), db=db)
     if as_json:
         typer.echo(json.dumps([f.to_json() for f in fires], indent=2))
         return
