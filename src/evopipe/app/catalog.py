@@ -3,6 +3,7 @@ and the registered ones, by category."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evopipe.orchestrate.catalog import Entry, category_of
@@ -69,6 +70,19 @@ class Catalog:
             registry.set_champion(name, number)
         Labels(self.app.store).tag(name, number, entry.category, reason="catalog category")
         return number
+
+    def register_file(self, path: str | Path) -> tuple[str, int]:
+        """Register the pipeline in a file (checked under this session's policy), tagged with
+        its category. Returns its name and version number."""
+        pipeline = self.app.pipelines.resolve(str(path)).pipeline
+        name = pipeline.name
+        registry = Registry(self.app.store)
+        number = registry.add_version(name, spec_hash(pipeline), pipeline, {"origin": str(path)})
+        if registry.champion(name) is None:
+            registry.set_champion(name, number)
+        category = category_of(name, pipeline.metadata)
+        Labels(self.app.store).tag(name, number, category, reason="catalog category")
+        return name, number
 
     def _pipeline(self, entry: Entry) -> Pipeline:
         if entry.origin == "library":

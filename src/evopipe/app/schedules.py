@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,9 +77,12 @@ class Scheduling:
     def remove(self, name: str) -> None:
         self._schedules.remove(name)
 
-    def scheduler(self, *, model: str | None = None, grace_s: float = 60.0) -> Scheduler:
+    def scheduler(
+        self, *, model: str | None = None, grace_s: float = 60.0, clock: Any = time.time
+    ) -> Scheduler:
+        """A scheduler whose fires start runs of this session (``clock``: tests inject one)."""
         dispatcher = _RunDispatcher(self.app, model)
-        scheduler = Scheduler(self.app.store, dispatcher, grace_s=grace_s)
+        scheduler = Scheduler(self.app.store, dispatcher, grace_s=grace_s, clock=clock)
         dispatcher.scheduler = scheduler
         return scheduler
 
@@ -94,10 +98,15 @@ class Scheduling:
         fired: builtins.list[Fire] = []
         if once:
             fired = await scheduler.tick()
-            dispatcher = scheduler.dispatcher
-            if isinstance(dispatcher, _RunDispatcher) and dispatcher.tasks:
-                await asyncio.gather(*list(dispatcher.tasks))
+            await settle(scheduler)
         else:
             await scheduler.serve(stop)
             await self.app.runs.drain()
         return fired
+
+
+async def settle(scheduler: Scheduler) -> None:
+    """Wait until the runs this scheduler's dispatcher started have ended (and reported)."""
+    dispatcher = scheduler.dispatcher
+    while isinstance(dispatcher, _RunDispatcher) and dispatcher.tasks:
+        await asyncio.gather(*list(dispatcher.tasks))

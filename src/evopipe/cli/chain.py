@@ -18,10 +18,12 @@ _TRUST = typer.Option(False, "--trust", help="Run under the trusting policy.")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-def check_cmd(file: Path = typer.Argument(..., help="Chain file."), db: str = _DB) -> None:
+def check_cmd(
+    file: Path = typer.Argument(..., help="Chain file."), trust: bool = _TRUST, db: str = _DB
+) -> None:
     """Check a chain: every stage's pipeline resolves and its inputs are wired and typed."""
     try:
-        with open_app(db=db) as app:
+        with open_app(db=db, trust=trust) as app:
             loaded, pipelines = app.chains.check(file)
     except EvopipeError as exc:
         typer.echo(str(exc), err=True)
