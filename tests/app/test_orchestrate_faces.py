@@ -58,6 +58,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(build_app(), list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
     return result.exit_code, result.output
 
 
@@ -170,3 +172,40 @@ async def test_the_scheduler_starts_real_runs_and_records_their_end(project: Pat
         assert fire.status == "succeeded"
         run = app.runs.get(fire.run_id or "")
         assert run["status"] == "succeeded"
+
+
+async def test_routed_runs_demote_a_failing_challenger_automatically(project: Path) -> None:
+    (project / "routes.yaml").write_text("rules:\n  - {target: verify, keywords: [verify]}\n")
+    async with App(Settings.load()) as app:
+        good = app.pipelines.resolve("verify.yaml").pipeline
+        bad = app.pipelines.resolve("broken.yaml").pipeline.model_copy(
+            update={"name": "verify", "description": "verify a release"}
+        )
+        assert app.routing.register("verify", good) == 1
+        assert app.routing.register("verify", bad) == 2
+        app.releases.start_canary("verify", 2, share=0.5, max_error_rate=0.2, min_requests=3)
+        roles = []
+        for key in range(16):
+            outcome, result = await app.routing.run(
+                "verify the release", {"text": "v"}, key=f"user-{key}"
+            )
+            assert outcome.target is not None
+            assert result is not None
+            assert outcome.decision.stage == "keywords"
+            roles.append(outcome.role)
+            assert result.ok == (outcome.role == "champion")
+        canary = app.releases.canaries.get("verify")
+        assert canary is not None
+        assert canary.state == "demoted"
+        assert roles.count("challenger") == 3  # demoted at its third failure
+        assert "error rate 100.00% over 3 runs" in (canary.reason or "")
+        assert "canary" not in app.releases.labels.aliases("verify")
+
+
+def test_route_run_from_the_cli(project: Path) -> None:
+    (project / "routes.yaml").write_text("rules:\n  - {target: verify.yaml, keywords: [verify]}\n")
+    code, out = cli("route", "verify the release", "--run", "-i", "text=v", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["stage"], data["target"]) == ("keywords", "verify.yaml")
+    assert data["run"]["status"] == "succeeded"

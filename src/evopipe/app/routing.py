@@ -23,6 +23,7 @@ from evopipe.spec.canonical import spec_hash
 if TYPE_CHECKING:
     from evopipe.app.generate import GenerateOutcome
     from evopipe.app.root import App
+    from evopipe.engine.results import RunResult
     from evopipe.spec.pipeline import Pipeline
 
 
@@ -106,6 +107,26 @@ class Routing:
                 text, model=model, max_rounds=max_rounds
             )
         return outcome
+
+    async def run(
+        self,
+        text: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        model: str | None = None,
+        **route: Any,
+    ) -> tuple[RouteOutcome, RunResult | None]:
+        """Route, then run the chosen pipeline; a run of a name under a canary is observed
+        (its success counts for or against the challenger, which may be demoted)."""
+        outcome = await self.route(text, key=key, model=model, **route)
+        if outcome.target is None:
+            return outcome, None
+        result = await self.app.runs.run(outcome.target, inputs, model=model)
+        name, _, number = outcome.target.partition("@")
+        if outcome.role is not None and number.isdigit():
+            Canaries(self.app.store).observe(name, int(number), ok=result.ok)
+        return outcome, result
 
     def _target(self, decision: Decision, key: str) -> tuple[str | None, str | None, int | None]:
         name = decision.choice

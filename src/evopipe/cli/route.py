@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import typer
 
@@ -21,22 +22,27 @@ def route_cmd(
     explain: bool = typer.Option(False, "--explain", help="Show every stage's candidates."),
     generate: bool = typer.Option(False, "--generate", help="On no match, generate a pipeline."),
     register: str = typer.Option(None, "--register", help="Register the generated one as NAME."),
+    run: bool = typer.Option(False, "--run", help="Run the chosen pipeline (canaries observe it)."),
+    inputs: list[str] = typer.Option([], "-i", "--input", help="Run input key=value."),
     db: str = typer.Option(None, "--db", help="Store URL or path."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Route a request: explicit rules, keywords, retrieval, the model's intent, or no match."""
     try:
         with open_app(db=db, model=model) as app:
-            outcome = asyncio.run(
-                app.routing.route(
-                    request,
-                    event=event,
-                    fields=parse_inputs(fields),
-                    key=key,
-                    model=model,
-                    generate=generate or register is not None,
+            route: dict[str, Any] = {
+                "event": event,
+                "fields": parse_inputs(fields),
+                "key": key,
+                "model": model,
+                "generate": generate or register is not None,
+            }
+            if run:
+                outcome, result = asyncio.run(
+                    app.routing.run(request, parse_inputs(inputs), **route)
                 )
-            )
+            else:
+                outcome, result = asyncio.run(app.routing.route(request, **route)), None
             registered = None
             generated = outcome.generated
             if register and generated is not None:
@@ -47,10 +53,13 @@ def route_cmd(
     if as_json:
         data = outcome.to_json()
         data["registered"] = registered
+        data["run"] = result.to_json() if result is not None else None
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
         _print(outcome, explain, register, registered)
-    if outcome.target is None and outcome.generated is None:
+        if result is not None:
+            typer.echo(f"run {result.run_id}: {result.status}")
+    if (outcome.target is None and outcome.generated is None) or (result and not result.ok):
         raise typer.Exit(1)
 
 
