@@ -78,6 +78,9 @@ async def test_hotfix_deploys_then_rolls_back_a_broken_release_and_monitors_run(
             await scheduler.tick()
             await settle(scheduler)
         fires = scheduler.fires()
+        reports = {r.subject: r for r in app.reports.schedules()}
+    assert reports["monitor-performance"].runs == 2
+    assert reports["monitor-health"].success_rate == 1.0
     counts = {
         name: sum(f.schedule == name for f in fires)
         for name in ("monitor-health", "monitor-performance", "monitor-errors")

@@ -125,6 +125,15 @@ def test_a_chain_runs_and_a_failing_one_is_compensated(project: Path) -> None:
     ]
     code, out = cli("chain", "show", result["chain_id"])
     assert json.loads(out)["status"] == "failed"
+    code, out = cli("report", "chains", "--json")
+    [release] = json.loads(out)
+    assert (release["subject"], release["runs"], release["success_rate"]) == ("release", 2, 0.5)
+    assert release["last_failure"]["ref"] == result["chain_id"]
+    code, out = cli("report", "pipelines", "--json")
+    by_name = {r["subject"]: r for r in json.loads(out)}
+    assert by_name["verify"]["runs"] == 1
+    assert by_name["broken"]["success_rate"] == 0.0
+    assert by_name["deploy"]["cost_usd"] == 0.0
 
 
 def test_a_chain_with_bad_wiring_is_refused_before_it_starts(project: Path) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.registry import RegistryOps
     from evopipe.app.releases import Releases
+    from evopipe.app.reports import Reports
     from evopipe.app.routing import Routing
     from evopipe.app.runs import Runs
     from evopipe.app.schedules import Scheduling
@@ -215,6 +216,7 @@ class App:
     chains: Operations[Chains] = Operations("evopipe.app.chains:Chains")
     scheduling: Operations[Scheduling] = Operations("evopipe.app.schedules:Scheduling")
     catalog: Operations[Catalog] = Operations("evopipe.app.catalog:Catalog")
+    reports: Operations[Reports] = Operations("evopipe.app.reports:Reports")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

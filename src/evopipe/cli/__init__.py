@@ -27,6 +27,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.chain",
     "evopipe.cli.schedule",
     "evopipe.cli.catalog",
+    "evopipe.cli.report",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
