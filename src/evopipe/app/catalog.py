@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from evopipe.orchestrate.catalog import Entry, category_of
 from evopipe.orchestrate.labels import Labels
 from evopipe.orchestrate.registry import Registry, RegistryError
-from evopipe.spec.canonical import spec_hash, to_yaml
+from evopipe.spec.canonical import to_yaml
 
 if TYPE_CHECKING:
     from evopipe.app.root import App
@@ -64,10 +64,7 @@ class Catalog:
         if entry is None:
             raise RegistryError(f"no library pipeline {name!r}")
         pipeline = self._library(name)
-        registry = Registry(self.app.store)
-        number = registry.add_version(name, spec_hash(pipeline), pipeline, {"origin": "library"})
-        if registry.champion(name) is None:
-            registry.set_champion(name, number)
+        number = Registry(self.app.store).register(name, pipeline, {"origin": "library"})
         Labels(self.app.store).tag(name, number, entry.category, reason="catalog category")
         return number
 
@@ -76,10 +73,7 @@ class Catalog:
         its category. Returns its name and version number."""
         pipeline = self.app.pipelines.resolve(str(path)).pipeline
         name = pipeline.name
-        registry = Registry(self.app.store)
-        number = registry.add_version(name, spec_hash(pipeline), pipeline, {"origin": str(path)})
-        if registry.champion(name) is None:
-            registry.set_champion(name, number)
+        number = Registry(self.app.store).register(name, pipeline, {"origin": str(path)})
         category = category_of(name, pipeline.metadata)
         Labels(self.app.store).tag(name, number, category, reason="catalog category")
         return name, number

@@ -18,7 +18,6 @@ from evopipe.orchestrate.labels import Labels
 from evopipe.orchestrate.registry import Registry
 from evopipe.orchestrate.routes_file import ROUTES_FILE, Routes, load_routes
 from evopipe.orchestrate.routing import Candidate, Decision, Router, RouteRequest
-from evopipe.spec.canonical import spec_hash
 
 if TYPE_CHECKING:
     from evopipe.app.generate import GenerateOutcome
@@ -141,11 +140,7 @@ class Routing:
     def register(self, name: str, pipeline: Pipeline, *, reason: str = "generated") -> int:
         """Register a (generated) pipeline under ``name``; it becomes the champion when the name
         has none. Returns the version number."""
-        registry = Registry(self.app.store)
-        number = registry.add_version(name, spec_hash(pipeline), pipeline, {"origin": reason})
-        if registry.champion(name) is None:
-            registry.set_champion(name, number)
-        return number
+        return Registry(self.app.store).register(name, pipeline, {"origin": reason})
 
     def decisions(self, limit: int = 20) -> list[dict[str, Any]]:
         return decisions.recent(self.app.store, limit)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import typer
 
-from evopipe.app import EvopipeError, parse_inputs
+from evopipe.app import App, EvopipeError, parse_inputs
 from evopipe.app.chains import ChainResult
 from evopipe.cli._session import call, open_app
 
@@ -44,15 +45,13 @@ def run_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Check, then run a chain; on failure, compensate completed stages in reverse order."""
-    try:
-        with open_app(db=db, model=model, trust=trust) as app:
-            result = asyncio.run(
-                app.chains.run(file, parse_inputs(inputs), model=model, chain_id=chain_id)
-            )
-    except EvopipeError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    _print(result, as_json)
+    _drive(
+        lambda app: app.chains.run(file, parse_inputs(inputs), model=model, chain_id=chain_id),
+        db=db,
+        model=model,
+        trust=trust,
+        as_json=as_json,
+    )
 
 
 def resume_cmd(
@@ -63,13 +62,35 @@ def resume_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Resume a chain run: completed stages are not run again."""
+    _drive(
+        lambda app: app.chains.resume(chain_id, model=model),
+        db=db,
+        model=model,
+        trust=trust,
+        as_json=as_json,
+    )
+
+
+def _drive(
+    op: Callable[[App], Awaitable[ChainResult]],
+    *,
+    db: str | None,
+    model: str | None,
+    trust: bool,
+    as_json: bool,
+) -> None:
+    """Run one chain operation; located diagnostics or errors exit 2, a failed chain 1."""
     try:
         with open_app(db=db, model=model, trust=trust) as app:
-            result = asyncio.run(app.chains.resume(chain_id, model=model))
+            result = asyncio.run(_awaited(op(app)))
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     _print(result, as_json)
+
+
+async def _awaited(pending: Awaitable[ChainResult]) -> ChainResult:
+    return await pending
 
 
 def show_cmd(chain_id: str = typer.Argument(..., help="Chain run id."), db: str = _DB) -> None:

@@ -75,7 +75,7 @@ class Labels:
         with self.store.begin() as conn:
             before = alias_value(conn, name, alias)
             write_alias(conn, name, alias, version, self.clock())
-            return self._log(conn, name, "set_alias", alias, before, version, reason)
+            return log_change(conn, name, "set_alias", alias, before, version, reason, self.clock())
 
     def remove_alias(self, name: str, alias: str, *, reason: str = "") -> Change:
         if alias == CHAMPION:
@@ -85,7 +85,7 @@ class Labels:
             if before is None:
                 raise RegistryError(f"{name} has no alias {alias!r}")
             write_alias(conn, name, alias, None, self.clock())
-            return self._log(conn, name, "remove_alias", alias, before, None, reason)
+            return log_change(conn, name, "remove_alias", alias, before, None, reason, self.clock())
 
     # -- tags ----------------------------------------------------------------------------------
 
@@ -117,12 +117,12 @@ class Labels:
         self.registry.version(name, version)
         with self.store.begin() as conn:
             _write_tag(conn, name, version, tag, present=True)
-            return self._log(conn, name, "tag", tag, None, version, reason)
+            return log_change(conn, name, "tag", tag, None, version, reason, self.clock())
 
     def untag(self, name: str, version: int, tag: str, *, reason: str = "") -> Change:
         with self.store.begin() as conn:
             _write_tag(conn, name, version, tag, present=False)
-            return self._log(conn, name, "untag", tag, version, None, reason)
+            return log_change(conn, name, "untag", tag, version, None, reason, self.clock())
 
     # -- the change log ------------------------------------------------------------------------
 
@@ -153,8 +153,15 @@ class Labels:
                 _write_tag(conn, change.name, int(version), change.subject, change.action != "tag")
                 action = "untag" if change.action == "tag" else "tag"
             why = reason or f"undo of change {change_id}"
-            done = self._log(
-                conn, change.name, action, change.subject, change.after, change.before, why
+            done = log_change(
+                conn,
+                change.name,
+                action,
+                change.subject,
+                change.after,
+                change.before,
+                why,
+                self.clock(),
             )
             conn.execute(
                 update(t.registry_changes)
@@ -162,18 +169,6 @@ class Labels:
                 .values(undone_by=done.id)
             )
         return done
-
-    def _log(
-        self,
-        conn: Connection,
-        name: str,
-        action: str,
-        subject: str,
-        before: Any,
-        after: Any,
-        reason: str,
-    ) -> Change:
-        return log_change(conn, name, action, subject, before, after, reason, self.clock())
 
 
 def log_change(
