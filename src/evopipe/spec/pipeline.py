@@ -22,7 +22,10 @@ Step = Annotated[
     | kinds.PythonStep
     | kinds.ShellStep
     | kinds.HttpStep
-    | kinds.ToolStep,
+    | kinds.ToolStep
+    | kinds.AgentStep
+    | kinds.SessionStep
+    | kinds.CodingAgentStep,
     Field(discriminator="kind"),
 ]
 
