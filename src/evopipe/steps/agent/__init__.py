@@ -15,7 +15,7 @@ Confinement: :mod:`.paths` (files) and :mod:`.commands` (processes)::
       limits: {max_turns: 12, max_tool_calls: 30}
 
 Output without an output contract: ``{status, reason, answer, turns, tool_calls, input_tokens,
-output_tokens, cost_usd, changed, diff, verified, verify, reverted}`` (``status`` is
+output_tokens, cost_usd, changed, diff, proposed_diff, verified, verify, reverted}`` (``status`` is
 ``finished`` or ``stopped``; ``reason`` names the limit, or ``stuck``). With a contract, the
 output is the ``finish`` answer validated against it, and stopping without one fails the step.
 ``verify`` commands run after the loop; if one fails and ``revert_on_failure`` (default), every
@@ -152,6 +152,7 @@ async def _report(
         "cost_usd": c.cost_usd,
         "changed": snapshot.changed_files(root, before) if before is not None else [],
         "diff": snapshot.unified_diff(root, before) if before is not None else "",
+        "proposed_diff": "",
         "verified": None,
         "verify": [],
         "reverted": False,
@@ -175,4 +176,6 @@ async def _report(
         if not report["verified"] and config.revert_on_failure and before is not None:
             snapshot.revert(root, before)
             report.update(reverted=True, proposed_diff=report["diff"], diff="", changed=[])
+    if not report["reverted"]:
+        report["proposed_diff"] = report["diff"]
     return report
