@@ -18,11 +18,14 @@ from evopipe.models.testing import ScriptedModel
 from evopipe.spec.loader import load_file
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "evopipe" / "library" / "agents"
-SOLVABLE = sorted(
-    p.name
-    for p in FIXTURES.iterdir()
-    if (p / "task.yaml").exists() and yaml.safe_load((p / "task.yaml").read_text())["expect"] == "solved"
-)
+
+
+def _expect(task_dir: Path) -> str | None:
+    meta = task_dir / "task.yaml"
+    return yaml.safe_load(meta.read_text())["expect"] if meta.exists() else None
+
+
+SOLVABLE = sorted(p.name for p in FIXTURES.iterdir() if _expect(p) == "solved")
 
 
 @pytest.fixture(autouse=True)
