@@ -52,6 +52,7 @@ def services(
         bus=kw.get("bus") or EventBus([]),
         policy=policy or Policy.trusting(),
         base_dir=kw.get("base_dir") or Path.cwd(),
+        hooks=kw.get("hooks") or {},
     )
 
 
@@ -68,7 +69,9 @@ async def run_agent(
     if isinstance(pipeline, str):
         pipeline = spec(pipeline)
     svc = services(model, policy=policy, **kw)
-    options = RunOptions(workspace=workspace, model=model_id, cache=False)
+    options = RunOptions(
+        workspace=workspace, model=model_id, cache=False, run_id=kw.pop("run_id", None)
+    )
     return await run_pipeline(pipeline, inputs or {}, services=svc, options=options)
 
 
