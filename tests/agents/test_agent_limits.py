@@ -144,3 +144,10 @@ def test_bad_limits_are_spec_errors(limit: str) -> None:
 
     with pytest.raises(SpecError):
         spec(agent("{" + limit + "}"))
+
+
+async def test_per_call_output_cap_is_combined_with_the_token_budget(ws: Any) -> None:
+    model = reader(tokens=10)
+    text = agent("{max_tokens: 30}").replace("    limits:", "    max_tokens: 15\n    limits:")
+    await run_agent(text, ws, model)
+    assert [c.max_tokens for c in model.calls] == [15, 15, 10]

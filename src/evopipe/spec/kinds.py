@@ -227,6 +227,7 @@ class AgentStep(StepBase):
         default=True, description="Undo the agent's file changes when a verify command fails."
     )
     temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, description="Output cap per model call.")
 
 
 class SessionStep(StepBase):

@@ -128,7 +128,9 @@ def _setup(
     else:
         mode = config.protocol
     specs = (*(TOOLS[n].spec() for n in enabled), finish_spec(schema))
-    return Setup(mode, specs, enabled, config.limits, schema, wb, config.temperature)
+    return Setup(
+        mode, specs, enabled, config.limits, schema, wb, config.temperature, config.max_tokens
+    )
 
 
 async def _report(

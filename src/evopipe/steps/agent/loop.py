@@ -70,6 +70,7 @@ class Setup:
     answer_schema: dict[str, Any] | None
     workbench: Workbench
     temperature: float | None = None
+    max_tokens: int | None = None
 
 
 def exhausted(c: Counters, limits: AgentLimits) -> str | None:
@@ -141,9 +142,10 @@ async def run_loop(ctx: StepContext, setup: Setup, state: LoopState) -> LoopStat
 
 
 def _request(setup: Setup, state: LoopState) -> ModelRequest:
-    max_tokens = None
+    max_tokens = setup.max_tokens
     if setup.limits.max_tokens is not None:
-        max_tokens = max(1, setup.limits.max_tokens - state.counters.tokens)
+        left = max(1, setup.limits.max_tokens - state.counters.tokens)
+        max_tokens = left if max_tokens is None else min(max_tokens, left)
     return ModelRequest(
         messages=tuple(state.messages),
         tools=setup.specs if setup.mode == "functions" else (),
