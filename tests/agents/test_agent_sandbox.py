@@ -220,26 +220,52 @@ async def test_commands_have_no_network_unless_the_policy_grants_it(
     assert "[exit 0]" in await call_tool(granted, "run", argv, ALL)
 
 
-@pytest.mark.parametrize(
-    ("tools", "policy", "message"),
-    [
-        ("[read, write]", Policy.untrusted(), "not allowed in an untrusted pipeline"),
-        ("[edit]", Policy.untrusted(), "not allowed in an untrusted pipeline"),
-        ("[run]", Policy.untrusted(), "not allowed in an untrusted pipeline"),
-        ("[run]", Policy.trusting(shell_allowed=False), "shell steps are disabled"),
-    ],
-)
-async def test_policy_gates_write_and_command_tools_before_any_call(
-    ws: Path, tools: str, policy: Policy, message: str
+@pytest.mark.parametrize("tools", ["[read, write]", "[edit]", "[run]"])
+async def test_untrusted_pipelines_with_write_or_command_tools_are_refused_before_running(
+    ws: Path, tools: str
 ) -> None:
+    from evopipe.spec.errors import SpecError
+
     model = scripted(call("finish", answer="x"))
     text = f"""
     steps:
       - {{id: ag, kind: agent, task: t, tools: {tools}, commands: ["pytest *"]}}
     """
-    result = await run_agent(text, ws, model, policy=policy)
+    with pytest.raises(SpecError, match="unsafe-agent-tools"):
+        await run_agent(text, ws, model, policy=Policy.untrusted())
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(
+    ("tools", "policy", "message"),
+    [
+        (["read", "write"], Policy.untrusted(), "not allowed in an untrusted pipeline"),
+        (["edit"], Policy.untrusted(), "not allowed in an untrusted pipeline"),
+        (["run"], Policy.untrusted(), "not allowed in an untrusted pipeline"),
+        (["run"], Policy.trusting(shell_allowed=False), "shell steps are disabled"),
+        (["run"], Policy.trusting(), "needs a non-empty `commands` allowlist"),
+    ],
+)
+def test_the_kind_gates_tools_at_run_time_too(
+    tools: list[str], policy: Policy, message: str
+) -> None:
+    from evopipe.engine.policy import PolicyError
+    from evopipe.steps.agent.tools import check_gates
+
+    commands = [] if "allowlist" in message else ["pytest *"]
+    with pytest.raises(PolicyError, match=message):
+        check_gates("ag", tools, policy, commands)
+
+
+async def test_shell_disabled_policy_fails_the_step_before_any_call(ws: Path) -> None:
+    model = scripted(call("finish", answer="x"))
+    text = """
+    steps:
+      - {id: ag, kind: agent, task: t, tools: [run], commands: ["pytest *"]}
+    """
+    result = await run_agent(text, ws, model, policy=Policy.trusting(shell_allowed=False))
     assert result.status == "failed"
-    assert message in (result.error or "")
+    assert "shell steps are disabled" in (result.error or "")
     assert model.calls == []
 
 
