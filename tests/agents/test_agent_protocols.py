@@ -11,7 +11,7 @@ from agents_helpers import call, run_agent, scripted
 from evopipe.models.base import Capabilities, Message, ModelRequest, ToolCall
 from evopipe.models.testing import FunctionModel
 
-NO_TOOLS = Capabilities(json_schema=True, tools=False, network=False)
+NO_TOOLS = Capabilities(json_schema=False, tools=False, network=False)
 
 
 def texter(*replies: str) -> FunctionModel:
@@ -138,3 +138,23 @@ def test_tool_messages_change_the_cache_key_but_plain_ones_keep_theirs() -> None
     a = ModelRequest((Message("tool", "1", tool_call_id="c1"),))
     b = ModelRequest((Message("tool", "1", tool_call_id="c2"),))
     assert a.cache_key_data() != b.cache_key_data()
+
+
+async def test_json_protocol_constrains_replies_to_an_action_schema(ws: Path) -> None:
+    import jsonschema
+
+    caps = Capabilities(json_schema=True, tools=False, network=False)
+    replies = ["not json at all", '{"tool": "finish", "args": {"answer": "done"}}']
+    model = FunctionModel(lambda r: replies.pop(0), model_id="agentmodel", capabilities=caps)
+    result = await run_agent("steps:\n  - {id: ag, kind: agent, task: t}\n", ws, model)
+    out = result.step("ag").output
+    assert (out["reason"], out["answer"], out["turns"]) == ("finished", "done", 2)
+    schema = model.calls[0].output_schema
+    assert schema is not None
+    assert model.calls[0].tools == ()
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid({"tool": "read", "args": {"path": "a.py"}})
+    assert not validator.is_valid({"tool": "read", "args": {}})  # path is required
+    assert not validator.is_valid({"tool": "delete", "args": {}})
+    # the reply that was not an action came back as an error observation, not a step failure
+    assert "exactly one JSON object" in model.calls[1].messages[-1].content

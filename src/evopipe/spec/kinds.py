@@ -215,8 +215,10 @@ class AgentStep(StepBase):
     )
     command_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     workdir: str = Field(default=".", description="Directory inside the workspace (template).")
-    protocol: Literal["auto", "functions", "text"] = Field(
-        default="auto", description="Function calling, or the JSON text protocol; auto: by model."
+    protocol: Literal["auto", "functions", "json", "text"] = Field(
+        default="auto",
+        description="Function calling, JSON actions (schema-constrained) or free text; auto: "
+        "the first the model supports.",
     )
     limits: AgentLimits = Field(default_factory=AgentLimits)
     verify: list[str] = Field(

@@ -3,7 +3,8 @@
 The model gets a task and tools — ``list``, ``read``, ``grep`` (always safe), ``write``/``edit``
 (trusting policy), ``run`` (shell allowed; only commands matching the ``commands`` allowlist) —
 plus ``finish``. It works by function calling when the model supports it, else by a JSON text
-protocol (:mod:`.protocol`). Limits, stuck detection and per-turn journaling: :mod:`.loop`.
+protocol whose replies are schema-constrained when the model can do that (:mod:`.protocol`).
+Limits, stuck detection and per-turn journaling: :mod:`.loop`.
 Confinement: :mod:`.paths` (files) and :mod:`.commands` (processes)::
 
     - id: fix
@@ -73,7 +74,11 @@ async def run(ctx: StepContext, config: AgentStep) -> StepResult:
     extra = str(ctx.render(config.system, where="system")) if config.system else ""
     system = "\n\n".join(
         p
-        for p in (SYSTEM, extra, text_instructions(setup.specs) if setup.mode == "text" else "")
+        for p in (
+            SYSTEM,
+            extra,
+            text_instructions(setup.specs) if setup.mode != "functions" else "",
+        )
         if p
     )
     state = LoopState(first_messages(system, task, remaining_note(Counters(), config.limits)))
@@ -123,8 +128,8 @@ def _setup(
 ) -> Setup:
     mode: Mode
     if config.protocol == "auto":
-        model = ctx.services.models.get(ctx.model_id)
-        mode = "functions" if model.capabilities.tools else "text"
+        caps = ctx.services.models.get(ctx.model_id).capabilities
+        mode = "functions" if caps.tools else "json" if caps.json_schema else "text"
     else:
         mode = config.protocol
     specs = (*(TOOLS[n].spec() for n in enabled), finish_spec(schema))

@@ -23,7 +23,7 @@ from typing import Any
 from evopipe.engine.llmcall import validate
 from evopipe.engine.policy import PolicyError
 from evopipe.engine.repair import repair_json
-from evopipe.models.base import Message, ModelRequest, ModelResponse, ToolSpec
+from evopipe.models.base import InvalidOutputError, Message, ModelRequest, ModelResponse, ToolSpec
 from evopipe.spec.kinds import AgentLimits
 from evopipe.steps.agent import protocol
 from evopipe.steps.agent.files import ToolFailed
@@ -136,6 +136,8 @@ async def run_loop(ctx: StepContext, setup: Setup, state: LoopState) -> LoopStat
         except TimeoutError:
             state.reason = "max_wall_time"
             break
+        except InvalidOutputError as exc:  # json mode: a reply that is not an action
+            response = ModelResponse(text=exc.raw or str(exc), model=ctx.model_id)
         await _turn(ctx, setup, state, response, started)
     state.counters.elapsed_s = time.monotonic() - started
     return state
@@ -149,6 +151,7 @@ def _request(setup: Setup, state: LoopState) -> ModelRequest:
     return ModelRequest(
         messages=tuple(state.messages),
         tools=setup.specs if setup.mode == "functions" else (),
+        output_schema=protocol.action_schema(setup.specs) if setup.mode == "json" else None,
         temperature=setup.temperature,
         max_tokens=max_tokens,
     )

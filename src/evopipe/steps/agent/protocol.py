@@ -8,6 +8,11 @@ the task with its text as the answer.
 lists the tools and asks for exactly one JSON object per reply, ``{"tool": NAME, "args": {...}}``;
 results go back as a user message starting ``Observation``. Replies are parsed leniently (code
 fences, prose around the JSON, single quotes).
+
+``json``: the text protocol with each reply constrained to the JSON Schema of an action
+(:func:`action_schema`) — for models without function calling but with schema-constrained
+decoding (the embedded local model's grammar), so that every reply is at least a well-formed
+action.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any, Literal
 from evopipe.engine.repair import repair_json
 from evopipe.models.base import Message, ModelResponse, ToolCall, ToolSpec
 
-Mode = Literal["functions", "text"]
+Mode = Literal["functions", "text", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,21 @@ class Parsed:
     error: str | None = None
 
 
+def action_schema(specs: Sequence[ToolSpec]) -> dict[str, Any]:
+    """One action: ``{"tool": NAME, "args": {...}}`` with NAME's own argument schema."""
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"tool": {"const": s.name}, "args": s.parameters},
+                "required": ["tool", "args"],
+                "additionalProperties": False,
+            }
+            for s in specs
+        ]
+    }
+
+
 def text_instructions(specs: Sequence[ToolSpec]) -> str:
     lines = [
         "You act by replying with exactly ONE JSON object and nothing else:",
@@ -52,6 +72,7 @@ def text_instructions(specs: Sequence[ToolSpec]) -> str:
         props = spec.parameters.get("properties", {})
         args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
         lines.append(f"- {spec.name}({args}): {spec.description}")
+    lines.append('Example reply: {"tool": "read", "args": {"path": "README.md"}}')
     lines.append('When done, reply {"tool": "finish", "args": {"answer": ...}}.')
     return "\n".join(lines)
 
