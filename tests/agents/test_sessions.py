@@ -130,7 +130,7 @@ def test_conversation_table_is_pinned(tmp_path: Path) -> None:
             (r[1], r[2], not r[3], r[5])
             for r in conn.execute("PRAGMA table_info(conversation_messages)")
         ]
-        migrations = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+        migrations = conn.execute("SELECT area, version, name FROM schema_migrations").fetchall()
     conn.close()
     assert cols == [
         ("owner", "VARCHAR(200)", False, 1),
@@ -142,4 +142,31 @@ def test_conversation_table_is_pinned(tmp_path: Path) -> None:
         ("turn_key", "VARCHAR(300)", True, 0),
         ("created_at", "FLOAT", False, 0),
     ]
-    assert (5, "conversations") in migrations
+    assert ("store", 3, "conversations") in migrations
+
+
+async def test_the_app_persists_conversations_across_sessions_of_the_app(tmp_path: Path) -> None:
+    from evopipe.app import App, Settings
+
+    (tmp_path / "chat.yaml").write_text(
+        "apiVersion: evopipe/v1\nname: chat\ndescription: one turn\n"
+        "inputs: {user: {type: string}, text: {type: string}}\n"
+        "outputs: {reply: '{{ steps.say.output }}'}\n"
+        "steps:\n"
+        "  - {id: say, kind: session, user: '{{ inputs.user }}', session: s, "
+        "prompt: '{{ inputs.text }}'}\n"
+    )
+
+    def app() -> App:
+        settings = Settings.load(tmp_path, environ={}, db=str(tmp_path / "a.db"), model="fake")
+        return App(settings)
+
+    async with app() as first:
+        await first.runs.run(tmp_path / "chat.yaml", {"user": "ann", "text": "hello"})
+    async with app() as second:  # a new process would see the same
+        await second.runs.run(tmp_path / "chat.yaml", {"user": "ann", "text": "again"})
+        texts = [m.content for m in second.conversations.messages("ann", "s")]
+        assert texts[0] == "hello"
+        assert texts[2] == "again"
+        assert len(texts) == 4
+        assert second.conversations.messages("bob", "s") == []

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evopipe.app import load, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import build_app
-from evopipe.engine import load
-from evopipe.engine.service import parse_inputs
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel
 
@@ -133,7 +133,7 @@ def test_cli_run_by_registered_name_runs_the_champion(cli: CliRunner, tmp_path: 
     missing = cli.invoke(app, ["run", "greeter", "--json"])
     assert missing.exit_code != 0
     assert "no champion registered under 'greeter'" in missing.output
-    with Store.open(str(tmp_path / ".evopipe" / "evopipe.db")) as store:
+    with Store.open(str(tmp_path / ".evopipe" / "evopipe.db"), migrations=MIGRATIONS) as store:
         registry = Registry(store)
         number = registry.add_version("greeter", "cand", spec, {"why": "test"})
         registry.set_champion("greeter", number)

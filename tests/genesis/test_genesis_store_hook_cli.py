@@ -9,10 +9,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from evopipe.app import UsageError, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import generate as generate_cli
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.genesis import MetaLimitExceeded, MetaLimits, agenerate, make_generator, records
-from evopipe.genesis.service import InputError, parse_inputs
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel, ScriptedModel
 from evopipe.spec import loads
@@ -20,7 +21,7 @@ from evopipe.store import Store
 
 
 async def test_generation_and_rounds_are_stored() -> None:
-    with Store.open("sqlite:///:memory:") as store:
+    with Store.open("sqlite:///:memory:", migrations=MIGRATIONS) as store:
         services = Services(models=ModelHub(), store=store)
         result = await agenerate("triage bug reports", model=FakeModel(), services=services)
         assert result.generation_id is not None
@@ -39,7 +40,7 @@ async def test_generation_and_rounds_are_stored() -> None:
 
 
 async def test_failed_generation_is_stored_too() -> None:
-    with Store.open("sqlite:///:memory:") as store:
+    with Store.open("sqlite:///:memory:", migrations=MIGRATIONS) as store:
         services = Services(models=ModelHub(), store=store)
         model = ScriptedModel(fallback="not json", model_id="s")
         with pytest.raises(Exception, match="no valid pipeline"):
@@ -100,7 +101,7 @@ def test_parse_inputs() -> None:
         "c": [1, 2],
         "d": "x=y",
     }
-    with pytest.raises(InputError):
+    with pytest.raises(UsageError):
         parse_inputs(["novalue"])
 
 

@@ -4,8 +4,8 @@ Public entry points: :func:`run_pipeline` / :func:`run_pipeline_sync`, the conte
 :class:`Services`, :class:`RunOptions` and :class:`RunResult`.
 """
 
-from evopipe.engine.api import PipelineHandle, load, load_text
 from evopipe.engine.events import CollectingSubscriber, EventBus, JsonLinesSubscriber, Subscriber
+from evopipe.engine.executor import Executor, LocalExecutor, StepCall
 from evopipe.engine.runner import resume_run, run_pipeline, run_pipeline_sync
 from evopipe.engine.types import (
     Event,
@@ -22,18 +22,18 @@ __all__ = [
     "CollectingSubscriber",
     "Event",
     "EventBus",
+    "Executor",
     "JsonLinesSubscriber",
-    "PipelineHandle",
+    "LocalExecutor",
     "RunOptions",
     "RunResult",
     "RunStatus",
     "Services",
+    "StepCall",
     "StepRecord",
     "StepStatus",
     "Subscriber",
     "UsageTotals",
-    "load",
-    "load_text",
     "resume_run",
     "run_pipeline",
     "run_pipeline_sync",

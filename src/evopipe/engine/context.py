@@ -18,6 +18,28 @@ from evopipe.steps.base import ScopeResult
 
 if TYPE_CHECKING:
     from evopipe.engine.state import Scope
+    from evopipe.engine.templates import Renderer
+
+
+def render_in(
+    renderer: Renderer, namespace: Mapping[str, Any], step_id: str, value: Any, where: str
+) -> Any:
+    """Render ``value`` against ``namespace``; errors name the step (used by every context)."""
+    try:
+        return renderer.render(value, namespace, where)
+    except TemplateError as exc:
+        raise TemplateError(f"step {step_id!r}, {exc}") from None
+
+
+def evaluate_in(namespace: Mapping[str, Any], step_id: str, condition: str) -> bool:
+    """Evaluate a condition against ``namespace``; errors name the step and the condition."""
+    try:
+        return parse_condition(condition).test(namespace)
+    except ConditionError as exc:
+        raise ConditionError(f"step {step_id!r}: condition {condition!r}: {exc}") from None
+
+
+_ATTEMPT_ENDS = frozenset({"step_succeeded", "step_failed", "step_skipped"})
 
 
 class StepUsage:
@@ -113,16 +135,10 @@ class EngineContext:
         return {**self._scope.namespace, **extra} if extra else self._scope.namespace
 
     def render(self, value: Any, extra: Mapping[str, Any] | None = None, where: str = "") -> Any:
-        try:
-            return self._scope.state.renderer.render(value, self._ns(extra), where)
-        except TemplateError as exc:
-            raise TemplateError(f"step {self.step_id!r}, {exc}") from None
+        return render_in(self._scope.state.renderer, self._ns(extra), self.step_id, value, where)
 
     def evaluate(self, condition: str, extra: Mapping[str, Any] | None = None) -> bool:
-        try:
-            return parse_condition(condition).test(self._ns(extra))
-        except ConditionError as exc:
-            raise ConditionError(f"step {self.step_id!r}: condition {condition!r}: {exc}") from None
+        return evaluate_in(self._ns(extra), self.step_id, condition)
 
     # -- model calls, sub-runs, events --------------------------------------------------------
 
@@ -168,3 +184,17 @@ class EngineContext:
 
     def emit(self, type: str, **data: Any) -> None:
         self._scope.state.emit(type, self.step_id, data)
+
+    def journaled(self, type: str) -> list[Mapping[str, Any]]:
+        store = self._scope.state.services.store
+        if store is None:
+            return []
+        found: list[Mapping[str, Any]] = []
+        for ev in store.load_events(self.run_id):
+            if ev.step_id != self.step_id:
+                continue
+            if ev.type in _ATTEMPT_ENDS:
+                found = []
+            elif ev.type == type:
+                found.append(dict(ev.data))
+        return found

@@ -38,6 +38,11 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
         scope.record(record)
         state.emit("step_skipped", path, {"reason": reason})
         return record
+    if ps.needs_trust and not scope.policy.trusted:  # declared by the kind (kind_info)
+        try:
+            scope.policy.require_trusted(path, ps.config.kind)
+        except EvopipeError as exc:
+            return _failed(scope, ps, path, exc, StepUsage(), time.perf_counter())
     scope.budget.charge_step()
     config = ps.config
     model_id = resolve_model(scope, config) if ps.uses_model else None
@@ -55,7 +60,8 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
     try:
         if ps.instant and ps.timeout_s is None:  # fast path: nothing to retry or time out
             ctx = EngineContext(scope, config, path, 1, model_id, usage)
-            result, attempts = await ps.kind.run(ctx, config), (1, model_id)
+            result = await state.executor.run_step(kind=ps.kind, ctx=ctx, config=config)
+            attempts = (1, model_id)
         else:
             result, attempts = await _attempts(scope, ps, path, model_id, usage)
     except (BudgetExceeded, asyncio.CancelledError):
@@ -282,12 +288,13 @@ async def _one_attempt(
         assert slots is not None
         await slots.acquire()
     try:
+        executor = scope.state.executor
         if limit_s is None:
-            return await ps.kind.run(ctx, ps.config)
+            return await executor.run_step(kind=ps.kind, ctx=ctx, config=ps.config)
         cm = asyncio.timeout(limit_s)
         try:
             async with cm:
-                return await ps.kind.run(ctx, ps.config)
+                return await executor.run_step(kind=ps.kind, ctx=ctx, config=ps.config)
         except TimeoutError:
             if cm.expired():
                 raise ModelTimeoutError(f"step timed out after {limit_s} s") from None

@@ -10,17 +10,40 @@ human approval (``--approve``) is required as well, and recorded with the versio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from evopipe.evaluate.stats import paired_bootstrap
 from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.repository import EvolutionRepository
-from evopipe.orchestrate.registry import Registry
 from evopipe.spec import Pipeline
 from evopipe.spec.errors import EvopipeError
 
 TEST_SPLIT = "test"
+
+
+class Champion(Protocol):
+    @property
+    def spec(self) -> Pipeline: ...
+
+
+class PromotionRegistry(Protocol):
+    """What promotion needs of the registry (:class:`evopipe.orchestrate.Registry`, handed in
+    by the caller: evolve does not import orchestrate)."""
+
+    def champion(self, name: str, /) -> Champion | None: ...
+
+    def add_version(
+        self,
+        name: str,
+        candidate_id: str,
+        spec: Pipeline,
+        evidence: dict[str, Any],
+        approved_by: str | None = None,
+        /,
+    ) -> int: ...
+
+    def set_champion(self, name: str, number: int, /) -> None: ...
 
 
 class PromotionError(EvopipeError):
@@ -80,7 +103,7 @@ async def promote(
     cid: str,
     *,
     repo: EvolutionRepository,
-    registry: Registry,
+    registry: PromotionRegistry,
     evaluator: Evaluator,
     incumbent: Pipeline | None,
     confidence: float | None = None,

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from evopipe.genesis.dataflow import Raw, Read, all_steps, output_reads, step_reads
+from evopipe.spec.catalog import is_prompted
 
-MODEL_KINDS = frozenset({"llm", "extract"})
 _NUMBER = re.compile(
     r"(^|_)(confidence|score|probability|count|total|amount|rating|ratio|percent|"
     r"number|estimate|likelihood|weight|cost|price)s?($|_)"
@@ -110,7 +110,7 @@ def ensure_contracts(data: Raw) -> list[str]:
     notes: list[str] = []
     for step in all_steps(data):
         sid = step.get("id")
-        if step.get("kind") not in MODEL_KINDS or not isinstance(sid, str):
+        if not is_prompted(step.get("kind")) or not isinstance(sid, str):
             continue
         output = step.get("output")
         if not isinstance(output, dict) or (

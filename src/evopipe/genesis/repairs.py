@@ -27,6 +27,7 @@ from evopipe.genesis.dataflow import (
 )
 from evopipe.genesis.graph import break_unrequired_cycles
 from evopipe.genesis.keys import drop_unknown
+from evopipe.spec.catalog import is_prompted, kind_info
 from evopipe.spec.errors import Diagnostic
 
 RepairFn = Callable[[Raw, Sequence[Diagnostic]], tuple[Raw, list[str]]]
@@ -115,16 +116,10 @@ def normalise_document(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Ra
         if isinstance(step.get("needs"), str):
             step["needs"] = [step["needs"]]
             notes.append(f"{step['id']}: needs made a list")
-        if step.get("kind") not in _KNOWN_KINDS and isinstance(step.get("prompt"), str):
+        if kind_info(str(step.get("kind"))) is None and isinstance(step.get("prompt"), str):
             notes.append(f"{step['id']}: unknown kind {step.get('kind')!r} → 'extract'")
             step["kind"] = "extract"
     return data, notes
-
-
-_KNOWN_KINDS = frozenset(
-    {"llm", "extract", "map", "switch", "loop", "pipeline", "generate", "approval", "set"}
-    | {"python", "shell", "http", "tool"}
-)
 
 
 DEFAULT_LIMITS = {"max_tokens": 40000, "timeout_s": 600}
@@ -277,7 +272,7 @@ def connect_inputs_outputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tupl
     first model step; when there are no outputs, expose the last step's output."""
     notes: list[str] = []
     steps = step_list(data.get("steps"))
-    model_steps = [s for s in steps if s.get("kind") in ("llm", "extract")]
+    model_steps = [s for s in steps if is_prompted(s.get("kind"))]
     if model_steps and not input_refs(data):
         declared = data.get("inputs") if isinstance(data.get("inputs"), dict) else None
         if not declared:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 
-from evopipe.evolve import tables as t
-from evopipe.evolve.genome import spec_from_json, spec_to_json
+from evopipe.orchestrate import tables as t
 from evopipe.spec import Pipeline
+from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
 
 
@@ -71,6 +71,21 @@ class Registry:
                 )
             )
         return number
+
+    def names(self) -> list[tuple[str, int, int | None]]:
+        """Every registered name with its number of versions and its champion (or None)."""
+        with self.store.begin() as conn:
+            counts = conn.execute(
+                select(t.registry_versions.c.name, func.count())
+                .group_by(t.registry_versions.c.name)
+                .order_by(t.registry_versions.c.name)
+            ).all()
+            champions = dict(
+                conn.execute(
+                    select(t.registry_champions.c.name, t.registry_champions.c.version)
+                ).all()
+            )
+        return [(str(n), int(c), champions.get(n)) for n, c in counts]
 
     def versions(self, name: str) -> list[Version]:
         with self.store.begin() as conn:

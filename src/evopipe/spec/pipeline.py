@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from evopipe.spec import kinds
+from evopipe.spec._steps_union import open_step_union
 from evopipe.spec.base import JsonSchema, StepBase, Strict
 
-Step = Annotated[
-    kinds.LlmStep
-    | kinds.ExtractStep
-    | kinds.MapStep
-    | kinds.SwitchStep
-    | kinds.LoopStep
-    | kinds.PipelineStep
-    | kinds.GenerateStep
-    | kinds.ApprovalStep
-    | kinds.SetStep
-    | kinds.PythonStep
-    | kinds.ShellStep
-    | kinds.HttpStep
-    | kinds.ToolStep
-    | kinds.AgentStep
-    | kinds.SessionStep
-    | kinds.CodingAgentStep,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:  # what type checkers see: a step model of any kind
+    Step = StepBase
+else:  # what pydantic validates: the built-in kinds, then the catalog's plugin kinds
+    Step = open_step_union(kinds.KIND_MODELS)
 
 
 class Defaults(Strict):

@@ -1,4 +1,4 @@
-"""Conversation tables (created by migration ``0005_conversations``).
+"""Conversation tables (created by the store's migration ``0003_conversations``).
 
 ``conversation_messages`` holds every message of every persisted conversation, keyed by
 ``(owner, session, seq)``; ``turn_key`` is the idempotency key of the step that appended it.

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -38,7 +38,7 @@ from evopipe.store.records import (
     SequencedEvent,
     StoredEvent,
 )
-from evopipe.store.redact import Redact, redact_value
+from evopipe.store.redact import Redact, redact_value, redacting_listener
 from evopipe.store.url import (
     DEFAULT_DB_PATH,
     display_url,
@@ -83,6 +83,8 @@ class Store(ExtrasMixin):
         self._engine = engine
         self.url = url
         self._redact = redact
+        if redact is not None:  # other areas write through begin(): mask their rows too
+            event.listen(engine, "before_cursor_execute", redacting_listener(redact), retval=True)
         self._lock = threading.RLock()
         self._pooled = engine.raw_connection()
         self._db = RawDb(self._pooled.driver_connection, engine.dialect.name)
@@ -97,19 +99,22 @@ class Store(ExtrasMixin):
         *,
         path_default: str = DEFAULT_DB_PATH,
         redact: Redact | None = None,
+        migrations: Sequence[migrate.MigrationSet] = (),
     ) -> Store:
         """Open (creating and migrating if needed) the store at ``url``.
 
         ``url`` is a file path, ``sqlite:///PATH``, ``sqlite:///:memory:`` or
         ``postgresql://...`` (psycopg 3). None means the SQLite file ``path_default`` under the
         current directory (use :func:`evopipe.store.resolve_db_url` to honour ``--db`` and
-        ``EVOPIPE_DB``). ``redact`` is applied to every string written. Raises
-        :class:`SchemaTooNewError` if a newer evopipe migrated the database.
+        ``EVOPIPE_DB``). ``redact`` is applied to every string written. The store's own
+        migrations always run; ``migrations`` are the other areas' sets, handed by the
+        composition root (:data:`evopipe.app.schema.MIGRATIONS`). Raises
+        :class:`SchemaTooNewError` if a newer evopipe migrated one of these areas.
         """
         normalized = normalize_url(url or path_default)
         engine = _create_engine(normalized)
         try:
-            migrate.upgrade(engine)
+            migrate.upgrade(engine, migrations)
             return cls(engine, normalized, redact=redact)
         except SQLAlchemyError as exc:
             engine.dispose()

@@ -8,7 +8,6 @@ from evopipe.check.context import Context
 from evopipe.check.models_known import STATIC_PROVIDERS, static_known_model
 from evopipe.check.registry import Rule, example
 from evopipe.spec.errors import Diagnostic
-from evopipe.spec.kinds import UNSAFE_KINDS
 from evopipe.spec.loader import PathKey
 
 
@@ -62,11 +61,12 @@ def unknown_model(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def unsafe_kind(ctx: Context) -> Iterator[Diagnostic]:
-    """A `shell`, `python` or `http` step under the untrusted policy (the default)."""
+    """A `shell`, `python` or `http` step (any kind needing trust) under the untrusted policy
+    (the default)."""
     if ctx.options.trusted:
         return
     for at in ctx.analysis.steps:
-        if at.step.kind in UNSAFE_KINDS:
+        if at.step.kind_info.needs_trust:
             yield ctx.diag(
                 "unsafe-kind",
                 f"step {at.step.id!r} has kind {at.step.kind!r}, refused under the untrusted "

@@ -32,7 +32,6 @@ from evopipe.steps.agent.tools import FINISH, Workbench, call_tool
 from evopipe.steps.base import StepContext
 
 TURN_EVENT = "agent_turn"
-_RESET_EVENTS = frozenset({"step_succeeded", "step_failed", "step_skipped"})
 
 
 @dataclass
@@ -103,17 +102,7 @@ def remaining_note(c: Counters, limits: AgentLimits) -> str:
 
 def restore(ctx: StepContext, state: LoopState) -> None:
     """Replay this step's journaled turns (since its last completed or failed attempt)."""
-    store = ctx.services.store
-    if store is None:
-        return
-    turns: list[dict[str, Any]] = []
-    for ev in store.load_events(ctx.run_id):
-        if ev.step_id != ctx.step_id:
-            continue
-        if ev.type in _RESET_EVENTS:
-            turns = []
-        elif ev.type == TURN_EVENT:
-            turns.append(dict(ev.data))
+    turns = ctx.journaled(TURN_EVENT)
     for data in turns:
         state.messages += [protocol.from_data(m) for m in data["messages"]]
         state.counters = Counters(**data["counters"])
