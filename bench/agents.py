@@ -59,6 +59,7 @@ class Counting:
         self.inner = inner
         self.replies = 0
         self.valid = 0
+        self.actions: list[str] = []
 
     @property
     def id(self) -> str:
@@ -72,8 +73,17 @@ class Counting:
         response = await self.inner.complete(request)
         mode = "functions" if request.tools else "text"
         self.replies += 1
-        self.valid += int(parse_reply(mode, response, self.replies).error is None)
+        parsed = parse_reply(mode, response, self.replies)
+        self.valid += int(parsed.error is None)
+        self.actions += [f"{a.name}({_brief(a.args)})" for a in parsed.actions] or ["<no action>"]
         return response
+
+
+def _brief(args: dict[str, Any]) -> str:
+    """The first argument of an action, shortened (what the model tried to do)."""
+    for key, value in args.items():
+        return f"{key}={str(value)[:40]!r}"
+    return ""
 
 
 def bounded(pipeline: Pipeline, limits: dict[str, Any], max_tokens: int) -> Pipeline:
@@ -140,6 +150,7 @@ async def refactor_task(task: Path, model: Model, limits: dict[str, Any] | None)
         "tool_calls": record["tool_calls"] if record else None,
         "replies": counting.replies,
         "valid_action_replies": counting.valid,
+        "actions": counting.actions,
         "tokens": result.usage.input_tokens + result.usage.output_tokens,
         "wall_s": round(wall, 2),
     }
@@ -164,6 +175,7 @@ async def analysis_task(model: Model, limits: dict[str, Any] | None) -> dict[str
         "error": (result.error or "")[:300] or None,
         "replies": counting.replies,
         "valid_action_replies": counting.valid,
+        "actions": counting.actions,
         "tokens": result.usage.input_tokens + result.usage.output_tokens,
         "wall_s": round(wall, 2),
     }

@@ -77,7 +77,7 @@ async def run(ctx: StepContext, config: AgentStep) -> StepResult:
         for p in (
             SYSTEM,
             extra,
-            text_instructions(setup.specs) if setup.mode != "functions" else "",
+            _instructions(setup),
         )
         if p
     )
@@ -93,6 +93,12 @@ async def run(ctx: StepContext, config: AgentStep) -> StepResult:
     if state.reason != "finished":
         raise StepFailed(ctx.step_id, f"agent stopped ({state.reason}) without a valid answer")
     return StepResult(output=state.answer, meta=meta)
+
+
+def _instructions(setup: Setup) -> str:
+    if setup.mode == "functions":
+        return ""
+    return text_instructions(setup.specs, example=setup.mode == "text")
 
 
 def _workdir(ctx: StepContext, config: AgentStep) -> Path:

@@ -62,7 +62,10 @@ def action_schema(specs: Sequence[ToolSpec]) -> dict[str, Any]:
     }
 
 
-def text_instructions(specs: Sequence[ToolSpec]) -> str:
+def text_instructions(specs: Sequence[ToolSpec], *, example: bool = True) -> str:
+    """The tool list and reply format for the text protocols. ``example`` adds a sample reply
+    (useful without constrained decoding; tiny models copy it verbatim, so the ``json``
+    protocol, whose grammar already fixes the format, leaves it out)."""
     lines = [
         "You act by replying with exactly ONE JSON object and nothing else:",
         '{"tool": "<tool name>", "args": {<arguments>}}',
@@ -72,7 +75,8 @@ def text_instructions(specs: Sequence[ToolSpec]) -> str:
         props = spec.parameters.get("properties", {})
         args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
         lines.append(f"- {spec.name}({args}): {spec.description}")
-    lines.append('Example reply: {"tool": "read", "args": {"path": "README.md"}}')
+    if example:
+        lines.append('Example reply: {"tool": "list", "args": {"path": "."}}')
     lines.append('When done, reply {"tool": "finish", "args": {"answer": ...}}.')
     return "\n".join(lines)
 
