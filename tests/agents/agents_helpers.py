@@ -95,6 +95,15 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+def alive(pid: int) -> bool:
+    """Is process ``pid`` running (a zombie counts as gone)?"""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def files_of(root: Path, skip: Sequence[str] = ("__pycache__", ".pytest_cache")) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): p.read_text()

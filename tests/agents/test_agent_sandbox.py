@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents_helpers import call, run_agent, scripted
+from agents_helpers import alive, call, run_agent, scripted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,18 +166,10 @@ async def test_timeout_kills_the_whole_process_group(ws: Path, monkeypatch: Any)
     assert time.monotonic() - start < 10
     pid = int((ws / "pid").read_text())
     for _ in range(50):
-        if not _alive(pid):
+        if not alive(pid):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(pid), "the grandchild survived"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
+    assert not alive(pid), "the grandchild survived"
 
 
 @pytest.fixture

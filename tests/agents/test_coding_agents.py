@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents_helpers import run_agent
+from agents_helpers import alive, run_agent
 
 from evopipe.engine.policy import Policy
 
@@ -136,10 +136,10 @@ async def test_watchdog_kills_a_silent_cli_and_its_children(
     assert "no output for 0.5s; its process group was killed" in (result.error or "")
     child = _called(fake_env)["child"]
     for _ in range(50):
-        if not _alive(child):
+        if not alive(child):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(child)
+    assert not alive(child)
 
 
 def _called(log: Path) -> dict[str, Any]:
@@ -150,14 +150,6 @@ def _called(log: Path) -> dict[str, Any]:
 
 def _exists(path: Path) -> bool:
     return path.exists()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 async def test_resume_passes_the_session_id(ws: Path, fake_env: Path, monkeypatch: Any) -> None:

@@ -50,12 +50,7 @@ def list_files(root: Path, path: str = ".") -> str:
 
 
 def read_file(root: Path, path: str, start_line: int = 1, end_line: int | None = None) -> str:
-    try:
-        text = read_text(root, path)
-    except PathRefused as exc:
-        raise ToolFailed(str(exc)) from None
-    except FileNotFoundError:
-        raise ToolFailed(f"no such file: {path!r}") from None
+    text = _text_of(root, path)
     lines = text.splitlines()
     first = max(1, int(start_line))
     last = len(lines) if end_line is None else min(len(lines), int(end_line))
@@ -97,17 +92,21 @@ def write_file(root: Path, path: str, content: str) -> str:
 
 def edit_file(root: Path, path: str, old: str, new: str) -> str:
     """Replace the one occurrence of ``old`` in the file by ``new``."""
-    try:
-        text = read_text(root, path)
-    except PathRefused as exc:
-        raise ToolFailed(str(exc)) from None
-    except FileNotFoundError:
-        raise ToolFailed(f"no such file: {path!r}") from None
+    text = _text_of(root, path)
     count = text.count(old) if old else 0
     if count != 1:
         where = "not found" if count == 0 else f"found {count} times; include more context"
         raise ToolFailed(f"edit {path}: the text to replace was {where}")
     return write_file(root, path, text.replace(old, new, 1)).replace("wrote", "edited", 1)
+
+
+def _text_of(root: Path, path: str) -> str:
+    try:
+        return read_text(root, path)
+    except PathRefused as exc:
+        raise ToolFailed(str(exc)) from None
+    except FileNotFoundError:
+        raise ToolFailed(f"no such file: {path!r}") from None
 
 
 def _confined(root: Path, path: str) -> Path:

@@ -52,5 +52,15 @@ class CliAdapter(Protocol):
     def reader(self) -> Reader: ...
 
 
+def prompt_argv(call: CliCall, *flags: str) -> list[str]:
+    """``EXE -p PROMPT FLAGS [--model M] [--resume ID] EXTRA`` (Claude Code, Gemini CLI)."""
+    args = [call.executable, "-p", call.prompt, *flags]
+    if call.model:
+        args += ["--model", call.model]
+    if call.resume:
+        args += ["--resume", call.resume]
+    return [*args, *call.extra]
+
+
 def as_int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

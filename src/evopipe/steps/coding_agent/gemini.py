@@ -11,19 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from evopipe.steps.coding_agent.base import CliCall, CliResult, as_int
+from evopipe.steps.coding_agent.base import CliCall, CliResult, as_int, prompt_argv
 
 NAME = "gemini"
 EXIT_CODES = {1: "general error or API failure", 42: "input error", 53: "turn limit exceeded"}
 
 
 def argv(call: CliCall) -> list[str]:
-    args = [call.executable, "-p", call.prompt, "--output-format", "stream-json"]
-    if call.model:
-        args += ["--model", call.model]
-    if call.resume:
-        args += ["--resume", call.resume]
-    return [*args, *call.extra]
+    return prompt_argv(call, "--output-format", "stream-json")
 
 
 class _Reader:
