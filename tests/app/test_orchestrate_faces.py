@@ -82,7 +82,7 @@ def test_catalog_lists_library_pipelines_by_category(project: Path) -> None:
 def test_route_explains_and_applies_a_canary(project: Path) -> None:
     code, out = cli("route", "summarise this long text into a short tldr summary", "--explain")
     assert code == 0, out
-    assert out.startswith("summarise-text  via retrieval")
+    assert out.startswith("patterns/summarise-text  via retrieval")
     assert "retrieval" in out
     assert "summarise-text" in out.splitlines()[2]
     code, out = cli("route", "compose a sonnet about autumn leaves")

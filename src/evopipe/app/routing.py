@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.pipelines import library_path
 from evopipe.orchestrate import decisions
 from evopipe.orchestrate.canary import Canaries
 from evopipe.orchestrate.labels import Labels
@@ -132,8 +133,8 @@ class Routing:
         if name is None:
             return None, None, None
         champion = Registry(self.app.store).champion(name)
-        if champion is None:
-            return name, None, None
+        if champion is None:  # a shipped library pattern
+            return (name if library_path(name) else f"patterns/{name}"), None, None
         pick = Canaries(self.app.store).pick(name, key, champion.version)
         return f"{name}@{pick.version}", pick.role, pick.version
 
