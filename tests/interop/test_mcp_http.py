@@ -1,0 +1,83 @@
+"""The MCP server over streamable HTTP (stateless) on 127.0.0.1, with the SDK's own client:
+a run started by one request is found again by id in later, independent requests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from interop_needs import need_module
+
+need_module("mcp", reason="the mcp extra is not installed")
+
+import httpx
+from mcp import Client
+
+from evopipe.app import App, Settings
+from evopipe.app.remote import Remote
+from evopipe.mcp import bound_url, http_server
+
+SLOW = """apiVersion: evopipe/v1
+kind: Pipeline
+name: slow-chain
+inputs: {topic: {type: string, default: cats}}
+outputs: {last: "{{ steps.s3.output }}"}
+steps:
+  - {id: s1, kind: llm, prompt: "one {{ inputs.topic }}"}
+  - {id: s2, kind: llm, prompt: "two {{ steps.s1.output }}"}
+  - {id: s3, kind: llm, prompt: "three {{ steps.s2.output }}"}
+"""
+
+
+async def _status(url: str, run_id: str) -> dict[str, Any]:
+    async with Client(url) as client:  # a new connection, and a new stateless request
+        result = await client.call_tool("run_status", {"run_id": run_id})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def test_run_and_poll_over_streamable_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVOPIPE_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "slow.yaml").write_text(SLOW)
+    settings = Settings.load(
+        tmp_path, environ={}, db=str(tmp_path / "s.db"), model="sim:latency_ms=60,seed=1"
+    )
+    async with App(settings) as app:
+        remote = Remote(app)
+        server = http_server(remote, port=0)
+        serving = asyncio.ensure_future(server.serve())
+        try:
+            while not server.started:
+                await asyncio.sleep(0.01)
+            url = bound_url(server)
+            assert url.startswith("http://127.0.0.1:")
+            async with Client(url) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert {"run", "run_status", "run_events"} <= names
+                started = await client.call_tool("run", {"pipeline": str(tmp_path / "slow.yaml")})
+            assert started.structured_content is not None
+            run_id = started.structured_content["run_id"]
+            assert started.structured_content["status"] == "running"  # returned before the end
+            status = await _status(url, run_id)
+            for _ in range(200):
+                if status["status"] != "running":
+                    break
+                await asyncio.sleep(0.05)
+                status = await _status(url, run_id)
+            assert status["status"] == "succeeded", status
+            assert [s["id"] for s in status["steps"]] == ["s1", "s2", "s3"]
+
+            async with httpx.AsyncClient() as raw:  # DNS rebinding: a foreign Host is refused
+                refused = await raw.post(
+                    url, headers={"Host": "evil.example"}, json={"jsonrpc": "2.0", "id": 1}
+                )
+            assert refused.status_code in (403, 421)
+        finally:
+            server.should_exit = True
+            await serving
+            await remote.close()
