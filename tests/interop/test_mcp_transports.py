@@ -1,9 +1,12 @@
-"""The MCP server over streamable HTTP (stateless) on 127.0.0.1, with the SDK's own client:
-a run started by one request is found again by id in later, independent requests."""
+"""The MCP server over its two transports, with the SDK's own client: streamable HTTP
+(stateless) on 127.0.0.1, where a run started by one request is found again by id in later,
+independent requests; and stdio, launching `evopipe mcp` as an agent host does."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +16,13 @@ from interop_needs import need_module
 need_module("mcp", reason="the mcp extra is not installed")
 
 import httpx
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
 from evopipe.app import App, Settings
 from evopipe.app.remote import Remote
 from evopipe.mcp import bound_url, http_server
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 SLOW = """apiVersion: evopipe/v1
 kind: Pipeline
 name: slow-chain
@@ -52,7 +56,9 @@ async def test_run_and_poll_over_streamable_http(
         server = http_server(remote, port=0)
         serving = asyncio.ensure_future(server.serve())
         try:
-            while not server.started:
+            for _ in range(500):
+                if server.started:
+                    break
                 await asyncio.sleep(0.01)
             url = bound_url(server)
             assert url.startswith("http://127.0.0.1:")
@@ -81,3 +87,41 @@ async def test_run_and_poll_over_streamable_http(
             server.should_exit = True
             await serving
             await remote.close()
+
+
+ECHO = """apiVersion: evopipe/v1
+kind: Pipeline
+name: echo
+inputs: {text: {type: string}}
+outputs: {answer: "{{ steps.say.output }}"}
+steps:
+  - {id: say, kind: llm, prompt: "Repeat {{ inputs.text }}"}
+"""
+
+
+async def test_evopipe_mcp_serves_stdio(tmp_path: Path) -> None:
+    (tmp_path / "echo.yaml").write_text(ECHO)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "EVOPIPE_CONFIG": str(tmp_path / "none.toml"),
+    }
+    command = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "evopipe", "mcp", "--db", str(tmp_path / "s.db"), "--model", "fake"],
+        env=env,
+        cwd=str(tmp_path),
+    )
+    async with Client(command) as client:
+        assert "run" in {t.name for t in (await client.list_tools()).tools}
+        started = await client.call_tool("run", {"pipeline": "echo.yaml", "inputs": {"text": "hi"}})
+        assert started.structured_content is not None, started.content
+        run_id = started.structured_content["run_id"]
+        for _ in range(200):
+            status = await client.call_tool("run_status", {"run_id": run_id})
+            assert status.structured_content is not None
+            if status.structured_content["status"] != "running":
+                break
+            await asyncio.sleep(0.05)
+    assert status.structured_content["status"] == "succeeded"
+    assert status.structured_content["outputs"]["answer"].startswith("fake-")
