@@ -17,9 +17,11 @@ need_module("mcp", reason="the mcp extra is not installed")
 
 import httpx
 from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
 
 from evopipe.app import App, Settings
 from evopipe.app.remote import Remote
+from evopipe.cli import build_app
 from evopipe.mcp import bound_url, http_server
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -125,3 +127,15 @@ async def test_evopipe_mcp_serves_stdio(tmp_path: Path) -> None:
             await asyncio.sleep(0.05)
     assert status.structured_content["status"] == "succeeded"
     assert status.structured_content["outputs"]["answer"].startswith("fake-")
+
+
+def test_evopipe_mcp_without_the_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [m for m in sys.modules if m == "evopipe.mcp" or m.startswith("evopipe.mcp.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in [m for m in sys.modules if m == "mcp" or m.startswith("mcp.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the SDK were not installed
+    out = CliRunner().invoke(build_app(), ["mcp", "--db", str(tmp_path / "s.db")])
+    assert out.exit_code == 2
+    assert "pip install 'evopipe[mcp]'" in out.stderr
