@@ -9,7 +9,7 @@ areas use are known; anything else is refused rather than guessed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,11 @@ def _build(spec: Mapping[str, Any], metadata: MetaData) -> Table:
         )
     indexes = [Index(ix["name"], *ix["columns"], unique=ix["unique"]) for ix in spec["indexes"]]
     return Table(spec["name"], metadata, *columns, *indexes)
+
+
+def snapshot_migration(module_file: str) -> Callable[[Connection], None]:
+    """The ``upgrade`` of a migration that creates the tables of its snapshot."""
+    return lambda conn: create_snapshot(conn, module_file)
 
 
 def create_snapshot(conn: Connection, module_file: str) -> None:

@@ -1,19 +1,10 @@
 """0001 core: runs (with ``last_seq``, dropped by 0002), events, approvals, cache and blobs.
 
-Frozen: the tables exactly as this migration created them, as data in ``0001_core.json``
-beside this module (made by :func:`evopipe.store.ddl.snapshot`; never the live ``tables.py``;
-a later change to a table is a new migration).
+Frozen: its tables are the snapshot ``0001_core.json`` beside this module, never the live
+``tables.py``.
 """
 
-from __future__ import annotations
-
-from sqlalchemy import Connection
-
-from evopipe.store.ddl import create_snapshot
+from evopipe.store.ddl import snapshot_migration
 
 NAME = "core"
-
-
-def upgrade(conn: Connection) -> None:
-    """Create the core tables as the first release did."""
-    create_snapshot(conn, __file__)
+upgrade = snapshot_migration(__file__)
