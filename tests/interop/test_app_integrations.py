@@ -16,6 +16,7 @@ from interop_needs import need_module
 need_module("opentelemetry.sdk", reason="the otel extra is not installed")
 need_module("dspy", reason="the dspy extra is not installed")
 
+from sums_model import ANSWERS, SUMS, OneModel, sums_answer
 from typer.testing import CliRunner
 
 from evopipe.app import App, Settings, SettingsError
@@ -25,19 +26,9 @@ from evopipe.cli import build_app
 from evopipe.evolve.config import SUPPLIED_OPERATORS, EvolveConfigError
 from evopipe.evolve.loop import start
 from evopipe.evolve.repository import EvolutionRepository
-from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
 
 KINDS = Path(__file__).resolve().parents[2] / "examples" / "kinds"
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("EVOPIPE_CONFIG", str(tmp_path / "none.toml"))
-    for name in ("EVOPIPE_DB", "EVOPIPE_MODEL", "OTEL_TRACES_EXPORTER"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 def _spans(text: str) -> list[dict[str, Any]]:
@@ -108,39 +99,6 @@ def test_otel_without_its_extra_or_exporter_is_a_clear_error(
 
 # -- DSPy few-shot operator ----------------------------------------------------------------------
 
-SUMS = """\
-apiVersion: evopipe/v1
-kind: Pipeline
-name: sums
-inputs:
-  sum: {type: string}
-outputs:
-  answer: "{{ steps.solve.output }}"
-steps:
-  - id: solve
-    kind: llm
-    prompt: "What is {{ inputs.sum }}?"
-"""
-ANSWERS = {"2+2": "4", "3+3": "6", "5+5": "10", "4+4": "8", "1+1": "3", "6+6": "12"}
-
-
-class _Models:
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.default_model_id = model.id
-
-    def get(self, model_id: str | None = None, *, cache_policy: Any = None) -> Any:
-        return self.model
-
-
-def _answer(request: ModelRequest) -> str:
-    """Knows a few sums (1+1 wrong); in DSPy's chat format when DSPy asks."""
-    asked = re.findall(r"(\d\+\d)", request.messages[-1].content)
-    answer = ANSWERS.get(asked[-1], "?") if asked else "?"
-    if "[[ ## " in request.messages[0].content:
-        return f"[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
-    return answer
-
 
 def _sums_dataset(project: Path) -> Path:
     rows = [("2+2", "train"), ("3+3", "train"), ("1+1", "train"), ("5+5", "val"),
@@ -154,13 +112,13 @@ def _sums_dataset(project: Path) -> Path:
 
 async def test_dspy_fewshot_operator_evolves_through_the_app(project: Path) -> None:
     (project / "sums.yaml").write_text(SUMS)
-    model = FunctionModel(_answer)
+    model = FunctionModel(sums_answer)
     settings = Settings.load(project, environ={}, db=str(project / "s.db"))
     config = EvolveConfig(generations=1, offspring=1, operators=("dspy_fewshot",), seed=1)
     source = EvalSource(
         dataset=str(_sums_dataset(project)), metric="exact", expected="answer", output="answer"
     )
-    async with App(settings, models=_Models(model)) as app:
+    async with App(settings, models=OneModel(model)) as app:
         result = await app.evolutions.evolve(EvolveArgs(project / "sums.yaml", source, config))
         genealogy = json.loads(app.evolutions.lineage(result.run_id, "json"))
         children = [n for n in genealogy["nodes"] if "dspy_fewshot" in n["operators"]]
@@ -181,7 +139,7 @@ async def test_supplied_operators_need_their_extra_and_the_app(
     source = EvalSource(dataset=str(_sums_dataset(project)), metric="exact", expected="answer")
     settings = Settings.load(project, environ={}, db=str(project / "s.db"))
     monkeypatch.setitem(sys.modules, "evopipe.interop.dspy_bridge", None)
-    async with App(settings, models=_Models(FunctionModel(_answer))) as app:
+    async with App(settings, models=OneModel(FunctionModel(sums_answer))) as app:
         with pytest.raises(EvolveConfigError, match=re.escape("pip install 'evopipe[dspy]'")):
             await app.evolutions.evolve(EvolveArgs(project / "sums.yaml", source, config))
         with pytest.raises(EvolveConfigError, match="dspy_fewshot were not supplied"):

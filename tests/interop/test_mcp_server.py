@@ -36,15 +36,7 @@ TOOLS = {
     "lineage",
     "registry",
 }
-GATED = """apiVersion: evopipe/v1
-kind: Pipeline
-name: gated
-outputs: {text: "{{ steps.draft.output }}"}
-steps:
-  - {id: draft, kind: llm, prompt: "Draft a note"}
-  - {id: review, kind: approval, message: "ok?", needs: [draft]}
-  - {id: after, kind: llm, prompt: "Polish {{ steps.draft.output }}", needs: [review]}
-"""
+KINDS = Path(__file__).resolve().parents[2] / "examples" / "kinds"
 BROKEN = """apiVersion: evopipe/v1
 kind: Pipeline
 name: broken
@@ -63,14 +55,9 @@ steps:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("EVOPIPE_CONFIG", str(tmp_path / "none.toml"))
-    for name in ("EVOPIPE_DB", "EVOPIPE_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    (tmp_path / "gated.yaml").write_text(GATED)
-    (tmp_path / "echo.yaml").write_text(ECHO)
-    return tmp_path
+def files(project: Path) -> Path:
+    (project / "echo.yaml").write_text(ECHO)
+    return project
 
 
 @asynccontextmanager
@@ -104,8 +91,8 @@ async def poll(client: Client, tool: str, key: str, ident: str, until: str = "ru
     raise AssertionError(f"{ident} still {until}")
 
 
-async def test_the_client_lists_the_tools_and_resources(project: Path) -> None:
-    async with serving(project) as client:
+async def test_the_client_lists_the_tools_and_resources(files: Path) -> None:
+    async with serving(files) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == TOOLS
         assert tools["run"].input_schema["properties"].keys() >= {"pipeline", "yaml", "inputs"}
@@ -120,8 +107,8 @@ async def test_the_client_lists_the_tools_and_resources(project: Path) -> None:
         }
 
 
-async def test_generate_then_run_and_poll_to_completion(project: Path) -> None:
-    async with serving(project) as client:
+async def test_generate_then_run_and_poll_to_completion(files: Path) -> None:
+    async with serving(files) as client:
         generated = await call(client, "generate", request="Summarise a text in three bullets")
         spec = yaml.safe_load(generated["spec"])
         inputs = {name: "Otters hold hands while they sleep." for name in spec.get("inputs", {})}
@@ -149,9 +136,9 @@ async def test_generate_then_run_and_poll_to_completion(project: Path) -> None:
         assert run_id in {r["run_id"] for r in json.loads(listed.contents[0].text)}  # type: ignore[union-attr]
 
 
-async def test_a_waiting_run_is_approved_and_finishes(project: Path) -> None:
-    async with serving(project) as client:
-        started = await call(client, "run", pipeline="gated.yaml")
+async def test_a_waiting_run_is_approved_and_finishes(files: Path) -> None:
+    async with serving(files) as client:
+        started = await call(client, "run", pipeline=str(KINDS / "approval.yaml"))
         waiting = await poll(client, "run_status", "run_id", started["run_id"])
         assert waiting["status"] == "waiting"
         assert waiting["waiting_on"] == ["review"]
@@ -161,11 +148,12 @@ async def test_a_waiting_run_is_approved_and_finishes(project: Path) -> None:
         assert resumed["status"] != "waiting"  # journaled as running again before the answer
         done = await poll(client, "run_status", "run_id", started["run_id"])
         assert done["status"] == "succeeded", done
-        assert [s["id"] for s in done["steps"]] == ["draft", "review", "after"]
+        assert [s["id"] for s in done["steps"]] == ["draft", "review"]
+        assert done["outputs"]["text"].startswith("fake-")
 
 
-async def test_diagnostics_come_back_as_tool_errors(project: Path) -> None:
-    async with serving(project) as client:
+async def test_diagnostics_come_back_as_tool_errors(files: Path) -> None:
+    async with serving(files) as client:
         refused = await client.call_tool("run", {"yaml": BROKEN})
         assert refused.is_error
         data = refused.structured_content
@@ -193,8 +181,8 @@ async def test_diagnostics_come_back_as_tool_errors(project: Path) -> None:
         assert "text" in missing.content[0].text  # type: ignore[union-attr]
 
 
-async def test_pipeline_resources_list_and_read(project: Path) -> None:
-    async with serving(project) as client:
+async def test_pipeline_resources_list_and_read(files: Path) -> None:
+    async with serving(files) as client:
         listing = await client.read_resource("evopipe://pipelines")
         data = json.loads(listing.contents[0].text)  # type: ignore[union-attr]
         assert "patterns/summarise-text" in data["library"]
@@ -214,9 +202,9 @@ def _dataset(project: Path) -> Path:
     return path
 
 
-async def test_evolve_starts_in_the_background_and_is_polled(project: Path) -> None:
-    async with serving(project) as client:
-        _dataset(project)
+async def test_evolve_starts_in_the_background_and_is_polled(files: Path) -> None:
+    async with serving(files) as client:
+        _dataset(files)
         started = await call(
             client,
             "evolve",

@@ -25,16 +25,7 @@ from evopipe.cli import build_app
 from evopipe.mcp import bound_url, http_server
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-SLOW = """apiVersion: evopipe/v1
-kind: Pipeline
-name: slow-chain
-inputs: {topic: {type: string, default: cats}}
-outputs: {last: "{{ steps.s3.output }}"}
-steps:
-  - {id: s1, kind: llm, prompt: "one {{ inputs.topic }}"}
-  - {id: s2, kind: llm, prompt: "two {{ steps.s1.output }}"}
-  - {id: s3, kind: llm, prompt: "three {{ steps.s2.output }}"}
-"""
+KINDS = SRC.parent / "examples" / "kinds"
 
 
 async def _status(url: str, run_id: str) -> dict[str, Any]:
@@ -45,13 +36,9 @@ async def _status(url: str, run_id: str) -> dict[str, Any]:
     return result.structured_content
 
 
-async def test_run_and_poll_over_streamable_http(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("EVOPIPE_CONFIG", str(tmp_path / "none.toml"))
-    (tmp_path / "slow.yaml").write_text(SLOW)
+async def test_run_and_poll_over_streamable_http(project: Path) -> None:
     settings = Settings.load(
-        tmp_path, environ={}, db=str(tmp_path / "s.db"), model="sim:latency_ms=60,seed=1"
+        project, environ={}, db=str(project / "s.db"), model="sim:latency_ms=300,seed=1"
     )
     async with App(settings) as app:
         remote = Remote(app)
@@ -67,7 +54,7 @@ async def test_run_and_poll_over_streamable_http(
             async with Client(url) as client:
                 names = {t.name for t in (await client.list_tools()).tools}
                 assert {"run", "run_status", "run_events"} <= names
-                started = await client.call_tool("run", {"pipeline": str(tmp_path / "slow.yaml")})
+                started = await client.call_tool("run", {"pipeline": str(KINDS / "llm.yaml")})
             assert started.structured_content is not None
             run_id = started.structured_content["run_id"]
             assert started.structured_content["status"] == "running"  # returned before the end
@@ -78,7 +65,7 @@ async def test_run_and_poll_over_streamable_http(
                 await asyncio.sleep(0.05)
                 status = await _status(url, run_id)
             assert status["status"] == "succeeded", status
-            assert [s["id"] for s in status["steps"]] == ["s1", "s2", "s3"]
+            assert [s["id"] for s in status["steps"]] == ["summarise"]
 
             async with httpx.AsyncClient() as raw:  # DNS rebinding: a foreign Host is refused
                 refused = await raw.post(

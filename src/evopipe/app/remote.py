@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from evopipe.app.evolve import EvalSource, EvolveArgs, EvolveConfig, Progress
 from evopipe.app.generate import GenerationError
 from evopipe.app.pipelines import UsageError
-from evopipe.engine.control import record_decision
 from evopipe.engine.types import Event
 from evopipe.evolve.loop import new_run_id as new_evolution_id
 from evopipe.evolve.repository import EvolutionRepository
@@ -186,18 +185,19 @@ class Remote:
         comment: str | None = None,
         decided_by: str | None = None,
     ) -> dict[str, Any]:
-        """Record the decision on a waiting step, then resume the run in the background (on
-        its own model); returns once it runs again."""
-        record_decision(
-            self.app.journal,
-            run_id,
-            step_id,
-            approved=not reject,
-            comment=comment,
-            decided_by=decided_by,
-        )
+        """Record the decision on a waiting step and resume the run in the background (on its
+        own model); returns once it runs again. A step not waiting is refused here."""
         first = _FirstEvent()
-        task = asyncio.ensure_future(self.app.runs.resume(run_id, subscribers=[first]))
+        task = asyncio.ensure_future(
+            self.app.runs.approve(
+                run_id,
+                step_id,
+                reject=reject,
+                comment=comment,
+                decided_by=decided_by,
+                subscribers=[first],
+            )
+        )
         await _started(task, first.seen.wait())
         self._keep(self._resumes, run_id, task)
         return self.run_status(run_id)
