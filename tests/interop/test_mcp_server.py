@@ -17,11 +17,13 @@ from interop_needs import need_module
 
 need_module("mcp", reason="the mcp extra is not installed")
 
-from mcp import Client
+from mcp import Client, MCPError
 
 from evopipe.app import App, Settings
 from evopipe.app.remote import Remote
 from evopipe.mcp import build_server
+from evopipe.orchestrate.registry import Registry
+from evopipe.spec import loads
 
 TOOLS = {
     "generate",
@@ -182,13 +184,26 @@ async def test_diagnostics_come_back_as_tool_errors(files: Path) -> None:
 
 
 async def test_pipeline_resources_list_and_read(files: Path) -> None:
+    settings = Settings.load(files, environ={}, db=str(files / "s.db"))
+    with App(settings) as app:  # register a champion in the store the server will open
+        registry = Registry(app.store)
+        registry.set_champion("echo", registry.add_version("echo", "c1", loads(ECHO).pipeline, {}))
     async with serving(files) as client:
         listing = await client.read_resource("evopipe://pipelines")
         data = json.loads(listing.contents[0].text)  # type: ignore[union-attr]
         assert "patterns/summarise-text" in data["library"]
-        assert data["registered"] == []
+        assert data["registered"] == [{"name": "echo", "versions": 1, "champion": 1}]
         page = await client.read_resource("evopipe://pipelines/patterns/summarise-text")
         assert yaml.safe_load(page.contents[0].text)["name"] == "summarise-text"  # type: ignore[union-attr]
+        champion = await client.read_resource("evopipe://pipelines/echo@1")
+        assert loads(champion.contents[0].text).pipeline == loads(ECHO).pipeline  # type: ignore[union-attr]
+        shown = await call(client, "registry", name="echo")
+        assert shown["champion"] == 1
+        ran = await call(client, "run", pipeline="echo", inputs={"text": "registered"})
+        done = await poll(client, "run_status", "run_id", ran["run_id"])
+        assert done["outputs"] == {"answer": "registered"}
+        with pytest.raises(MCPError, match="neither a library nor a registered"):
+            await client.read_resource("evopipe://pipelines/echo.yaml")
 
 
 def _dataset(project: Path) -> Path:
