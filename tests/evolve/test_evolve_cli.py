@@ -49,7 +49,8 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
-    # the direct ``count_listed`` tool (no model call) answers 7 of the 10 val examples;
+    # the program found by ``tool_search`` (``count_listed`` on the question: no model call)
+    # answers 7 of the 10 val examples;
     # the seed, whose scripted answers are off by one, none
     assert result["seed_quality"] == 0.0
     assert result["champion_quality"] >= 0.7
@@ -65,7 +66,7 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
 
     tree = runner.invoke(app, ["lineage", result["run_id"], *common])
     assert tree.exit_code == 0, tree.output
-    assert "insert_tool" in tree.stdout
+    assert "tool_search" in tree.stdout
     dot = runner.invoke(app, ["lineage", result["champion_id"][:12], "--format", "dot", *common])
     assert dot.stdout.startswith("digraph lineage")
 

@@ -20,6 +20,7 @@ DEFAULT_OPERATORS: tuple[str, ...] = (
     "params",
     "model_switch",
     "insert_tool",
+    "tool_search",
     "insert_verifier",
     "insert_ensemble",
     "insert_json_repair",

@@ -21,6 +21,7 @@ from evopipe.evolve.operators.parallelise import Parallelise
 from evopipe.evolve.operators.params import ParameterTweak
 from evopipe.evolve.operators.reflect import Reflect
 from evopipe.evolve.operators.remove import RemoveStep
+from evopipe.evolve.operators.tool_search import ToolSearch
 from evopipe.evolve.operators.transplant import Transplant
 
 OPERATORS: dict[str, Operator] = {
@@ -31,7 +32,8 @@ OPERATORS: dict[str, Operator] = {
         InstructionVariant(),
         ParameterTweak(),
         ModelSwitch(),
-        InsertTool(),
+        InsertTool(direct=()),
+        ToolSearch(),
         InsertVerifier(),
         InsertEnsemble(),
         InsertJsonRepair(),
@@ -41,6 +43,10 @@ OPERATORS: dict[str, Operator] = {
         Crossover(),
     )
 }
-"""Operator name → operator. The loop draws from the names enabled for a run."""
+"""Operator name → operator. The loop draws from the names enabled for a run.
+
+``insert_tool`` is registered without its hand-written *direct* recipes (``count_listed``
+reading the question): whole-input tool programs are found by ``tool_search``, whose grammar
+has every generic tool (``count_listed`` included)."""
 
 __all__ = ["OPERATORS", "Level", "Operator", "OperatorContext", "OperatorError", "OperatorRunner"]
