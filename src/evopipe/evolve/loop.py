@@ -19,6 +19,7 @@ from evopipe.evolve.config import EvolveConfig, EvolveHook, Progress
 from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
+from evopipe.evolve.operator_health import operator_model_report
 from evopipe.evolve.operators import OPERATORS, OperatorContext, OperatorError, OperatorRunner
 from evopipe.evolve.repository import EvolutionRepository, Member, Proposal
 from evopipe.evolve.selection import oriented, pareto_front, sample_parent, survivors
@@ -302,7 +303,7 @@ class Evolution:
         champion = self.best(ids)
         calls, cost = self.spent()
         proposals, quality = self._stats_input()
-        summary = {
+        summary: dict[str, Any] = {
             "seed_id": seed_id,
             "champion_id": champion,
             "seed_quality": self.records[seed_id].quality,
@@ -324,7 +325,8 @@ class Evolution:
                 seed=self.specs[seed_id],
                 proposals=proposals,
                 quality=quality,
-            ),
+            )
+            | {"operator_model": operator_model_report(proposals, self.specs)},
         }
         self.repo.finish_run(self.run_id, "finished", summary)
         return EvolutionResult(

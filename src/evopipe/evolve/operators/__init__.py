@@ -10,7 +10,10 @@ from evopipe.evolve.operators.base import (
     OperatorRunner,
 )
 from evopipe.evolve.operators.bootstrap import FewShotBootstrap
+from evopipe.evolve.operators.clause import ClauseAssembly
 from evopipe.evolve.operators.crossover import Crossover
+from evopipe.evolve.operators.demo_select import DemoSelect
+from evopipe.evolve.operators.format_constraint import FormatConstraint
 from evopipe.evolve.operators.insert_ensemble import InsertEnsemble
 from evopipe.evolve.operators.insert_json_repair import InsertJsonRepair
 from evopipe.evolve.operators.insert_tool import InsertTool
@@ -31,6 +34,9 @@ OPERATORS: dict[str, Operator] = {
         FewShotBootstrap(),
         InstructionVariant(),
         ParameterTweak(),
+        DemoSelect(),
+        ClauseAssembly(),
+        FormatConstraint(),
         ModelSwitch(),
         InsertTool(direct=()),
         ToolSearch(),
