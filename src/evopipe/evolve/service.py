@@ -24,7 +24,7 @@ from evopipe.evolve.meta import OPERATOR_PIPELINES, OperatorFitness
 from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
 from evopipe.evolve.promotion import Decision, promote
 from evopipe.evolve.repository import EvolutionRepository
-from evopipe.models import ModelHub
+from evopipe.models import ModelHub, load_config
 from evopipe.orchestrate.registry import Registry, Version
 from evopipe.spec import Pipeline, load_file
 from evopipe.spec.errors import EvopipeError
@@ -73,7 +73,9 @@ def read_dataset(source: EvalSource) -> Dataset:
 
 
 def make_services(hub: ModelHub | None, base_dir: Path) -> Services:
-    return Services(models=hub or ModelHub(), base_dir=base_dir)
+    """Services over ``hub``, else a hub with the user's and project's model config, so
+    ``--model``/``--operator-model`` can name any configured endpoint (``ollama:qwen3``)."""
+    return Services(models=hub or ModelHub(load_config(Path.cwd())), base_dir=base_dir)
 
 
 def make_evaluator(source: EvalSource, services: Services) -> DatasetEvaluator:
