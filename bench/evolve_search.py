@@ -17,6 +17,8 @@ what a champion uses, the search found. Results are merged, task by task as they
 
     python bench/evolve_search.py                       # all eight tasks (about an hour)
     python bench/evolve_search.py --task word_sorting --task sum_numbers
+    python bench/evolve_search.py --task navigate --suffix _prompt_ops \
+        --operators tool_search,demo_select,clause,format_constraint --generations 2
 """
 
 from __future__ import annotations
@@ -124,7 +126,19 @@ def write_splits(task: Task, out: Path, sizes: dict[str, int]) -> Path:
     return out
 
 
-async def measure(name: str, work: Path, sizes: dict[str, int], hub: ModelHub) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Plan:
+    """What to run: operators, generations, offspring, and the results key's suffix."""
+
+    operators: tuple[str, ...] = OPERATORS
+    generations: int = 1
+    offspring: int = 2
+    suffix: str = ""
+
+
+async def measure(
+    name: str, work: Path, sizes: dict[str, int], hub: ModelHub, plan: Plan
+) -> dict[str, Any]:
     task = TASKS[name]
     data = write_splits(task, work / name, sizes)
     seed = (
@@ -136,25 +150,25 @@ async def measure(name: str, work: Path, sizes: dict[str, int], hub: ModelHub) -
         str(data), task.metric, model=MODEL, mapping={"question": "input"}, concurrency=1
     )
     config = EvolveConfig(
-        generations=1,
+        generations=plan.generations,
         population=2,
-        offspring=2,
+        offspring=plan.offspring,
         seed=0,
         objectives=("quality", "cost"),
-        operators=OPERATORS,
+        operators=plan.operators,
         feedback_size=sizes["train"],
     )
-    result = await run_task(name, seed, data, source, config, hub, work)
+    result = await run_task(name + plan.suffix, seed, data, source, config, hub, work)
     paired = result["paired_bootstrap"]
     result["significant_gain"] = paired["diff"] > 0 and paired["p_value"] < 0.05
     result["data"] = f"examples/data/{task.data}" if task.data else "generated (procedural)"
     return result
 
 
-def merge(out: Path, name: str, entry: dict[str, Any], sizes: dict[str, int]) -> None:
+def merge(out: Path, key: str, entry: dict[str, Any], sizes: dict[str, int]) -> None:
     """Add one task's entry to the results file, keeping everything else in it."""
     report: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
-    report.setdefault("tasks", {})[f"search_{name}"] = entry
+    report.setdefault("tasks", {})[key] = entry
     report["search"] = {
         "script": "bench/evolve_search.py",
         "model": MODEL,
@@ -162,21 +176,21 @@ def merge(out: Path, name: str, entry: dict[str, Any], sizes: dict[str, int]) ->
         "splits": sizes,
         "note": (
             "tasks.search_*: one plain llm seed per task, one generation of two offspring "
-            "(tool_search, bootstrap), selected on val; seed and champion scored once on the "
-            "100-example test split after evolution"
+            "(tool_search, bootstrap) unless the entry's config says otherwise, selected on "
+            "val; seed and champion scored once on the 100-example test split after evolution"
         ),
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
 
 
-async def main(tasks: list[str], sizes: dict[str, int], out: Path) -> None:
+async def main(tasks: list[str], sizes: dict[str, int], out: Path, plan: Plan) -> None:
     hub = ModelHub()
     with tempfile.TemporaryDirectory() as tmp:
         for name in tasks:
             started = time.perf_counter()
-            entry = await measure(name, Path(tmp), sizes, hub)
+            entry = await measure(name, Path(tmp), sizes, hub, plan)
             entry["total_wall_s"] = round(time.perf_counter() - started, 1)
-            merge(out, name, entry, sizes)
+            merge(out, f"search_{name}{plan.suffix}", entry, sizes)
             brief = {k: entry[k] for k in ("seed_test", "champion_test", "evolution_calls")}
             print(name, json.dumps({**brief, "p": entry["paired_bootstrap"]["p_value"]}))
 
@@ -188,6 +202,12 @@ if __name__ == "__main__":
     parser.add_argument("--val", type=int, default=20)
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--operators", default=",".join(OPERATORS))
+    parser.add_argument("--generations", type=int, default=1)
+    parser.add_argument("--offspring", type=int, default=2)
+    parser.add_argument("--suffix", default="", help="results key suffix (search_<task><suffix>)")
     opts = parser.parse_args()
     chosen = opts.task or list(TASKS)
-    asyncio.run(main(chosen, {"train": opts.train, "val": opts.val, "test": opts.test}, opts.out))
+    plan = Plan(tuple(opts.operators.split(",")), opts.generations, opts.offspring, opts.suffix)
+    sizes = {"train": opts.train, "val": opts.val, "test": opts.test}
+    asyncio.run(main(chosen, sizes, opts.out, plan))

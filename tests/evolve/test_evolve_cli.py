@@ -94,7 +94,7 @@ def test_bad_arguments_give_clear_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(build_app(), ["evolve", "--db", str(tmp_path / "x.db")])
     assert out.exit_code == 2
-    assert "give PIPELINE, --dataset and --metric" in out.stderr
+    assert "give PIPELINE or --request, with --dataset and --metric" in out.stderr
     missing = runner.invoke(build_app(), ["lineage", "evo_nope", "--db", str(tmp_path / "x.db")])
     assert missing.exit_code == 2
     assert "no candidate" in missing.stderr
