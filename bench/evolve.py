@@ -31,16 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evaluate import paired_bootstrap
-from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig, Progress
 from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.lineage import lineage
 from evopipe.evolve.repository import EvolutionRepository
+from evopipe.evolve.source import make_evaluator
 from evopipe.models import ModelHub
 from evopipe.spec import loads, to_yaml
 from evopipe.spec.kinds import ToolStep
-from evopipe.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ANCHORS = ROOT.parent / "shared" / "datasets" / "anchors"
@@ -144,7 +145,7 @@ async def run_task(
     label: str,
     seed_text: str,
     data: Path,
-    source: service.EvalSource,
+    source: EvalSource,
     config: EvolveConfig,
     hub: ModelHub,
     work: Path,
@@ -152,15 +153,14 @@ async def run_task(
     seed_file = work / f"{label}.yaml"
     seed_file.write_text(seed_text)
     started = time.perf_counter()
-    args = service.EvolveArgs(seed_file, source, config, operator_model=MODEL)
-    with Store.open(str(work / f"{label}.db")) as store:
-        result = await service.evolve(
-            args, hub=hub, store=store, hooks=[printer(label, started)], on_projection=print
+    args = EvolveArgs(seed_file, source, config, operator_model=MODEL)
+    with App(Settings.load(work, db=str(work / f"{label}.db")), models=hub) as app:
+        result = await app.evolutions.evolve(
+            args, hooks=[printer(label, started)], on_projection=print
         )
         evolve_s = time.perf_counter() - started
-        repo = EvolutionRepository(store)
-        services = service.make_services(hub, work)
-        evaluator = service.make_evaluator(source, services)
+        repo = EvolutionRepository(app.store)
+        evaluator = make_evaluator(source, app.services(base_dir=work, journaled=False))
         seed = loads(seed_text).pipeline
         champion = repo.get_spec(result.champion_id)
         t0 = time.perf_counter()
@@ -235,7 +235,7 @@ async def _oc(work: Path, sizes: dict[str, int], hub: ModelHub, train: int) -> d
         "oc",
         OC_SEED,
         oc,
-        service.EvalSource(
+        EvalSource(
             str(oc),
             "numeric[pick=first]",
             model=MODEL,
@@ -264,7 +264,7 @@ async def _banking(
         "banking",
         banking_seed,
         bank,
-        service.EvalSource(
+        EvalSource(
             str(bank),
             "exact",
             model=MODEL,

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve import MODEL, OUT, ROOT, run_task
-from evopipe.evolve import service
+from evopipe.app.evolve import EvalSource
 from evopipe.evolve.config import EvolveConfig
 from evopipe.models import ModelHub
 
@@ -146,7 +146,7 @@ async def measure(
         .replace("TOKENS", str(task.tokens))
         .replace("INSTRUCTION", task.instruction)
     )
-    source = service.EvalSource(
+    source = EvalSource(
         str(data), task.metric, model=MODEL, mapping={"question": "input"}, concurrency=1
     )
     config = EvolveConfig(

@@ -9,10 +9,10 @@ import pytest
 import evopipe
 
 PINNED = {
-    "Budget", "CheckOptions", "Diagnostic", "EvalReport", "EvopipeError", "GenerationError",
+    "App", "Budget", "CheckOptions", "Diagnostic", "EvalReport", "EvopipeError", "GenerationError",
     "GenerationResult", "Message", "ModelError", "ModelHub", "ModelRequest", "ModelResponse",
     "Pipeline", "PipelineHandle", "Policy", "PolicyError", "RunOptions", "RunResult", "Services",
-    "SpecError", "Store", "__version__", "agenerate", "build_metrics", "check_file",
+    "Settings", "SpecError", "Store", "__version__", "agenerate", "build_metrics", "check_file",
     "check_pipeline", "check_text", "compare", "evaluate", "gate", "generate", "load",
     "load_config", "load_dataset", "load_file", "loads", "parse_condition", "resolve_db_url",
     "resume_run", "run_pipeline", "run_pipeline_sync", "spec_hash", "to_yaml",
@@ -46,5 +46,7 @@ def test_import_is_light_and_side_effect_free() -> None:
 
 def test_lazy_names_are_the_real_objects() -> None:
     engine = importlib.import_module("evopipe.engine")
+    app = importlib.import_module("evopipe.app")
     assert evopipe.run_pipeline is engine.run_pipeline
-    assert evopipe.load is engine.load
+    assert evopipe.load is app.load
+    assert evopipe.App is app.App

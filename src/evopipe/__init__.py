@@ -22,13 +22,12 @@ from evopipe.spec import (
 )
 
 if TYPE_CHECKING:
+    from evopipe.app import App, PipelineHandle, Settings, load
     from evopipe.check import CheckOptions, check_file, check_pipeline, check_text
     from evopipe.engine import (
-        PipelineHandle,
         RunOptions,
         RunResult,
         Services,
-        load,
         resume_run,
         run_pipeline,
         run_pipeline_sync,
@@ -69,11 +68,13 @@ _LAZY: dict[str, str] = {
     "ModelRequest": "evopipe.models",
     "ModelResponse": "evopipe.models",
     "load_config": "evopipe.models",
-    "PipelineHandle": "evopipe.engine",
+    "App": "evopipe.app",
+    "Settings": "evopipe.app",
+    "PipelineHandle": "evopipe.app",
     "RunOptions": "evopipe.engine",
     "RunResult": "evopipe.engine",
     "Services": "evopipe.engine",
-    "load": "evopipe.engine",
+    "load": "evopipe.app",
     "resume_run": "evopipe.engine",
     "run_pipeline": "evopipe.engine",
     "run_pipeline_sync": "evopipe.engine",
@@ -95,6 +96,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "App",
     "Budget",
     "CheckOptions",
     "Diagnostic",
@@ -114,6 +116,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "Services",
+    "Settings",
     "SpecError",
     "Store",
     "__version__",

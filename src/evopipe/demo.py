@@ -3,7 +3,8 @@
 1. generate a pipeline from a plain-language request on the embedded model (genesis);
 2. validate it under the ``generated`` profile, as any untrusted pipeline;
 3. run it durably on the embedded model (journal in ``.evopipe/demo/``);
-4. evolve a seed pipeline briefly and print the lineage and the champion's gain.
+4. evolve a seed pipeline briefly (``examples/evolve/counter.yaml`` on a small cut of
+   ``examples/data/bbh_object_counting``) and print the lineage and the champion's gain.
 
 Everything is written under ``.evopipe/demo/`` in the current directory.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,14 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.syntax import Syntax
 
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs, EvolveConfig, Progress
+
 LOCAL_MODEL = "local:smollm2-135m"
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "examples" / "evolve" / "counter.yaml"
+DATA = REPO / "examples" / "data" / "bbh_object_counting"
+SIZES = {"train": 4, "val": 6, "test": 6}
 REQUEST = "Summarise an article into a short summary with its key points"
 SAMPLE_TEXT = (
     "The city council voted on Tuesday to extend the night bus network to the eastern "
@@ -29,39 +39,36 @@ SAMPLE_TEXT = (
 )
 
 
-async def _generate(console: Console, out_dir: Path, model: str) -> Path:
-    from evopipe.genesis import agenerate
-
+async def _generate(console: Console, app: App, out_dir: Path, model: str) -> Path:
     console.print(Rule("1 · generate"))
     console.print(f"request: [bold]{REQUEST}[/]")
     started = time.monotonic()
-    result = await agenerate(REQUEST, model=model, retrieval_fallback=True)
+    outcome = await app.generations.generate(
+        REQUEST, model=model, output=out_dir / "generated.yaml", retrieval_fallback=True
+    )
+    result = outcome.result
     for failed in (r for r in result.rounds if r.error):
         console.print(
             f"note: round {failed.number} failed ({failed.error}); the next round adapted the "
             "best retrieved pattern without the model's analysis",
             markup=False,
         )
-    written = result.write(out_dir / "generated.yaml")
     console.print(
         f"generated in {time.monotonic() - started:.1f} s, {result.rounds_needed} round(s), "
-        f"pattern {result.pattern!r}; wrote {', '.join(str(p) for p in written)}"
+        f"pattern {result.pattern!r}; wrote {', '.join(str(p) for p in outcome.written)}"
     )
     console.print(Syntax(result.yaml, "yaml", word_wrap=True))
     return out_dir / "generated.yaml"
 
 
-def _validate(console: Console, path: Path) -> None:
-    from evopipe.check import CheckOptions, check_file
-
+def _validate(console: Console, app: App, path: Path) -> None:
     console.print(Rule("2 · validate (profile: generated, untrusted)"))
-    diagnostics = check_file(path, profile="generated", options=CheckOptions(trusted=False))
-    errors = [d for d in diagnostics if d.severity == "error"]
-    for d in diagnostics:
+    validity = app.pipelines.assess(path, profile="generated")
+    for d in validity.diagnostics:
         console.print(d.format(), markup=False)
-    if errors:
-        raise SystemExit(f"the generated pipeline has {len(errors)} error(s)")
-    console.print(f"{path}: valid ({len(diagnostics)} diagnostics)")
+    if not validity.valid:
+        raise SystemExit(f"the generated pipeline has {len(validity.errors)} error(s)")
+    console.print(f"{path}: valid ({len(validity.diagnostics)} diagnostics)")
 
 
 def _sample_inputs(schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -76,22 +83,11 @@ def _sample_inputs(schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return inputs
 
 
-async def _run(console: Console, path: Path, db: Path, model: str) -> None:
-    from evopipe.engine import RunOptions, Services, run_pipeline
-    from evopipe.models import ModelHub
-    from evopipe.spec import load_file
-    from evopipe.store import Store
-
+async def _run(console: Console, app: App, path: Path, model: str) -> None:
     console.print(Rule("3 · run (durable journal, embedded model)"))
-    pipeline = load_file(path).pipeline
-    inputs = _sample_inputs(pipeline.inputs)
+    inputs = _sample_inputs(app.pipelines.resolve(path).pipeline.inputs)
     console.print(f"inputs: {inputs}")
-    with Store.open(str(db)) as store:
-        services = Services(models=ModelHub(cache=store.response_cache()), store=store,
-                            base_dir=path.parent)  # fmt: skip
-        result = await run_pipeline(
-            pipeline, inputs, services=services, options=RunOptions(model=model, source=str(path))
-        )
+    result = await app.runs.run(path, inputs, model=model)
     for step in result.steps:
         console.print(
             f"  {step.id:<24} {step.status:<10} {step.duration_ms:>8.0f} ms"
@@ -105,11 +101,60 @@ async def _run(console: Console, path: Path, db: Path, model: str) -> None:
         raise SystemExit(f"the run ended {result.status}: {result.error}")
 
 
-async def _evolve(console: Console, model: str, generations: int) -> None:
-    from evopipe.evolve.demo import run_demo
+def _cut(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True, exist_ok=True)
+    for split, n in SIZES.items():
+        lines = (src / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+        (dst / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dst
 
+
+async def run_evolution(
+    *,
+    model: str = LOCAL_MODEL,
+    generations: int = 2,
+    out: Callable[[str], Any] = print,
+    models: Any = None,
+) -> dict[str, Any]:
+    """Evolve the object-counting seed briefly (a temporary store); print progress, lineage and
+    the champion's gain; return the run's summary. ``models`` injects a model source."""
+
+    def hook(*, progress: Progress) -> None:
+        out(
+            f"  [{progress.event}] gen {progress.generation}: best {progress.best_quality:.2f}, "
+            f"{progress.evaluations} candidates, {progress.calls} calls"
+        )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = _cut(DATA, Path(tmp) / "data")
+        args = EvolveArgs(
+            pipeline=SEED,
+            source=EvalSource(
+                str(data), "numeric[pick=first]", model=model, mapping={"question": "input"}
+            ),
+            config=EvolveConfig(
+                generations=generations,
+                population=2,
+                offspring=2,
+                seed=0,
+                operators=("insert_tool", "instruction"),
+                feedback_size=SIZES["train"],
+            ),
+        )
+        with App(Settings.load(db=str(Path(tmp) / "demo.db")), models=models) as app:
+            result = await app.evolutions.evolve(args, hooks=[hook])
+            out(app.evolutions.lineage(result.run_id, "tree"))
+    s = result.summary
+    out(
+        f"champion {result.champion_id[:12]}: quality {s['seed_quality']:.2f} -> "
+        f"{s['champion_quality']:.2f} on {SIZES['val']} val examples ({s['calls']} calls)"
+    )
+    return s
+
+
+async def _evolve(console: Console, model: str, generations: int) -> None:
     console.print(Rule("4 · evolve (object counting, a short run)"))
-    await run_demo(
+    await run_evolution(
         model=model, generations=generations, out=lambda s: console.print(s, markup=False)
     )
 
@@ -123,9 +168,10 @@ async def main_async(model: str, generations: int, skip_evolve: bool) -> None:
         f"Files go to {out_dir}/"
     )
     started = time.monotonic()
-    path = await _generate(console, out_dir, model)
-    _validate(console, path)
-    await _run(console, path, out_dir / "demo.db", model)
+    async with App(Settings.load(db=str(out_dir / "demo.db"))) as app:
+        path = await _generate(console, app, out_dir, model)
+        _validate(console, app, path)
+        await _run(console, app, path, model)
     if not skip_evolve:
         await _evolve(console, model, generations)
     console.print(Rule(f"done in {time.monotonic() - started:.0f} s"))

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from evopipe import __version__
+from evopipe.app import App, Settings
 from evopipe.cli import build_app
-from evopipe.cli.validate import known_model_from_config
 from evopipe.spec.schema import pipeline_json_schema
 
 GOOD = """\
@@ -132,7 +132,8 @@ def test_known_models_come_from_the_config(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "evopipe.toml").write_text(
         '[endpoints.ollama]\nbase_url = "http://localhost:11434/v1"\n'
     )
-    known = known_model_from_config(tmp_path)
+    known = App(Settings.load(tmp_path)).check_options().known_model
+    assert known is not None
     assert known("ollama:qwen3")
     assert known("openai:gpt-5-mini")
     assert known("fake")

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evopipe.app import load, parse_inputs
 from evopipe.cli import build_app
-from evopipe.engine import load
-from evopipe.engine.service import parse_inputs
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel
 

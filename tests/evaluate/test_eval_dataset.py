@@ -118,7 +118,7 @@ def test_parse_mapping_errors() -> None:
 
 
 def test_service_reads_a_directory_or_split_files() -> None:
-    from evopipe.evaluate.service import read_dataset
+    from evopipe.evaluate.dataset import read_dataset
 
     by_dir = read_dataset([str(BANKING)])
     assert by_dir.name == "banking10"

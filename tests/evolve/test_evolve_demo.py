@@ -4,7 +4,7 @@ from pathlib import Path
 
 from evolve_helpers import scripted_counter, slice_dataset
 
-from evopipe.evolve.demo import run_demo
+from evopipe.demo import run_evolution as run_demo
 from evopipe.models import ModelHub
 
 
@@ -12,7 +12,7 @@ async def test_demo_evolution_prints_lineage_and_gain(tmp_path: Path) -> None:
     hub = ModelHub()
     hub.add(scripted_counter(slice_dataset(tmp_path)), "scripted")
     lines: list[str] = []
-    summary = await run_demo(model="scripted", hub=hub, out=lines.append)
+    summary = await run_demo(model="scripted", models=hub, out=lines.append)
     text = "\n".join(lines)
     assert "lineage of bbh-object-counting" in text
     assert "insert_tool" in text

@@ -8,14 +8,15 @@ from pathlib import Path
 
 from evolve_helpers import SEED_YAML, scripted_counter, seed_pipeline, slice_dataset
 
-from evopipe.evolve import service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.meta import OperatorFitness
 from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
 from evopipe.evolve.repository import EvolutionRepository
+from evopipe.evolve.source import make_evaluator
 from evopipe.models import ModelHub
 from evopipe.spec import Pipeline
-from evopipe.store import Store
 
 GOOD_REWRITE = "Reply with the number only, counting carefully. {{ inputs.question }}"
 
@@ -43,11 +44,11 @@ def broken(reflect: Pipeline) -> Pipeline:
 async def test_operator_fitness_is_the_improvement_it_produces(tmp_path: Path) -> None:
     data = slice_dataset(tmp_path)
     hub = hub_for(data)
-    services = service.make_services(hub, tmp_path)
-    source = service.EvalSource(
+    services = App(Settings.load(tmp_path, persist=False), models=hub).services(journaled=False)
+    source = EvalSource(
         str(data), "numeric[pick=first]", model="scripted", mapping={"question": "input"}
     )
-    task = service.make_evaluator(source, services)
+    task = make_evaluator(source, services)
     runner = EngineOperatorRunner(services, model="scripted")
     fitness = OperatorFitness("reflect", seed_pipeline(), task, runner)
     good = await fitness.evaluate(load_operator("reflect"), "val")
@@ -64,9 +65,9 @@ async def test_evolve_operator_command_path(tmp_path: Path) -> None:
     data = slice_dataset(tmp_path)
     reference = tmp_path / "counter.yaml"
     reference.write_text(SEED_YAML)
-    args = service.EvolveArgs(
+    args = EvolveArgs(
         pipeline=reference,
-        source=service.EvalSource(
+        source=EvalSource(
             str(data), "numeric[pick=first]", model="scripted", mapping={"question": "input"}
         ),
         config=EvolveConfig(
@@ -74,9 +75,10 @@ async def test_evolve_operator_command_path(tmp_path: Path) -> None:
         ),
         operator="reflect",
     )
-    with Store.open(str(tmp_path / "evo.db")) as store:
-        result = await service.evolve(args, hub=hub_for(data), store=store)
-        repo = EvolutionRepository(store)
+    settings = Settings.load(tmp_path, db=str(tmp_path / "evo.db"))
+    with App(settings, models=hub_for(data)) as app:
+        result = await app.evolutions.evolve(args)
+        repo = EvolutionRepository(app.store)
         members = repo.members(result.run_id)
         assert len(members) >= 2
         assert all(repo.get_spec(m.candidate_id).name == "operator-reflect" for m in members)

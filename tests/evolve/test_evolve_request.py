@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource
 from evopipe.app.evolve_request import RequestArgs, auto_mapping, evolve_from_request
-from evopipe.evolve import service
 from evopipe.evolve.config import EvolveConfig
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel
 from evopipe.spec import load_file, loads
 from evopipe.spec.errors import EvopipeError
-from evopipe.store import Store
 
 
 def write_sum_dataset(folder: Path) -> Path:
@@ -37,14 +37,14 @@ async def test_evolve_from_a_request_generates_the_seed_then_improves_it(tmp_pat
     hub.add(FakeModel(), "fake")
     args = RequestArgs(
         request="Add up the numbers written in a text and answer with the total.",
-        source=service.EvalSource(str(data), "numeric[pick=first]", model="fake", concurrency=1),
+        source=EvalSource(str(data), "numeric[pick=first]", model="fake", concurrency=1),
         config=EvolveConfig(
             generations=1, population=2, offspring=1, seed=0, operators=("tool_search",)
         ),
         seed_out=tmp_path / "seed.yaml",
     )
-    with Store.open(str(tmp_path / "evo.db")) as store:
-        outcome = await evolve_from_request(args, hub=hub, store=store)
+    with App(Settings.load(tmp_path, db=str(tmp_path / "evo.db")), models=hub) as app:
+        outcome = await evolve_from_request(app, args)
     seed = load_file(str(outcome.seed_path)).pipeline
     assert seed.metadata.get("origin") == "genesis"
     (name,) = seed.inputs
@@ -62,10 +62,10 @@ def test_auto_mapping_needs_help_when_it_cannot_guess(tmp_path: Path) -> None:
         "apiVersion: evopipe/v1\nkind: Pipeline\nname: s\ninputs: {text: {type: string}}\n"
         "outputs: {o: '{{ steps.t.output }}'}\nsteps:\n- {id: t, kind: set, values: {x: 1}}\n"
     ).pipeline
-    source = service.EvalSource(str(data), "exact")
+    source = EvalSource(str(data), "exact")
     with pytest.raises(EvopipeError, match=r"map them to dataset fields \['a', 'b'\]"):
         auto_mapping(seed, source)
-    given = service.EvalSource(str(data), "exact", mapping={"text": "b"})
+    given = EvalSource(str(data), "exact", mapping={"text": "b"})
     assert auto_mapping(seed, given) == {"text": "b"}
 
 

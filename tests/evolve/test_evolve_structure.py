@@ -4,8 +4,8 @@ The scripted model cannot count (asked directly it answers target + 1) but lists
 of a question correctly when asked to. Evolution must find a deterministic tool structure: with
 this seed it is the program ``tool_search`` finds, ``tool: count_listed`` reading the question
 (no model call; it sums the quantities listed, so it misses the questions with items outside
-the asked category). The
-test-split score rises, the promotion succeeds, the lineage names the operator.
+the asked category). The test-split score rises, the promotion succeeds, the lineage names the
+operator.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from pathlib import Path
 
 from evolve_helpers import SEED_YAML, scripted_counter, slice_dataset
 
-from evopipe.evolve import service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.lineage import lineage
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.models import ModelHub
 from evopipe.orchestrate import Registry
 from evopipe.spec.kinds import ToolStep
-from evopipe.store import Store
 
 
 def genealogy(repo: EvolutionRepository, run_id: str) -> list[tuple[object, ...]]:
@@ -34,16 +34,17 @@ async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
     seed_file.write_text(SEED_YAML)
     hub = ModelHub()
     hub.add(scripted_counter(data), "scripted")
-    args = service.EvolveArgs(
+    args = EvolveArgs(
         pipeline=seed_file,
-        source=service.EvalSource(
+        source=EvalSource(
             str(data), "numeric[pick=first]", model="scripted", mapping={"question": "input"}
         ),
         config=EvolveConfig(generations=4, population=3, offspring=3, seed=3),
     )
     projections: list[dict[str, object]] = []
-    with Store.open(str(tmp_path / "evo.db")) as store:
-        result = await service.evolve(args, hub=hub, store=store, on_projection=projections.append)
+    with App(Settings.load(tmp_path, db=str(tmp_path / "evo.db")), models=hub) as app:
+        store = app.store
+        result = await app.evolutions.evolve(args, on_projection=projections.append)
         repo = EvolutionRepository(store)
         assert projections
         assert result.summary["seed_quality"] == 0.0
@@ -59,9 +60,9 @@ async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
             cid = (nodes[cid]["parents"] or [None])[0]
         assert ops & {"tool_search", "transplant"}
         # same seed, same lineage (offspring proposed again, evaluations served from the store)
-        twin = await service.evolve(args, hub=hub, store=store)
+        twin = await app.evolutions.evolve(args)
         assert genealogy(repo, twin.run_id) == genealogy(repo, result.run_id)
-        decision = await service.promote_candidate(result.champion_id[:12], hub=hub, store=store)
+        decision = await app.evolutions.promote(result.champion_id[:12])
         assert decision.promoted, decision.reason
         assert decision.comparison["mean_a"] == 0.0
         assert decision.comparison["mean_b"] >= 0.7

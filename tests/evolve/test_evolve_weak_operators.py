@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evolve_helpers import SpecEvaluator, seed_pipeline
+from evolve_helpers import DATA, SpecEvaluator, seed_pipeline
 
-from evopipe.evolve import loop, service
+from evopipe.app import App, Settings
+from evopipe.app.evolve import EvalSource
+from evopipe.evolve import loop
 from evopipe.evolve.config import EvolveConfig
 from evopipe.evolve.fitness import EvalRecord, ExampleResult
 from evopipe.evolve.operator_health import degenerate, operator_model_report
-from evopipe.evolve.operator_runner import EngineOperatorRunner
 from evopipe.evolve.operators import OPERATORS, OperatorContext
 from evopipe.evolve.operators._answers import AnswerProfile, profile
 from evopipe.evolve.operators.clause import CLAUSES
@@ -232,16 +233,15 @@ async def test_the_run_summary_carries_the_operator_model_report(repo: Evolution
     assert report["flag"] is True
 
 
-def test_operator_model_can_be_any_configured_endpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_operator_model_can_be_any_configured_endpoint(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[endpoints.strong]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["big"]\n')
-    monkeypatch.setenv("EVOPIPE_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
-    services = service.make_services(None, tmp_path)
-    assert "strong" in services.models.providers
-    model = services.models.get("strong:big")  # built (an OpenAI-compatible adapter), not called
-    assert model is services.models.get("strong:big")
-    runner = EngineOperatorRunner(services, model="strong:big")
-    assert runner.model == "strong:big"
+    settings = Settings.load(tmp_path, environ={}, user_config=str(config), persist=False)
+    with App(settings, environ={}) as app:
+        source = EvalSource(str(DATA), "exact", mapping={"question": "input"})
+        _, runner = app.evolutions._parts(source, tmp_path, "strong:big")
+        assert runner.model == "strong:big"
+        models = runner.services.models
+        assert "strong" in models.providers
+        # built (an OpenAI-compatible adapter for the configured endpoint), never called
+        assert models.get("strong:big") is models.get("strong:big")

@@ -9,10 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from evopipe.app import UsageError, parse_inputs
 from evopipe.cli import generate as generate_cli
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.genesis import MetaLimitExceeded, MetaLimits, agenerate, make_generator, records
-from evopipe.genesis.service import InputError, parse_inputs
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel, ScriptedModel
 from evopipe.spec import loads
@@ -100,7 +100,7 @@ def test_parse_inputs() -> None:
         "c": [1, 2],
         "d": "x=y",
     }
-    with pytest.raises(InputError):
+    with pytest.raises(UsageError):
         parse_inputs(["novalue"])
 
 

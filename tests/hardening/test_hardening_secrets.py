@@ -1,10 +1,10 @@
 """Secrets: a planted API key never reaches the journal, logs, events, errors, CLI output or an
 exported spec — even when the provider's error message echoes it back.
 
-The run goes through the CLI's own service wiring (``open_services``: the store, JSON lines
-events) with the real OpenAI SDK adapter answering from a mock transport; one step succeeds,
-one fails with a 401 that quotes the key (as OpenAI does), one fails in a model that does not
-scrub anything (the store must still mask the key).
+The run goes through the composition root every face uses (``evopipe.app.App``: the store,
+JSON lines events) with the real OpenAI SDK adapter answering from a mock transport; one step
+succeeds, one fails with a 401 that quotes the key (as OpenAI does), one fails in a model that
+does not scrub anything (the store must still mask the key).
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ import httpx2
 import pytest
 from typer.testing import CliRunner
 
+from evopipe.app import App, JsonLinesSubscriber, Settings
 from evopipe.cli import build_app
-from evopipe.engine import RunOptions, Services
 from evopipe.engine.replay import stored_pipeline
-from evopipe.engine.runner import run_pipeline
-from evopipe.engine.service import CliOptions, open_services
 from evopipe.models import ModelHub
 from evopipe.models.base import ModelError, ModelRequest
 from evopipe.models.testing import FakeModel, FunctionModel
@@ -94,30 +92,19 @@ async def test_planted_key_is_nowhere(planted: Path, caplog: pytest.LogCaptureFi
     caplog.set_level(logging.DEBUG)  # every logger, the SDKs' included
     db = planted / "runs.db"
     stream = io.StringIO()
-    opts = CliOptions(db=str(db), events="jsonl", progress=False, stream=stream)
     pipeline = loads(PIPELINE).pipeline
+    events = [JsonLinesSubscriber(stream)]
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(_echo_key)) as client:
         hub = ModelHub(http_client=client)  # keys come from os.environ, as in production
         hub.add(FakeModel(), "fake")
         hub.add(FunctionModel(_leaky_plugin, model_id="leaky-plugin"))
-        with open_services(opts, planted) as wired:
-            services = Services(**{**wired.__dict__, "models": hub})
-            result = await run_pipeline(
-                pipeline,
-                {"topic": "tickets"},
-                services=services,
-                options=RunOptions(workspace=planted / "ws"),
-            )
-            plugin = await run_pipeline(
-                loads(PLUGIN_PIPELINE).pipeline,
-                {},
-                services=services,
-                options=RunOptions(workspace=planted / "ws2"),
-            )
+        async with App(Settings.load(planted, db=str(db)), models=hub) as app:
+            result = await app.runs.run(pipeline, {"topic": "tickets"}, subscribers=events)
+            plugin = await app.runs.run(loads(PLUGIN_PIPELINE).pipeline, {}, subscribers=events)
             run_id = result.run_id
-            exported = stored_pipeline(wired.store.get_run(run_id))
+            exported = stored_pipeline(app.store.get_run(run_id))
             journal = [
-                _dump(e) for rid in (run_id, plugin.run_id) for e in wired.store.load_events(rid, 0)
+                _dump(e) for rid in (run_id, plugin.run_id) for e in app.store.load_events(rid, 0)
             ]
 
     # the run really hit both failures, and the errors still say what happened

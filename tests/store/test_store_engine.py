@@ -17,7 +17,7 @@ from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
 from evopipe.spec.loader import loads
 from evopipe.store import Store
-from evopipe.store.service import run_summary
+from evopipe.store.summary import run_summary
 
 PIPE = """
 apiVersion: evopipe/v1

@@ -72,7 +72,7 @@ def test_redactor_from_environment() -> None:
 
 
 def test_cli_store_masks_environment_secrets(tmp_path: Path) -> None:
-    from evopipe.store.service import open_store
+    from evopipe.app.schema import open_store
 
     env = {"ANTHROPIC_API_KEY": SECRET}
     with open_store(str(tmp_path / "secrets.db"), environ=env) as store:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evopipe.store import Store, StoreError, resolve_db_url
-from evopipe.store.service import parse_age
+from evopipe.store.summary import parse_age
 
 
 def test_default_is_under_the_current_directory(tmp_path: Path) -> None:

@@ -2,40 +2,40 @@
 
 ``evopipe evolve --request "..." --dataset DATA --metric M`` is the seed's genesis → evolution
 loop in one command. The generated seed is written to a file (``--seed-out``, default
-``<name>.seed.yaml`` in the current directory) so the run can be resumed, its lineage read and
-the seed reused. When no ``--map`` is given and the seed has exactly one input, that input
+``<name>.seed.yaml`` in the project directory) so the run can be resumed, its lineage read
+and the seed reused. When no ``--map`` is given and the seed has exactly one input, that input
 reads the dataset's only field besides the expected one (``text`` ← ``input``); otherwise
 the mapping must be given, and a clear error says which fields there are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evopipe.engine import Services
-from evopipe.evolve import service
+from evopipe.app.evolve import EvalSource, EvolveArgs
 from evopipe.evolve.config import EvolveConfig, EvolveHook
 from evopipe.evolve.loop import EvolutionResult
-from evopipe.genesis import agenerate
-from evopipe.models import ModelHub, load_config
 from evopipe.spec import Pipeline
 from evopipe.spec.errors import EvopipeError
-from evopipe.store import Store
+
+if TYPE_CHECKING:
+    from evopipe.app.root import App
+
+__all__ = ["RequestArgs", "RequestOutcome", "auto_mapping", "evolve_from_request"]
 
 
 @dataclass(frozen=True)
 class RequestArgs:
     request: str
-    source: service.EvalSource
+    source: EvalSource
     config: EvolveConfig
     seed_out: Path | None = None
-    db: str | None = None
     operator_model: str | None = None
     genesis_model: str | None = None
-    """Model writing the seed (default: the task model, else the hub's default)."""
+    """Model writing the seed (default: the task model, else the session's model)."""
     max_rounds: int = 3
 
 
@@ -44,15 +44,15 @@ class RequestOutcome:
     seed_path: Path
     mapping: dict[str, str]
     generation: dict[str, Any]
-    """How genesis got there: pattern, rounds, first try valid."""
+    """How genesis got there: model, pattern, rounds, first try valid."""
     result: EvolutionResult
 
 
-def auto_mapping(seed: Pipeline, source: service.EvalSource) -> dict[str, str]:
+def auto_mapping(seed: Pipeline, source: EvalSource) -> dict[str, str]:
     """The given mapping, else the seed's only input ← the dataset's only non-expected field."""
     if source.mapping:
         return dict(source.mapping)
-    rows = service.read_dataset(source)
+    rows = source.read()
     first = rows.examples[0].row if rows.examples else {}
     fields = [k for k in first if k not in (rows.expected_field, "id", "split")]
     names = list(seed.inputs)
@@ -67,28 +67,25 @@ def auto_mapping(seed: Pipeline, source: service.EvalSource) -> dict[str, str]:
 
 
 async def evolve_from_request(
+    app: App,
     args: RequestArgs,
     *,
-    hub: ModelHub | None = None,
     hooks: Sequence[EvolveHook] = (),
-    on_projection: Any = None,
-    store: Store | None = None,
+    on_projection: Callable[[dict[str, Any]], None] | None = None,
 ) -> RequestOutcome:
     """Generate the seed for ``args.request`` with genesis, write it, then evolve it."""
-    hub = hub or ModelHub(load_config(Path.cwd()))
-    model = args.genesis_model or args.source.model
-    generated = await agenerate(
-        args.request, model=model, services=Services(models=hub), max_rounds=args.max_rounds
+    made = await app.generations.generate(
+        args.request,
+        model=args.genesis_model or args.source.model,
+        max_rounds=args.max_rounds,
     )
-    seed = generated.pipeline
-    path = args.seed_out or Path.cwd() / f"{seed.name}.seed.yaml"
+    generated = made.result
+    path = args.seed_out or app.project_dir / f"{generated.pipeline.name}.seed.yaml"
     generated.write(path)  # the spec, and its contract schemas beside it when it has any
-    mapping = auto_mapping(seed, args.source)
+    mapping = auto_mapping(generated.pipeline, args.source)
     source = replace(args.source, mapping=mapping)
-    evolve_args = service.EvolveArgs(path, source, args.config, args.db, args.operator_model)
-    result = await service.evolve(
-        evolve_args, hub=hub, hooks=hooks, on_projection=on_projection, store=store
-    )
+    evolve_args = EvolveArgs(path, source, args.config, args.operator_model)
+    result = await app.evolutions.evolve(evolve_args, hooks=hooks, on_projection=on_projection)
     generation = {
         "model": generated.model_id,
         "pattern": generated.pattern,

@@ -15,6 +15,7 @@ from evopipe.check.api import (
 from evopipe.check.options import CheckOptions, GeneratedOptions
 from evopipe.check.registry import PROFILES, Example, Rule
 from evopipe.check.rules import RULES, RULES_BY_NAME
+from evopipe.check.validity import Validity, assess
 
 __all__ = [
     "PROFILES",
@@ -25,6 +26,8 @@ __all__ = [
     "GeneratedOptions",
     "Rule",
     "UnknownProfileError",
+    "Validity",
+    "assess",
     "check_file",
     "check_pipeline",
     "check_text",

@@ -8,8 +8,8 @@ from pathlib import Path
 from evopipe.check.context import Context
 from evopipe.check.options import CheckOptions
 from evopipe.check.registry import PROFILES
-from evopipe.spec.errors import Diagnostic, EvopipeError, SpecError
-from evopipe.spec.loader import Source, load_source, parse_yaml
+from evopipe.spec.errors import Diagnostic, EvopipeError
+from evopipe.spec.loader import Source
 from evopipe.spec.pipeline import Pipeline
 
 _DEFAULT_OPTIONS = CheckOptions()
@@ -26,14 +26,11 @@ def check_text(
     profile: str = "default",
     options: CheckOptions | None = None,
 ) -> list[Diagnostic]:
-    """Parse, load and check YAML text; every problem comes back as a located diagnostic."""
-    _check_profile(profile)
-    try:
-        source = parse_yaml(text, path)
-        pipeline = load_source(source)
-    except SpecError as exc:
-        return _sorted(exc.diagnostics)
-    return check_pipeline(pipeline, source, profile=profile, options=options)
+    """Parse, load and check YAML text; every problem comes back as a located diagnostic
+    (the diagnostics of :func:`evopipe.check.validity.assess`)."""
+    from evopipe.check.validity import assess
+
+    return list(assess(text, path=path, profile=profile, options=options).diagnostics)
 
 
 def check_file(
@@ -43,21 +40,9 @@ def check_file(
     options: CheckOptions | None = None,
 ) -> list[Diagnostic]:
     """Check a pipeline file (relative paths in it resolve from its directory)."""
-    _check_profile(profile)
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return [
-            Diagnostic(
-                "file-unreadable",
-                f"cannot read file: {reason}",
-                path=str(p),
-                hint="check the path and that the file is UTF-8 text",
-            )
-        ]
-    return check_text(text, str(p), profile=profile, options=options)
+    from evopipe.check.validity import assess
+
+    return list(assess(Path(path), profile=profile, options=options).diagnostics)
 
 
 def check_pipeline(
@@ -71,25 +56,25 @@ def check_pipeline(
     ``where`` paths but no line/column."""
     from evopipe.check.rules import RULES
 
-    _check_profile(profile)
+    check_profile(profile)
     ctx = Context(pipeline, source, options or _DEFAULT_OPTIONS, profile)
     found: list[Diagnostic] = []
     for rule in RULES:
         if rule.check is not None and profile in rule.profiles:
             found.extend(rule.check(ctx))
-    return _sorted(found)
+    return sort_diagnostics(found)
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
-def _check_profile(profile: str) -> None:
+def check_profile(profile: str) -> None:
     if profile not in PROFILES:
         raise UnknownProfileError(
             f"unknown rule profile {profile!r} (profiles: {', '.join(PROFILES)})"
         )
 
 
-def _sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.path, d.line, d.column, d.rule, d.message))

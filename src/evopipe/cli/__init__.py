@@ -1,4 +1,4 @@
-"""The ``evopipe`` command: a thin face over the service functions.
+"""The ``evopipe`` command: a thin face over :mod:`evopipe.app`.
 
 One module per command group; each exposes ``register(app)``. Adding a group is one line in
 ``_GROUPS``.
@@ -20,6 +20,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.generate",
     "evopipe.cli.eval",
     "evopipe.cli.runs",
+    "evopipe.cli.registry",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 

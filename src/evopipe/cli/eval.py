@@ -1,11 +1,10 @@
-"""``evopipe eval``: a thin face over :mod:`evopipe.evaluate.service`."""
+"""``evopipe eval``: a thin face over :mod:`evopipe.app.evaluate`."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -20,11 +19,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evopipe.evaluate import service
-from evopipe.evaluate.compare import Comparison, Projection
-from evopipe.evaluate.report import EvalReport, ExampleResult
-from evopipe.spec import Pipeline
-from evopipe.spec.errors import EvopipeError
+from evopipe.app import EvopipeError, Pipeline
+from evopipe.app.evaluate import (
+    Comparison,
+    EvalReport,
+    EvalRequest,
+    ExampleResult,
+    Projection,
+)
+from evopipe.cli._session import open_app
 
 _HELP = (
     "Evaluate a pipeline on a dataset, or compare two (paired bootstrap).\n\n"
@@ -133,24 +136,24 @@ def _progress() -> Progress:
     )
 
 
-def _compare(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+def _compare(req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 3:
         raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-    with service.open_session(db) as session, _progress() as bar:
+    with open_app(db=db) as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
-        outcome = asyncio.run(service.run_compare(req, pipelines[1], pipelines[2], session))
+        outcome = asyncio.run(app.evaluations.compare(req, pipelines[1], pipelines[2]))
     if as_json:
         typer.echo(json.dumps(outcome.comparison.to_json(), indent=2, default=str))
     else:
         Console().print(comparison_table(outcome.comparison))
 
 
-def _single(req: service.EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+def _single(req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
     if len(pipelines) != 1:
         raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-    with service.open_session(db) as session, _progress() as bar:
+    with open_app(db=db) as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
-        outcome = asyncio.run(service.run_eval(req, Path(pipelines[0]), session))
+        outcome = asyncio.run(app.evaluations.evaluate(req, pipelines[0]))
     if outcome.projection is not None:
         Console(stderr=True).print(_projection_line(outcome.projection), markup=False)
     if as_json:
@@ -180,7 +183,7 @@ def register(app: typer.Typer) -> None:
         db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        req = service.EvalRequest(
+        req = EvalRequest(
             dataset=dataset,
             metrics=metric,
             split=split,

@@ -1,4 +1,4 @@
-"""``evopipe evolve | lineage | promote | rollback``: thin faces over the evolve service."""
+"""``evopipe evolve | lineage | promote | rollback``: thin faces over :mod:`evopipe.app.evolve`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from typing import Any
 
 import typer
 
+from evopipe.app import EvopipeError
+from evopipe.app.evolve import (
+    DEFAULT_OPERATORS,
+    EvalSource,
+    EvolutionResult,
+    EvolveArgs,
+    EvolveConfig,
+    Progress,
+    parse_mapping,
+)
 from evopipe.app.evolve_request import RequestArgs, evolve_from_request
-from evopipe.evaluate import parse_mapping
-from evopipe.evolve import service
-from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, Progress
-from evopipe.evolve.loop import EvolutionResult
-from evopipe.spec.errors import EvopipeError
+from evopipe.cli._session import open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -96,7 +102,8 @@ def evolve_cmd(
     hook = _progress_printer(quiet=as_json)
     try:
         if resume:
-            result = asyncio.run(service.resume_run(resume, db=db, hooks=[hook]))
+            with open_app(db=db) as app:
+                result = asyncio.run(app.evolutions.resume(resume, hooks=[hook]))
             _report(result, as_json)
             return
         if (pipeline is None) == (request is None) or not dataset or not metric:
@@ -114,7 +121,7 @@ def evolve_cmd(
             operators=_csv(operators),
             models=_csv(models),
         )
-        source = service.EvalSource(
+        source = EvalSource(
             dataset=str(Path(dataset).resolve()),
             metric=metric,
             model=model,
@@ -126,14 +133,18 @@ def evolve_cmd(
         def show(proj: dict[str, Any]) -> None:
             typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
 
-        if request is not None:
-            req = RequestArgs(request, source, config, seed_out, db, operator_model)
-            outcome = asyncio.run(evolve_from_request(req, hooks=[hook], on_projection=show))
-            typer.echo(f"seed generated from the request: {outcome.seed_path}", err=True)
-            result = outcome.result
-        else:
-            args = service.EvolveArgs(pipeline, source, config, db, operator_model, operator)
-            result = asyncio.run(service.evolve(args, hooks=[hook], on_projection=show))
+        with open_app(db=db) as app:
+            if request is not None:
+                req = RequestArgs(request, source, config, seed_out, operator_model)
+                outcome = asyncio.run(
+                    evolve_from_request(app, req, hooks=[hook], on_projection=show)
+                )
+                typer.echo(f"seed generated from the request: {outcome.seed_path}", err=True)
+                result = outcome.result
+            else:
+                args = EvolveArgs(pipeline, source, config, operator_model, operator)
+                evolving = app.evolutions.evolve(args, hooks=[hook], on_projection=show)
+                result = asyncio.run(evolving)
     except EvopipeError as exc:
         _fail(exc)
     _report(result, as_json)
@@ -146,7 +157,8 @@ def lineage_cmd(
 ) -> None:
     """Show the genealogy of an evolution run or of one candidate (operators, fitness)."""
     try:
-        typer.echo(service.lineage_text(ident, fmt, db=db))
+        with open_app(db=db) as app:
+            typer.echo(app.evolutions.lineage(ident, fmt))
     except EvopipeError as exc:
         _fail(exc)
 
@@ -160,9 +172,10 @@ def promote_cmd(
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
     try:
-        decision = asyncio.run(
-            service.promote_candidate(ident, db=db, approved_by=approve, confidence=confidence)
-        )
+        with open_app(db=db) as app:
+            decision = asyncio.run(
+                app.evolutions.promote(ident, approved_by=approve, confidence=confidence)
+            )
     except EvopipeError as exc:
         _fail(exc)
     if as_json:
@@ -182,7 +195,8 @@ def rollback_cmd(
 ) -> None:
     """Point NAME's champion back at the previous champion."""
     try:
-        version = service.rollback(name, db=db)
+        with open_app(db=db) as app:
+            version = app.registry.rollback(name)
     except EvopipeError as exc:
         _fail(exc)
     typer.echo(f"{name}: champion is now v{version.version} ({version.candidate_id[:12]})")

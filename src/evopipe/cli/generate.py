@@ -1,16 +1,17 @@
 """``evopipe generate`` and ``evopipe generations list|show``: thin faces over
-:mod:`evopipe.genesis.service`."""
+:mod:`evopipe.app.generate`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import typer
 
-from evopipe.genesis import service
-from evopipe.genesis.errors import GenerationError
-from evopipe.spec.errors import EvopipeError
+from evopipe.app import EvopipeError, parse_inputs
+from evopipe.app.generate import GenerateOutcome, GenerationError
+from evopipe.cli._session import open_app
 
 
 def generate_cmd(
@@ -26,16 +27,18 @@ def generate_cmd(
 ) -> None:
     """Generate a validated pipeline from a request; write it only if it is valid."""
     try:
-        outcome = service.generate_command(
-            request,
-            db=db,
-            model=model,
-            output=output,
-            run=run,
-            inputs=inputs,
-            trust=trust,
-            max_rounds=max_rounds,
-        )
+        values = parse_inputs(inputs)
+        with open_app(db=db, trust=trust) as app:
+            outcome = asyncio.run(
+                app.generations.generate(
+                    request,
+                    model=model,
+                    output=output,
+                    run=run,
+                    inputs=values,
+                    max_rounds=max_rounds,
+                )
+            )
     except GenerationError as exc:
         if as_json:
             diags = [d.to_json() for d in exc.diagnostics]
@@ -54,7 +57,7 @@ def generate_cmd(
         raise typer.Exit(1)
 
 
-def _print(outcome: service.GenerateOutcome, output: Path | None) -> None:
+def _print(outcome: GenerateOutcome, output: Path | None) -> None:
     result = outcome.result
     if output is None:
         typer.echo(result.yaml, nl=False)
@@ -76,7 +79,8 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List stored generations."""
-    rows = service.list_command(db, limit)
+    with open_app(db=db) as app:
+        rows = app.generations.list(limit=limit)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
         return
@@ -93,7 +97,8 @@ def show_cmd(
 ) -> None:
     """Show one generation: request, each round's draft and diagnostics, the final spec."""
     try:
-        data = service.show_command(generation_id, db)
+        with open_app(db=db) as app:
+            data = app.generations.get(generation_id)
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import typer
 
-from evopipe.models.config import ModelsConfig, load_config
-from evopipe.models.hub import ModelHub
-from evopipe.models.service import list_models, load_schema, response_json, try_model
-from evopipe.spec.errors import EvopipeError
+from evopipe.app import EvopipeError
+from evopipe.app.models import load_schema, response_json
+from evopipe.cli._session import open_app
 
 models_app = typer.Typer(help="List and try models.", no_args_is_help=True)
 
@@ -21,7 +20,12 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Configured and built-in models, and whether each is usable (key present, model installed)."""
-    rows = list_models(_config())
+    try:
+        with open_app() as app:
+            rows = app.model_ops.list()
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -43,18 +47,17 @@ def try_command(
 ) -> None:
     """Send one prompt to a model and print its answer."""
     try:
-        hub = ModelHub(_config())
         output_schema = load_schema(schema) if schema else None
-        response = asyncio.run(
-            try_model(
-                hub,
-                model_id,
-                prompt,
-                schema=output_schema,
-                max_tokens=max_tokens,
-                temperature=temperature,
+        with open_app() as app:
+            response = asyncio.run(
+                app.model_ops.try_model(
+                    model_id,
+                    prompt,
+                    schema=output_schema,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                )
             )
-        )
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -68,14 +71,6 @@ def try_command(
         f" · {response.latency_ms:.0f} ms · cost {cost}]",
         err=True,
     )
-
-
-def _config() -> ModelsConfig:
-    try:
-        return load_config(Path.cwd())
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
 """``evopipe run``, ``resume``, ``cancel``, ``approve``: thin faces over
-:mod:`evopipe.engine.service`.
+:mod:`evopipe.app.runs`.
 
 Exit codes: 0 succeeded · 1 failed · 2 invalid pipeline, inputs or arguments (nothing ran) ·
 3 waiting for approval · 4 budget exceeded · 5 cancelled.
@@ -9,73 +9,65 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine, Mapping
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from evopipe.engine import RunResult
-from evopipe.engine import service as svc
-from evopipe.spec.errors import EvopipeError
+from evopipe.app import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES,
+    App,
+    EvopipeError,
+    JsonLinesSubscriber,
+    ProgressDisplay,
+    RunResult,
+    Subscriber,
+    parse_inputs,
+)
+from evopipe.cli._session import open_app
+
+RunOp = Callable[[App, list[Subscriber]], Coroutine[Any, Any, RunResult]]
 
 
-def _hooks(models: Any, store: Any) -> Mapping[str, Any]:
-    """Inject genesis into the ``generate`` kind (faces may import every layer)."""
-    try:
-        from evopipe.genesis.hook import make_generator
-    except ImportError:  # genesis not installed in this build
-        return {}
-    return {"generator": make_generator(models, store=store)}
-
-
-def _opts(
-    db: str | None,
-    model: str | None,
-    trust: bool,
-    no_cache: bool,
-    events: str | None,
-    as_json: bool,
-) -> svc.CliOptions:
+def _subscribers(events: str | None, as_json: bool) -> tuple[list[Subscriber], Any]:
+    """JSON lines on stdout (``--events jsonl``), else a live progress display unless --json."""
     if events not in (None, "jsonl"):
         typer.echo("error: --events accepts only 'jsonl'", err=True)
-        raise typer.Exit(svc.EXIT_BAD_INPUT)
-    return svc.CliOptions(
-        db=db,
-        model=model,
-        trust=trust,
-        no_cache=no_cache,
-        events=events,
-        progress=not as_json and events is None,
-        hooks=_hooks,
-        champion=_champion,
-    )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if events == "jsonl":
+        return [JsonLinesSubscriber(sys.stdout)], None
+    if as_json:
+        return [], None
+    display = ProgressDisplay()
+    return [display], display
 
 
-def _champion(name: str, store: Any) -> Any:
-    """``evopipe run NAME``: the champion promoted under NAME in the registry."""
-    from evopipe.orchestrate import resolve_champion
-
-    return resolve_champion(name, store)
-
-
-def _finish(coro: Coroutine[Any, Any, RunResult], as_json: bool) -> None:
+def _finish(app: App, op: RunOp, events: str | None, as_json: bool) -> None:
+    subscribers, display = _subscribers(events, as_json)
     try:
-        result = asyncio.run(coro)
+        with app:
+            result = asyncio.run(op(app, subscribers))
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(svc.EXIT_BAD_INPUT) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    finally:
+        if display is not None:
+            display.close()
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
-        typer.echo(json.dumps(result.outputs, indent=2, default=str))
+        if result.outputs or result.ok:
+            typer.echo(json.dumps(result.outputs, indent=2, default=str))
         line = f"run {result.run_id}: {result.status}"
         if result.error:
             line += f" — {result.error}"
         if result.waiting_on:
             line += f" (approve with: evopipe approve {result.run_id} {result.waiting_on[0]})"
         typer.echo(line, err=True)
-    raise typer.Exit(svc.EXIT_CODES.get(result.status, 1))
+    raise typer.Exit(EXIT_CODES.get(result.status, 1))
 
 
 _DB = typer.Option(
@@ -100,14 +92,21 @@ def run_cmd(
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
 ) -> None:
-    """Run a pipeline durably (journaled; resumable with `evopipe resume`)."""
+    """Run a pipeline durably (journaled; resumable with `evopipe resume`).
+
+    TARGET is a pipeline file, a library pipeline, or a registered name: NAME runs its
+    champion, NAME@N its version N."""
     try:
-        values = svc.parse_inputs(inputs, inputs_file)
+        values = parse_inputs(inputs, inputs_file)
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(svc.EXIT_BAD_INPUT) from None
-    opts = _opts(db, model, trust, no_cache, events, as_json)
-    _finish(svc.run_command(target, values, opts, fork_from=fork_from), as_json)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache)
+
+    def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
+        return app.runs.run(target, values, fork_from=fork_from, subscribers=subs)
+
+    _finish(app, op, events, as_json)
 
 
 def resume_cmd(
@@ -119,8 +118,14 @@ def resume_cmd(
     trust: bool = _TRUST,
     no_cache: bool = _NO_CACHE,
 ) -> None:
-    """Continue a run from its journal: completed steps are not re-run."""
-    _finish(svc.resume_command(run_id, _opts(db, model, trust, no_cache, events, as_json)), as_json)
+    """Continue a run from its journal: completed steps are not re-run. The run keeps the
+    model it was started with unless --model says otherwise."""
+    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache)
+
+    def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
+        return app.runs.resume(run_id, model=model, subscribers=subs)
+
+    _finish(app, op, events, as_json)
 
 
 def cancel_cmd(
@@ -129,10 +134,11 @@ def cancel_cmd(
 ) -> None:
     """Stop a running run (within a second); its journal stays resumable."""
     try:
-        svc.cancel_command(run_id, db)
+        with open_app(db=db) as app:
+            app.runs.cancel(run_id)
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(svc.EXIT_BAD_INPUT) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     typer.echo(f"cancel requested for run {run_id}", err=True)
 
 
@@ -142,14 +148,28 @@ def approve_cmd(
     reject: bool = typer.Option(False, "--reject", help="Reject instead of approving."),
     comment: str = typer.Option(None, "--comment", help="Why."),
     by: str = typer.Option(None, "--by", help="Who decides (recorded)."),
+    model: str = _MODEL,
     db: str = _DB,
     as_json: bool = _JSON,
+    events: str = _EVENTS,
     trust: bool = _TRUST,
 ) -> None:
-    """Approve (or reject) a waiting step, then resume the run at exactly that step."""
-    opts = _opts(db, None, trust, False, None, as_json)
-    coro = svc.approve_command(run_id, step, opts, reject=reject, comment=comment, decided_by=by)
-    _finish(coro, as_json)
+    """Approve (or reject) a waiting step, then resume the run at exactly that step (on the
+    run's own model unless --model says otherwise)."""
+    app = open_app(db=db, model=model, trust=trust)
+
+    def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
+        return app.runs.approve(
+            run_id,
+            step,
+            reject=reject,
+            comment=comment,
+            decided_by=by,
+            model=model,
+            subscribers=subs,
+        )
+
+    _finish(app, op, events, as_json)
 
 
 def register(app: typer.Typer) -> None:

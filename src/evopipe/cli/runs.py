@@ -1,5 +1,5 @@
 """``evopipe runs list``, ``evopipe runs show RUN_ID`` and ``evopipe gc``: thin faces over
-:mod:`evopipe.store.service`."""
+:mod:`evopipe.app.runs`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evopipe.spec.errors import EvopipeError
-from evopipe.store import service
+from evopipe.app import EvopipeError
+from evopipe.cli._session import open_app
 
 _DB = typer.Option(
     None, "--db", help="Store URL or path (default: $EVOPIPE_DB or .evopipe/evopipe.db)."
@@ -37,8 +37,8 @@ def list_cmd(
 ) -> None:
     """List recent runs, newest first."""
     try:
-        with service.open_store(db) as store:
-            runs = service.list_runs(store, limit=limit, status=status)
+        with open_app(db=db) as app:
+            runs = app.runs.list(limit=limit, status=status)
     except EvopipeError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -59,8 +59,8 @@ def show_cmd(
 ) -> None:
     """Show a run: status, steps (attempts, durations, cached), outputs and usage."""
     try:
-        with service.open_store(db) as store:
-            summary = service.run_summary(store, run_id)
+        with open_app(db=db) as app:
+            summary = app.runs.get(run_id)
     except EvopipeError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -90,8 +90,8 @@ def gc_cmd(
     """Delete finished runs older than the age (with their events), unreferenced blobs and
     stale cache entries. Unfinished runs are never deleted."""
     try:
-        with service.open_store(db) as store:
-            counts = service.collect_garbage(store, older_than)
+        with open_app(db=db) as app:
+            counts = app.runs.gc(older_than)
     except EvopipeError as exc:
         raise _fail(exc) from exc
     if as_json:

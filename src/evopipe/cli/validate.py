@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.text import Text
 
-from evopipe.check import CheckOptions
-from evopipe.check.models_known import known_model_predicate, static_known_model
-from evopipe.check.report import FileReport, reports_json, summary, validate_paths
-from evopipe.spec.errors import Diagnostic, EvopipeError
-from evopipe.spec.schema import pipeline_json_schema_text
+from evopipe.app import Diagnostic, FileReport, reports_json, summary
+from evopipe.cli._session import open_app
 
 
 class Profile(StrEnum):
@@ -25,21 +21,6 @@ class Profile(StrEnum):
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
-
-
-def known_model_from_config(project_dir: Path) -> Callable[[str], bool]:
-    """A model-id predicate from the model hub's providers and the configured endpoints;
-    the built-in provider prefixes when the model layer or the config cannot be loaded."""
-    try:
-        from evopipe.models.config import load_config
-        from evopipe.models.hub import ModelHub
-    except ImportError:  # pragma: no cover - the model layer ships with evopipe
-        return static_known_model
-    try:
-        hub = ModelHub(load_config(project_dir))
-    except EvopipeError:
-        return static_known_model
-    return known_model_predicate({*hub.providers, "function"})
 
 
 def validate(
@@ -53,8 +34,8 @@ def validate(
     ),
 ) -> None:
     """Check pipeline files; exit 0 if valid, 1 if errors were found, 2 on a usage error."""
-    options = CheckOptions(known_model=known_model_from_config(Path.cwd()), trusted=trust)
-    reports = validate_paths(paths, profile=profile.value, options=options)
+    with open_app(trust=trust) as app:
+        reports = app.pipelines.validate(paths, profile=profile.value)
     if output_format is OutputFormat.json:
         typer.echo(reports_json(reports))
     else:
@@ -103,7 +84,8 @@ def schema(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Print the JSON Schema of the pipeline format (for editors: see docs/format.md)."""
-    text = pipeline_json_schema_text()
+    with open_app() as app:
+        text = app.pipelines.schema_text()
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -4,7 +4,6 @@ Public entry points: :func:`run_pipeline` / :func:`run_pipeline_sync`, the conte
 :class:`Services`, :class:`RunOptions` and :class:`RunResult`.
 """
 
-from evopipe.engine.api import PipelineHandle, load, load_text
 from evopipe.engine.events import CollectingSubscriber, EventBus, JsonLinesSubscriber, Subscriber
 from evopipe.engine.runner import resume_run, run_pipeline, run_pipeline_sync
 from evopipe.engine.types import (
@@ -23,7 +22,6 @@ __all__ = [
     "Event",
     "EventBus",
     "JsonLinesSubscriber",
-    "PipelineHandle",
     "RunOptions",
     "RunResult",
     "RunStatus",
@@ -32,8 +30,6 @@ __all__ = [
     "StepStatus",
     "Subscriber",
     "UsageTotals",
-    "load",
-    "load_text",
     "resume_run",
     "run_pipeline",
     "run_pipeline_sync",

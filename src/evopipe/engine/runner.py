@@ -107,6 +107,7 @@ async def run_pipeline(
             "base_dir": str(services.base_dir),
             "forked_from": options.fork_from,
             "source": options.source,
+            "model": options.model,
             "depth": 0,
         },
     )

@@ -289,3 +289,40 @@ def _content_hash(
     for row in rows:
         h.update(_row_digest(row).encode())
     return h.hexdigest()
+
+
+def read_dataset(
+    entries: Sequence[str] | str,
+    *,
+    mapping: Sequence[str] | Mapping[str, str] = (),
+    expected: str | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """``["data.jsonl"]``, ``["dir/"]`` (with train/val/test.jsonl) or ``["val=a.jsonl", ...]``
+    (a single string is one entry): what ``--dataset`` accepts."""
+    if isinstance(entries, str):
+        entries = [entries]
+    if not entries:
+        raise DatasetError("no dataset given (--dataset FILE)")
+    kwargs: dict[str, Any] = {
+        "mapping": (dict(mapping) if isinstance(mapping, Mapping) else parse_mapping(mapping))
+        or None,
+        "expected": expected,
+        "seed": seed,
+    }
+    if len(entries) == 1 and "=" not in entries[0]:
+        path = Path(entries[0])
+        if path.is_dir():
+            files = {s: path / f"{s}.jsonl" for s in SPLITS if (path / f"{s}.jsonl").is_file()}
+            if not files:
+                raise DatasetError(f"{path}: a dataset directory needs train/val/test.jsonl")
+            return load_dataset(files, name=path.name, **kwargs)
+        return load_dataset(path, **kwargs)
+    files_by_split: dict[str, str] = {}
+    for entry in entries:
+        split, sep, file = entry.partition("=")
+        if not sep:
+            raise DatasetError(f"--dataset {entry!r}: with several files write SPLIT=FILE")
+        files_by_split[split.strip()] = file.strip()
+    first = Path(next(iter(files_by_split.values())))
+    return load_dataset(files_by_split, name=first.parent.name or first.stem, **kwargs)

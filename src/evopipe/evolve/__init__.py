@@ -2,7 +2,7 @@
 
 Submodules: :mod:`~evopipe.evolve.genome` (ids, diffs, traits), :mod:`~evopipe.evolve.operators`
 (the operator table), :mod:`~evopipe.evolve.selection`, :mod:`~evopipe.evolve.loop` (async
-``start``/``resume``), :mod:`~evopipe.evolve.service` (what the CLI calls),
+``start``/``resume``), :mod:`~evopipe.evolve.source` (how a run scores candidates),
 :mod:`~evopipe.evolve.lineage` and :mod:`~evopipe.evolve.promotion`.
 
 Kept import-light on purpose: the store's migration ``0004`` imports

@@ -72,6 +72,21 @@ class Registry:
             )
         return number
 
+    def names(self) -> list[tuple[str, int, int | None]]:
+        """Every registered name with its number of versions and its champion (or None)."""
+        with self.store.begin() as conn:
+            counts = conn.execute(
+                select(t.registry_versions.c.name, func.count())
+                .group_by(t.registry_versions.c.name)
+                .order_by(t.registry_versions.c.name)
+            ).all()
+            champions = dict(
+                conn.execute(
+                    select(t.registry_champions.c.name, t.registry_champions.c.version)
+                ).all()
+            )
+        return [(str(n), int(c), champions.get(n)) for n, c in counts]
+
     def versions(self, name: str) -> list[Version]:
         with self.store.begin() as conn:
             rows = conn.execute(

@@ -87,3 +87,31 @@ def redact_bytes(data: bytes, redact: Redact) -> bytes:
         return data
     redacted = redact(text)
     return data if redacted == text else redacted.encode("utf-8")
+
+
+def redact_params(params: Any, redact: Redact) -> Any:
+    """Apply ``redact`` to every string and UTF-8 byte string of DB-API parameters (a tuple,
+    a dict, or a list of them for ``executemany``)."""
+    if isinstance(params, str):
+        return redact(params)
+    if isinstance(params, bytes):
+        return redact_bytes(params, redact)
+    if isinstance(params, dict):
+        return {k: redact_params(v, redact) for k, v in params.items()}
+    if isinstance(params, tuple):
+        return tuple(redact_params(v, redact) for v in params)
+    if isinstance(params, list):
+        return [redact_params(v, redact) for v in params]
+    return params
+
+
+def redacting_listener(redact: Redact) -> Callable[..., tuple[str, Any]]:
+    """A SQLAlchemy ``before_cursor_execute`` hook (``retval=True``) masking every parameter
+    bound through the engine: the last line of defence for the areas' own tables."""
+
+    def listener(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> tuple[str, Any]:
+        return statement, redact_params(parameters, redact)
+
+    return listener

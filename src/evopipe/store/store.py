@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -38,7 +38,7 @@ from evopipe.store.records import (
     SequencedEvent,
     StoredEvent,
 )
-from evopipe.store.redact import Redact, redact_value
+from evopipe.store.redact import Redact, redact_value, redacting_listener
 from evopipe.store.url import (
     DEFAULT_DB_PATH,
     display_url,
@@ -83,6 +83,8 @@ class Store(ExtrasMixin):
         self._engine = engine
         self.url = url
         self._redact = redact
+        if redact is not None:  # other areas write through begin(): mask their rows too
+            event.listen(engine, "before_cursor_execute", redacting_listener(redact), retval=True)
         self._lock = threading.RLock()
         self._pooled = engine.raw_connection()
         self._db = RawDb(self._pooled.driver_connection, engine.dialect.name)

@@ -1,4 +1,4 @@
-"""Service functions behind ``evopipe runs list|show`` and ``evopipe gc`` (CLI and server).
+"""Run summaries and retention read from the store (``evopipe runs list|show``, ``evopipe gc``).
 
 Step summaries are read back from the journal using the engine's event vocabulary
 (``step_started``, ``step_attempt_started``, ``step_succeeded``, ``step_failed``,
@@ -7,17 +7,14 @@ Step summaries are read back from the journal using the engine's event vocabular
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from evopipe.store.errors import StoreError
 from evopipe.store.records import GcCounts, RunRecord, StoredEvent
-from evopipe.store.redact import SecretRedactor
 from evopipe.store.store import Store
-from evopipe.store.url import resolve_db_url
 
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -39,14 +36,6 @@ def parse_age(text: str) -> timedelta:
             f"invalid age {text!r}: use a number and a unit s, m, h, d or w (e.g. 30d, 12h)"
         )
     return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2)])
-
-
-def open_store(db: str | None = None, *, environ: Mapping[str, str] | None = None) -> Store:
-    """The store at ``--db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db``, masking the values
-    of secret-looking environment variables (see :meth:`SecretRedactor.from_environ`)."""
-    env = os.environ if environ is None else environ
-    redactor = SecretRedactor.from_environ(env)
-    return Store.open(resolve_db_url(db, environ=env), redact=redactor if len(redactor) else None)
 
 
 def step_summaries(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:

@@ -1,17 +1,20 @@
-"""Service functions behind ``evopipe models list`` and ``evopipe models try`` (the CLI and the
-server call these; they hold the logic)."""
+"""Model operations: which models exist and are usable now (no network), and one prompt to
+a model (``evopipe models list|try``)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evopipe.models.base import Message, ModelError, ModelRequest, ModelResponse
 from evopipe.models.codec import response_to_dict
 from evopipe.models.config import ModelsConfig
 from evopipe.models.hub import ModelHub
+
+if TYPE_CHECKING:
+    from evopipe.app.root import App
 
 _KEY_ENVS = {
     "openai": ("OPENAI_API_KEY",),
@@ -95,22 +98,33 @@ def load_schema(path: Path) -> dict[str, Any]:
     return schema
 
 
-async def try_model(
-    hub: ModelHub,
-    model_id: str | None,
-    prompt: str,
-    *,
-    schema: dict[str, Any] | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-) -> ModelResponse:
-    request = ModelRequest(
-        messages=(Message("user", prompt),),
-        output_schema=schema,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
-    return await hub.get(model_id).complete(request)
+class Models:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def list(self) -> list[ModelStatus]:
+        """Configured and built-in models with whether each is usable right now."""
+        hub = self.app.models("off")  # no store is opened for this
+        config = getattr(hub, "config", None)
+        return list_models(config if isinstance(config, ModelsConfig) else ModelsConfig())
+
+    async def try_model(
+        self,
+        model_id: str | None,
+        prompt: str,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ModelResponse:
+        """Send one prompt (uncached) and return the whole response."""
+        request = ModelRequest(
+            messages=(Message("user", prompt),),
+            output_schema=schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+        )
+        return await self.app.models("off").get(model_id).complete(request)
 
 
 def response_json(response: ModelResponse) -> str:

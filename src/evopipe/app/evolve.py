@@ -1,0 +1,161 @@
+"""Evolution operations: evolve (from a path or a :class:`Pipeline`, on a dataset file or a
+:class:`Dataset`), resume, lineage, promote and rollback. Runs record how to rebuild their
+evaluator (:class:`EvalSource`), which is what lets ``--resume`` and ``promote`` work from an
+id alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evopipe.evaluate.dataset import Dataset, parse_mapping
+from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, EvolveHook, Progress
+from evopipe.evolve.evaluator import DatasetEvaluator
+from evopipe.evolve.fitness import Evaluator
+from evopipe.evolve.lineage import RENDERERS, lineage
+from evopipe.evolve.loop import EvolutionResult, resume, start
+from evopipe.evolve.meta import OPERATOR_PIPELINES, OperatorFitness
+from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
+from evopipe.evolve.promotion import Decision, promote
+from evopipe.evolve.repository import EvolutionRepository
+from evopipe.evolve.source import EvalSource, make_evaluator, projection
+from evopipe.orchestrate.registry import Registry
+from evopipe.spec import Pipeline
+from evopipe.spec.errors import EvopipeError
+
+if TYPE_CHECKING:
+    from evopipe.app.root import App
+
+__all__ = [
+    "DEFAULT_OPERATORS",
+    "EvalSource",
+    "EvolutionResult",
+    "Evolutions",
+    "EvolveArgs",
+    "EvolveConfig",
+    "Progress",
+    "parse_mapping",
+]
+
+
+@dataclass
+class EvolveArgs:
+    pipeline: Path | Pipeline
+    """The seed: a file, or a pipeline object (then ``base_dir`` says where it lives)."""
+    source: EvalSource
+    config: EvolveConfig
+    operator_model: str | None = None
+    operator: str | None = None
+    """Evolve this operator's own pipeline; ``pipeline`` is then the reference task."""
+    dataset: Dataset | None = None
+    """An in-memory dataset (``source.dataset`` then only names it)."""
+
+
+class Evolutions:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def _parts(
+        self,
+        source: EvalSource,
+        base_dir: Path | None,
+        operator_model: str | None,
+        dataset: Dataset | None = None,
+    ) -> tuple[DatasetEvaluator, EngineOperatorRunner]:
+        services = self.app.services(base_dir=base_dir, journaled=False)
+        task_eval = make_evaluator(source, services, dataset)
+        runner = EngineOperatorRunner(services, model=operator_model or source.model)
+        return task_eval, runner
+
+    async def evolve(
+        self,
+        args: EvolveArgs,
+        *,
+        hooks: Sequence[EvolveHook] = (),
+        on_projection: Callable[[dict[str, Any]], None] | None = None,
+    ) -> EvolutionResult:
+        """Load the seed, project the cost, evolve, return the result (checkpointed)."""
+        reference = self.app.pipelines.resolve(args.pipeline)
+        base_dir = reference.path.parent if reference.path else None
+        task_eval, runner = self._parts(args.source, base_dir, args.operator_model, args.dataset)
+        seed: Pipeline = reference.pipeline
+        evaluator: Evaluator = task_eval
+        if args.operator is not None:
+            seed = load_operator(OPERATOR_PIPELINES[args.operator])
+            evaluator = OperatorFitness(args.operator, reference.pipeline, task_eval, runner)
+        elif on_projection is not None:
+            on_projection(await projection(seed, task_eval, args.config))
+        return await start(
+            seed,
+            repo=EvolutionRepository(self.app.store),
+            evaluator=evaluator,
+            config=args.config,
+            run_operator=runner,
+            hooks=hooks,
+            extra={
+                "source": args.source.to_json(),
+                "pipeline_path": reference.source,
+                "operator_model": args.operator_model,
+                "operator": args.operator,
+            },
+        )
+
+    def _rebuild(
+        self, info: dict[str, Any]
+    ) -> tuple[Evaluator, DatasetEvaluator, EngineOperatorRunner]:
+        extra = info["config"]
+        source = EvalSource(**extra["source"])
+        path = Path(extra["pipeline_path"]) if extra.get("pipeline_path") else None
+        base_dir = path.parent if path is not None else None
+        task_eval, runner = self._parts(source, base_dir, extra.get("operator_model"))
+        if extra.get("operator"):
+            if path is None:
+                raise EvopipeError("this operator evolution recorded no reference pipeline file")
+            reference = self.app.pipelines.resolve(path).pipeline
+            fitness = OperatorFitness(extra["operator"], reference, task_eval, runner)
+            return fitness, task_eval, runner
+        return task_eval, task_eval, runner
+
+    async def resume(self, run_id: str, *, hooks: Sequence[EvolveHook] = ()) -> EvolutionResult:
+        """Continue an evolution run from its checkpoint (no evaluation is paid twice)."""
+        repo = EvolutionRepository(self.app.store)
+        evaluator, _, runner = self._rebuild(repo.get_run(run_id))
+        return await resume(
+            run_id, repo=repo, evaluator=evaluator, run_operator=runner, hooks=hooks
+        )
+
+    def lineage(self, ident: str, fmt: str = "tree") -> str:
+        """The genealogy of a run or of one candidate: ``tree``, ``dot`` or ``json``."""
+        if fmt not in RENDERERS:
+            raise EvopipeError(f"unknown lineage format {fmt!r}; use {', '.join(RENDERERS)}")
+        return RENDERERS[fmt](lineage(EvolutionRepository(self.app.store), ident))
+
+    async def promote(
+        self,
+        ident: str,
+        *,
+        approved_by: str | None = None,
+        confidence: float | None = None,
+    ) -> Decision:
+        """Promote candidate ``ident`` (an id prefix) only if it beats the incumbent on the
+        test split (paired bootstrap)."""
+        repo = EvolutionRepository(self.app.store)
+        cid = repo.find_candidate(ident)
+        runs = repo.runs_with_candidate(cid)
+        if not runs:
+            raise EvopipeError(f"candidate {cid[:12]} belongs to no evolution run")
+        info = repo.get_run(runs[-1])
+        if info["config"].get("operator"):
+            raise EvopipeError("operator candidates are not promoted to the registry")
+        _, task_eval, _ = self._rebuild(info)
+        return await promote(
+            cid,
+            repo=repo,
+            registry=Registry(self.app.store),
+            evaluator=task_eval,
+            incumbent=repo.get_spec(info["seed_id"]),
+            confidence=confidence,
+            approved_by=approved_by,
+        )

@@ -1,0 +1,244 @@
+"""The composition root: one place where a session is put together.
+
+``App`` builds, from :class:`~evopipe.app.settings.Settings`, the store (always with the
+environment-secret redactor and every area's migrations), the model hub (from the config files,
+with the store's response cache), the policy, the genesis hook, and the engine's
+:class:`~evopipe.engine.Services`. Every face (CLI, HTTP, chat, MCP) and the Python API go
+through it, so a setting means the same thing everywhere.
+
+>>> from evopipe.app import App, Settings
+>>> with App(Settings.load(persist=False, default_model="fake")) as app:  # doctest: +SKIP
+...     result = app.runs.run_sync("examples/kinds/llm.yaml", {"text": "hi"})
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evopipe.app.settings import Settings
+from evopipe.engine import Services
+from evopipe.engine.events import EventBus, RedactingSubscriber, Subscriber
+from evopipe.engine.journal import MemoryJournal
+from evopipe.engine.policy import Policy
+from evopipe.spec.errors import EvopipeError
+from evopipe.store import SecretRedactor
+
+if TYPE_CHECKING:
+    from evopipe.app.evaluate import Evaluations
+    from evopipe.app.evolve import Evolutions
+    from evopipe.app.generate import Generations
+    from evopipe.app.models import Models
+    from evopipe.app.pipelines import Pipelines
+    from evopipe.app.registry import RegistryOps
+    from evopipe.app.runs import Runs
+    from evopipe.check import CheckOptions
+    from evopipe.engine.types import ModelSource
+    from evopipe.store import Store
+
+
+class App:
+    """A composed session. Use as a context manager (or call :meth:`close`)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        models: ModelSource | None = None,
+        store: Store | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        """``models``, ``store`` and ``policy`` inject ready-made parts (tests, embedding
+        programs); an injected store is not closed by :meth:`close`."""
+        self.settings = settings if settings is not None else Settings.load()
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.redactor = SecretRedactor.from_environ(self.environ)
+        self._store = store
+        self._owns_store = False
+        self._memory: MemoryJournal | None = None
+        self._injected_models = models
+        self._hubs: dict[str, Any] = {}
+        self._policy: Policy | None = policy
+        self._generator: Any = None
+        self._ops: dict[str, Any] = {}
+
+    # -- parts -------------------------------------------------------------------------------
+
+    @property
+    def project_dir(self) -> Path:
+        return self.settings.project_path
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use (an in-memory database when not persisting)."""
+        if self._store is None:
+            from evopipe.app.schema import open_store
+
+            db = self.settings.db if self.settings.persist else "sqlite:///:memory:"
+            self._store = open_store(db, environ=self.environ, cwd=self.project_dir)
+            self._owns_store = True
+        return self._store
+
+    @property
+    def journal(self) -> Any:
+        """Where runs are journaled: the store, or memory when not persisting."""
+        if self.settings.persist or self._store is not None:
+            return self.store
+        if self._memory is None:
+            self._memory = MemoryJournal()
+        return self._memory
+
+    def models(self, cache_policy: str = "auto") -> ModelSource:
+        """The model hub (config files honoured; responses cached in the store unless the
+        settings say ``cache=False``). One hub per cache policy (``auto``, ``always``)."""
+        if self._injected_models is not None:
+            return self._injected_models
+        hub: Any = self._hubs.get(cache_policy)
+        if hub is None:
+            from evopipe.models import ModelHub, load_config
+
+            config = load_config(
+                self.project_dir, user_path=self.settings.user_config, env=self.environ
+            )
+            if self.settings.default_model:
+                config = replace(config, default_model=self.settings.default_model)
+            use_cache = self.settings.cache and cache_policy != "off"
+            cache = self.store.response_cache() if use_cache else None
+            hub = ModelHub(config, cache=cache, cache_policy=cache_policy)  # type: ignore[arg-type]
+            self._hubs[cache_policy] = hub
+        return hub  # type: ignore[no-any-return]
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = Policy.load(
+                self.project_dir, trust=self.settings.trust, env=self.environ
+            )
+        return self._policy
+
+    def check_options(self, base_dir: Path | None = None) -> CheckOptions:
+        """How every face decides validity: the hub's providers, the policy's trust; relative
+        paths from ``base_dir`` (None: the checked file's directory)."""
+        from evopipe.check import CheckOptions
+        from evopipe.check.models_known import known_model_predicate
+
+        try:
+            providers = getattr(self.models("off"), "providers", None)
+        except EvopipeError:  # a broken config: accept the built-in provider prefixes
+            providers = None
+        known = known_model_predicate({*providers, "function"}) if providers else None
+        return CheckOptions(
+            base_dir=base_dir,
+            known_model=known,
+            trusted=self.policy.trusted,
+        )
+
+    def services(
+        self,
+        *,
+        base_dir: Path | None = None,
+        subscribers: Sequence[Subscriber] = (),
+        policy: Policy | None = None,
+        cache_policy: str = "auto",
+        journaled: bool = True,
+        journal: Any = None,
+    ) -> Services:
+        """The engine's context for a run, an evaluation or an evolution (the one place
+        ``Services`` is built): redacted subscribers, the genesis hook, this app's policy.
+        Runs are journaled in :attr:`journal` (or ``journal``) unless ``journaled`` is False."""
+        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in subscribers])
+        return Services(
+            models=self.models(cache_policy),
+            store=(journal or self.journal) if journaled else None,
+            bus=bus,
+            policy=policy or self.policy,
+            base_dir=(base_dir or self.project_dir).resolve(),
+            hooks={"generator": self._generate_hook},
+        )
+
+    async def _generate_hook(self, **kwargs: Any) -> Any:
+        """The ``generate`` kind's hook (genesis is imported on first use)."""
+        if self._generator is None:
+            from evopipe.genesis.hook import make_generator
+
+            self._generator = make_generator(self.models(), store=self.store)
+        return await self._generator(**kwargs)
+
+    # -- operations --------------------------------------------------------------------------
+
+    def _cached(self, name: str, factory: Any) -> Any:
+        op = self._ops.get(name)
+        if op is None:
+            op = self._ops[name] = factory(self)
+        return op
+
+    @property
+    def runs(self) -> Runs:
+        from evopipe.app.runs import Runs
+
+        return self._cached("runs", Runs)  # type: ignore[no-any-return]
+
+    @property
+    def pipelines(self) -> Pipelines:
+        from evopipe.app.pipelines import Pipelines
+
+        return self._cached("pipelines", Pipelines)  # type: ignore[no-any-return]
+
+    @property
+    def generations(self) -> Generations:
+        from evopipe.app.generate import Generations
+
+        return self._cached("generations", Generations)  # type: ignore[no-any-return]
+
+    @property
+    def evaluations(self) -> Evaluations:
+        from evopipe.app.evaluate import Evaluations
+
+        return self._cached("evaluations", Evaluations)  # type: ignore[no-any-return]
+
+    @property
+    def evolutions(self) -> Evolutions:
+        from evopipe.app.evolve import Evolutions
+
+        return self._cached("evolutions", Evolutions)  # type: ignore[no-any-return]
+
+    @property
+    def registry(self) -> RegistryOps:
+        from evopipe.app.registry import RegistryOps
+
+        return self._cached("registry", RegistryOps)  # type: ignore[no-any-return]
+
+    @property
+    def model_ops(self) -> Models:
+        from evopipe.app.models import Models
+
+        return self._cached("models", Models)  # type: ignore[no-any-return]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close what this app opened (an injected store stays open)."""
+        if self._store is not None and self._owns_store:
+            self._store.close()
+            self._store = None
+            self._owns_store = False
+        self._hubs.clear()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> App:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        runs = self._ops.get("runs")
+        if runs is not None:
+            await runs.drain()
+        self.close()

@@ -1,0 +1,25 @@
+"""The one way a command composes its session: flags → :class:`Settings` → :class:`App`."""
+
+from __future__ import annotations
+
+import typer
+
+from evopipe.app import App, EvopipeError, Settings
+
+
+def open_app(
+    *,
+    db: str | None = None,
+    model: str | None = None,
+    trust: bool = False,
+    no_cache: bool = False,
+) -> App:
+    """Config files and the environment, overridden by the flags that were given."""
+    try:
+        settings = Settings.load(
+            db=db, model=model, trust=trust or None, cache=False if no_cache else None
+        )
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return App(settings)

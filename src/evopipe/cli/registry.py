@@ -1,0 +1,59 @@
+"""``evopipe registry list`` and ``evopipe registry show NAME``: the registered pipelines,
+their versions and champion (run one with ``evopipe run NAME`` or ``NAME@N``)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from evopipe.app import EvopipeError
+from evopipe.cli._session import open_app
+
+_DB = typer.Option(None, "--db", help="Store URL or path.")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def list_cmd(db: str | None = _DB, as_json: bool = _JSON) -> None:
+    """Registered names with their number of versions and current champion."""
+    with open_app(db=db) as app:
+        entries = app.registry.list()
+    if as_json:
+        typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
+        return
+    if not entries:
+        typer.echo("nothing registered yet (evopipe promote CANDIDATE registers a champion)")
+    for e in entries:
+        champion = f"v{e.champion}" if e.champion is not None else "-"
+        typer.echo(f"{e.name:30}  versions {e.versions:<3}  champion {champion}")
+
+
+def show_cmd(
+    name: str = typer.Argument(..., help="Registered pipeline name."),
+    db: str | None = _DB,
+    as_json: bool = _JSON,
+) -> None:
+    """Versions (with their promotion evidence), the champion and the pointer's history."""
+    try:
+        with open_app(db=db) as app:
+            data = app.registry.show(name)
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    typer.echo(f"{name}: champion v{data['champion']}" if data["champion"] else f"{name}:")
+    for v in data["versions"]:
+        mark = "*" if v["version"] == data["champion"] else " "
+        by = f", approved by {v['approved_by']}" if v["approved_by"] else ""
+        typer.echo(f" {mark} v{v['version']}  {v['candidate_id'][:12]}  {v['pipeline']}{by}")
+    for event in data["history"]:
+        typer.echo(f"   {event['action']}: v{event['from_version']} -> v{event['to_version']}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Registered pipelines: versions and champions.", no_args_is_help=True)
+    group.command("list")(list_cmd)
+    group.command("show")(show_cmd)
+    app.add_typer(group, name="registry")
