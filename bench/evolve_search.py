@@ -34,29 +34,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evolve import MODEL, OUT, ROOT, run_task
+from evolve import MODEL, OC_SEED, OUT, ROOT, run_task
 from evopipe.app.evolve import EvalSource
 from evopipe.evolve.config import EvolveConfig
 from evopipe.models import ModelHub
 
 OPERATORS = ("tool_search", "bootstrap")
 
-SEED = """\
-apiVersion: evopipe/v1
-kind: Pipeline
-name: NAME
-description: Answer the question.
-inputs:
-  question: {type: string}
-outputs:
-  answer: "{{ steps.answer.output }}"
-steps:
-  - id: answer
-    kind: llm
-    temperature: 0
-    max_tokens: TOKENS
-    prompt: "{{ inputs.question }}\\nINSTRUCTION"
-"""
+
+def seed_yaml(name: str, task: Task) -> str:
+    """``bench/evolve.py``'s object-counting seed (one plain llm step reading the question),
+    renamed, with this task's instruction and answer length."""
+    return (
+        OC_SEED.replace("bbh-object-counting", name.replace("_", "-"))
+        .replace("an object-counting question with a number", "the question")
+        .replace("max_tokens: 24", f"max_tokens: {task.tokens}")
+        .replace("Answer with a number.", task.instruction)
+    )
+
 
 Row = tuple[str, str]
 _NOUNS = [
@@ -141,11 +136,7 @@ async def measure(
 ) -> dict[str, Any]:
     task = TASKS[name]
     data = write_splits(task, work / name, sizes)
-    seed = (
-        SEED.replace("NAME", name.replace("_", "-"))
-        .replace("TOKENS", str(task.tokens))
-        .replace("INSTRUCTION", task.instruction)
-    )
+    seed = seed_yaml(name, task)
     source = EvalSource(
         str(data), task.metric, model=MODEL, mapping={"question": "input"}, concurrency=1
     )

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 
 from evopipe.evolve.fitness import EvalRecord
+from evopipe.evolve.operators.base import llm_steps, output_steps
+from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 MAX_CHOICES = 6
 """At most this many distinct short answers make a closed set of choices."""
@@ -47,3 +50,9 @@ def profile(feedback: EvalRecord | None) -> AnswerProfile | None:
     if words == 1 and len(distinct) <= MAX_CHOICES and len(distinct) < len(expected):
         return AnswerProfile("choice", choices=tuple(distinct), rambling=rambling)
     return AnswerProfile("text", words=words, rambling=rambling)
+
+
+def answering_llm_steps(parent: Pipeline) -> list[LlmStep]:
+    """The llm-like steps the pipeline's outputs read (the ones whose prompt decides)."""
+    answering = set(output_steps(parent))
+    return [s for s in llm_steps(parent) if s.id in answering]

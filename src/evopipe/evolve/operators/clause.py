@@ -11,15 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evopipe.evolve.operators._answers import AnswerProfile, profile
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    output_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators._answers import AnswerProfile, answering_llm_steps, profile
+from evopipe.evolve.operators.base import OperatorContext, rebuild, spec_data, step_index
 from evopipe.spec import Pipeline
 
 
@@ -58,8 +51,7 @@ class ClauseAssembly:
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         answers = profile(ctx.feedback)
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering]
+        steps = answering_llm_steps(parent)
         if answers is None or not steps:
             return None
         step = ctx.rng.choice(steps)

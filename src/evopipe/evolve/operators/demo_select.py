@@ -15,15 +15,9 @@ import re
 from typing import Any
 
 from evopipe.evolve.fitness import ExampleResult
+from evopipe.evolve.operators._answers import answering_llm_steps
 from evopipe.evolve.operators._text import render_inputs
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    output_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, rebuild, spec_data, step_index
 from evopipe.spec import Pipeline
 
 _TOKEN = re.compile(r"\w+")
@@ -61,11 +55,8 @@ class DemoSelect:
     needs_feedback = True
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        if ctx.feedback is None:
-            return None
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering]
-        if not steps:
+        steps = answering_llm_steps(parent)
+        if ctx.feedback is None or not steps:
             return None
         step = ctx.rng.choice(steps)
         picked = select_demos(ctx.feedback.examples, ctx.rng.choice((2, 3, 4)))

@@ -59,22 +59,15 @@ class Program:
     def steps(self, base: str, taken: Iterable[str]) -> list[dict[str, Any]]:
         """``tool`` steps computing the program, ids ``<base>_<tool>`` made unique against
         ``taken``; the first reads the source, each next one the previous step's output."""
-        used = set(taken)
+        from evopipe.evolve.operators.base import fresh_id  # (the operators import this module)
+
+        used = [{"id": t} for t in taken]
         out: list[dict[str, Any]] = []
         upstream = self.source
         for call in self.calls:
-            step_id = _fresh(f"{base}_{call.tool}", used)
-            used.add(step_id)
+            step_id = fresh_id({"steps": used}, f"{base}_{call.tool}")
+            used.append({"id": step_id})
             args = {call.arg: f"{{{{ {upstream} }}}}", **dict(call.consts)}
             out.append({"id": step_id, "kind": "tool", "tool": call.tool, "args": args})
             upstream = f"steps.{step_id}.output"
         return out
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}_{n}" in taken:
-        n += 1
-    return f"{base}_{n}"
