@@ -1,4 +1,4 @@
-"""Generated files that must not drift: ``docs/rules.md`` and the shipped JSON Schema.
+"""Generated files that must not drift: ``docs/rules.md`` and the shipped JSON Schemas.
 
 ``python -m evopipe.docgen --write`` regenerates them; ``--check`` exits 1 naming the stale
 files (``make check`` runs it, so CI fails when someone forgets to regenerate).
@@ -15,10 +15,12 @@ from evopipe.check import PROFILES, RULES
 from evopipe.check.examples import example_profile, run_example
 from evopipe.check.registry import Example, Rule
 from evopipe.docgen_kinds import kinds_markdown
+from evopipe.engine.event_types import event_json_schema_text
 from evopipe.spec.schema import pipeline_json_schema_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_FILE = PACKAGE_DIR / "schemas" / "pipeline-v1.json"
+EVENTS_SCHEMA_FILE = PACKAGE_DIR / "schemas" / "events-v1.json"
 
 
 def _repo_root() -> Path:
@@ -115,6 +117,7 @@ def generated_files() -> dict[Path, Callable[[], str]]:
         _repo_root() / "docs" / "rules.md": rules_markdown,
         _repo_root() / FORMAT_DOC: format_markdown,
         SCHEMA_FILE: pipeline_json_schema_text,
+        EVENTS_SCHEMA_FILE: event_json_schema_text,
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from evopipe.spec.base import StepBase
-from evopipe.spec.kinds import KIND_MODELS, UNSAFE_KINDS
+from evopipe.spec.catalog import builtin_models
 
 _COMMON = frozenset(StepBase.model_fields)
 
@@ -18,9 +18,9 @@ _COMMON = frozenset(StepBase.model_fields)
 def kinds_markdown(repo: Path) -> str:
     """One section per kind: its doc line, its own fields, the example file."""
     out: list[str] = []
-    for kind, model in KIND_MODELS.items():
+    for kind, model in builtin_models().items():
         out += [f"### `{kind}`", "", _doc(model), ""]
-        if kind in UNSAFE_KINDS:
+        if model.kind_info.needs_trust:
             out += [
                 "Refused under the untrusted policy (generated and evolved pipelines); "
                 "validate and run with `--trust`.",

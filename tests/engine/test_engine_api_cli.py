@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from evopipe.app import load, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import build_app
 from evopipe.models import ModelHub
 from evopipe.models.testing import FakeModel
@@ -60,13 +60,6 @@ def test_parse_inputs_keeps_json_types(tmp_path: Path) -> None:
         "l": ["q"],
         "s": "hello world",
     }
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EVOPIPE_DB", raising=False)
-    return CliRunner()
 
 
 def test_cli_run_waits_then_approve_resumes(cli: CliRunner, tmp_path: Path) -> None:
@@ -132,7 +125,7 @@ def test_cli_run_by_registered_name_runs_the_champion(cli: CliRunner, tmp_path: 
     missing = cli.invoke(app, ["run", "greeter", "--json"])
     assert missing.exit_code != 0
     assert "no champion registered under 'greeter'" in missing.output
-    with Store.open(str(tmp_path / ".evopipe" / "evopipe.db")) as store:
+    with Store.open(str(tmp_path / ".evopipe" / "evopipe.db"), migrations=MIGRATIONS) as store:
         registry = Registry(store)
         number = registry.add_version("greeter", "cand", spec, {"why": "test"})
         registry.set_champion("greeter", number)

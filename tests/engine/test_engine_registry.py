@@ -37,3 +37,15 @@ def test_third_party_kinds_come_from_entry_points(monkeypatch: pytest.MonkeyPatc
         assert get_kind("myset").kind == "set"
     finally:
         get_kind.cache_clear()
+
+
+def test_every_built_in_kind_declares_its_capabilities_on_its_model() -> None:
+    from evopipe.spec.catalog import KindInfo, builtin_kinds_where
+
+    for name, model in KIND_MODELS.items():
+        assert "kind_info" in vars(model), f"{name} inherits the cautious default"
+        assert isinstance(model.kind_info, KindInfo)
+    assert builtin_kinds_where("needs_trust") == {"python", "shell", "http"}
+    assert builtin_kinds_where("calls_model") == {"llm", "extract", "generate"}
+    assert builtin_kinds_where("prompted") == {"llm", "extract"}
+    assert builtin_kinds_where("container") == {"map", "loop", "pipeline", "generate"}

@@ -9,6 +9,7 @@ import typer
 from eval_helpers import CALC, CLASSIFY
 from typer.testing import CliRunner
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import eval as eval_cli
 from evopipe.evaluate.records import load_eval
 from evopipe.store import Store
@@ -52,7 +53,7 @@ def test_eval_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert doc["objectives"]["quality"]["mean"] == 0.5
     assert doc["objectives"]["success_rate"] == 0.75
     assert doc["stopped"] is None
-    with Store.open(f"sqlite:///{db}") as store:
+    with Store.open(f"sqlite:///{db}", migrations=MIGRATIONS) as store:
         with store.begin() as conn:
             ids = [r[0] for r in conn.exec_driver_sql("SELECT eval_id FROM eval_runs")]
         assert len(ids) == 1

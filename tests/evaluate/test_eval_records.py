@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import inspect
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evaluate.dataset import from_rows
 from evopipe.evaluate.records import StoreRecorder, list_datasets, load_eval, register_dataset
 from evopipe.evaluate.report import EvalReport, ExampleResult, objectives
@@ -21,7 +22,7 @@ PIPE = loads(
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    with Store.open("sqlite:///:memory:") as s:
+    with Store.open("sqlite:///:memory:", migrations=MIGRATIONS) as s:
         yield s
 
 

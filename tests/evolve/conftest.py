@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.store import Store
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    st = Store.open(str(tmp_path / "evo.db"))
+    st = Store.open(str(tmp_path / "evo.db"), migrations=MIGRATIONS)
     try:
         yield st
     finally:

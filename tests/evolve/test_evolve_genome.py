@@ -6,12 +6,11 @@ from evopipe.evolve.genome import (
     candidate_id,
     levels,
     spec_diff,
-    spec_from_json,
-    spec_to_json,
     structure_signature,
     traits,
 )
 from evopipe.spec import spec_hash
+from evopipe.spec.canonical import spec_from_json, spec_to_json
 
 PARALLEL = """\
 apiVersion: evopipe/v1

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from evolve_helpers import SpecEvaluator, seed_pipeline
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.evolve import loop
 from evopipe.evolve.config import EvolveConfig, EvolveConfigError, Progress
 from evopipe.evolve.fitness import EvalRecord
@@ -66,14 +67,14 @@ async def test_no_spec_is_evaluated_twice(repo: EvolutionRepository) -> None:
 async def test_crash_and_resume_pays_nothing_twice_and_ends_identically(
     tmp_path: Any,
 ) -> None:
-    with Store.open(str(tmp_path / "ref.db")) as ref_store:
+    with Store.open(str(tmp_path / "ref.db"), migrations=MIGRATIONS) as ref_store:
         ref_eval = SpecEvaluator()
         ref = await loop.start(
             seed_pipeline(), repo=EvolutionRepository(ref_store), evaluator=ref_eval, config=CONFIG
         )
         ref_lineage = genealogy(EvolutionRepository(ref_store), ref.run_id)
 
-    with Store.open(str(tmp_path / "crash.db")) as st:
+    with Store.open(str(tmp_path / "crash.db"), migrations=MIGRATIONS) as st:
         repo = EvolutionRepository(st)
         before = SpecEvaluator()
         with pytest.raises(Crash):

@@ -1,4 +1,4 @@
-"""Pins the tables of migration 0004 (evolution + registry)."""
+"""Pins the evolution tables and the registry's (``evolve`` and ``orchestrate`` migrations)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ EXPECTED = {
 }  # fmt: skip
 
 
-def test_migration_0004_creates_the_pinned_tables(store: Store) -> None:
+def test_the_migrations_create_the_pinned_tables(store: Store) -> None:
     found = inspect(store.engine)
     for table, columns in EXPECTED.items():
         assert [c["name"] for c in found.get_columns(table)] == columns, table

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from evolve_helpers import seed_pipeline
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.engine import Services, run_pipeline
 from evopipe.evolve import loop
 from evopipe.evolve.config import EvolveConfig
@@ -206,7 +207,7 @@ async def test_same_seed_same_lineage(tmp_path: Path) -> None:
     )
     genealogies = []
     for k in range(2):
-        with Store.open(str(tmp_path / f"evo{k}.db")) as store:
+        with Store.open(str(tmp_path / f"evo{k}.db"), migrations=MIGRATIONS) as store:
             repo = EvolutionRepository(store)
             result = await loop.start(
                 seed_pipeline(), repo=repo, evaluator=TaskEvaluator(sum_numbers), config=config

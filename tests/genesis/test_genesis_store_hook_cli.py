@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from evopipe.app import UsageError, parse_inputs
+from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import generate as generate_cli
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.genesis import MetaLimitExceeded, MetaLimits, agenerate, make_generator, records
@@ -20,7 +21,7 @@ from evopipe.store import Store
 
 
 async def test_generation_and_rounds_are_stored() -> None:
-    with Store.open("sqlite:///:memory:") as store:
+    with Store.open("sqlite:///:memory:", migrations=MIGRATIONS) as store:
         services = Services(models=ModelHub(), store=store)
         result = await agenerate("triage bug reports", model=FakeModel(), services=services)
         assert result.generation_id is not None
@@ -39,7 +40,7 @@ async def test_generation_and_rounds_are_stored() -> None:
 
 
 async def test_failed_generation_is_stored_too() -> None:
-    with Store.open("sqlite:///:memory:") as store:
+    with Store.open("sqlite:///:memory:", migrations=MIGRATIONS) as store:
         services = Services(models=ModelHub(), store=store)
         model = ScriptedModel(fallback="not json", model_id="s")
         with pytest.raises(Exception, match="no valid pipeline"):

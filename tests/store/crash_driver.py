@@ -32,7 +32,7 @@ from evopipe.models.testing import FunctionModel
 from evopipe.spec.loader import loads
 from evopipe.spec.pipeline import Pipeline
 from evopipe.store import Store
-from evopipe.store.migrate import discover
+from evopipe.store.migrate import CORE
 
 PIPELINE = """
 apiVersion: evopipe/v1
@@ -127,7 +127,7 @@ def _go(db: str, side: Path, work: Path, pipeline: Pipeline, args: list[str]) ->
 def main() -> None:
     db, side, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     # warm up in the parent so that each forked child only does the run itself
-    discover()
+    CORE.migrations()
     Store.open(db).close()
     pipeline = loads(PIPELINE).pipeline
     ModelHub(allow_network=False)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from evopipe.app.schema import MIGRATIONS
 from evopipe.store import MigrationError, SchemaTooNewError, Store, tables
-from evopipe.store.migrate import discover, upgrade
+from evopipe.store.migrate import CORE, MigrationSet, discover, upgrade
 
 PINNED: dict[str, list[tuple[str, str, bool]]] = {
     "schema_migrations": [
+        ("area", "VARCHAR(64)", False),
         ("version", "INTEGER", False),
         ("name", "VARCHAR(200)", False),
         ("applied_at", "FLOAT", False),
@@ -67,7 +69,7 @@ PINNED: dict[str, list[tuple[str, str, bool]]] = {
     ],
 }
 PINNED_PRIMARY_KEYS = {
-    "schema_migrations": ["version"],
+    "schema_migrations": ["area", "version"],
     "runs": ["run_id"],
     "events": ["run_id", "seq"],
     "approvals": ["run_id", "step_id"],
@@ -112,16 +114,45 @@ def test_tables_module_matches_the_pin() -> None:
     engine.dispose()
 
 
-def test_core_migration_is_first_and_recorded(tmp_path: Path) -> None:
-    db = tmp_path / "e.db"
-    Store.open(str(db)).close()
-    migrations = discover()
-    assert (migrations[0].version, migrations[0].name) == (1, "core")
+def _recorded(db: Path) -> list[tuple[str, int, str]]:
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        rows = conn.execute("SELECT area, version, name FROM schema_migrations ORDER BY rowid")
         recorded = rows.fetchall()
     conn.close()
-    assert recorded == [(m.version, m.name) for m in migrations]
+    return recorded
+
+
+def test_core_migrations_come_first_and_are_recorded_by_area(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    migrations = CORE.migrations()
+    assert [(m.version, m.name) for m in migrations] == [(1, "core"), (2, "drop_runs_last_seq")]
+    ledger = [("ledger", 100, "area_ledger")]
+    assert _recorded(db) == ledger + [("store", m.version, m.name) for m in migrations]
+    Store.open(str(db), migrations=MIGRATIONS).close()  # the other areas, later
+    assert [(a, v) for a, v, _ in _recorded(db)][3:] == [
+        ("genesis", 1),
+        ("evaluate", 1),
+        ("evolve", 1),
+        ("orchestrate", 1),
+    ]
+
+
+def test_fewer_areas_than_recorded_is_not_too_new(tmp_path: Path) -> None:
+    """A store opened by a face that hands fewer areas does not refuse the database."""
+    db = tmp_path / "e.db"
+    Store.open(str(db), migrations=MIGRATIONS).close()
+    with Store.open(str(db)) as store:
+        assert store.list_runs() == []
+
+
+def test_the_first_release_refuses_a_database_with_the_area_ledger(tmp_path: Path) -> None:
+    """The first release's runner refused any version it did not know (1-4); the ledger's
+    marker row is one, so that release refuses a migrated database instead of using it."""
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    versions = {v for _, v, _ in _recorded(db)}
+    assert versions - {1, 2, 3, 4} == {100}
 
 
 def test_opening_twice_applies_nothing_new(tmp_path: Path) -> None:
@@ -135,9 +166,25 @@ def test_database_from_a_newer_evopipe_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "e.db"
     Store.open(str(db)).close()
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO schema_migrations VALUES (9999, 'from_the_future', 0)")
+        conn.execute("INSERT INTO schema_migrations VALUES ('genesis', 9, 'from_the_future', 0)")
     conn.close()
-    with pytest.raises(SchemaTooNewError, match="9999_from_the_future"):
+    Store.open(str(db)).close()  # genesis not handed: its rows are not this store's business
+    with pytest.raises(SchemaTooNewError, match="genesis/0009_from_the_future"):
+        Store.open(str(db), migrations=MIGRATIONS)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES ('store', 99, 'from_the_future', 0)")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="store/0099_from_the_future"):
+        Store.open(str(db))
+
+
+def test_a_newer_ledger_layout_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    Store.open(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES ('ledger', 101, 'next_layout', 0)")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="ledger/0101_next_layout"):
         Store.open(str(db))
 
 
@@ -151,11 +198,11 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_every_migration_applies_on_postgres_too(postgres_url: str) -> None:
-    """All discovered migrations (ours and other areas') run on PostgreSQL."""
+    """Every area's migrations run on PostgreSQL."""
     from evopipe.store.testing import create_database
 
     url = create_database(postgres_url, "migrations")
-    with Store.open(url) as store:
+    with Store.open(url, migrations=MIGRATIONS) as store:
         inspector = inspect(store.engine)
         names = set(inspector.get_table_names())
         columns = {t: [c["name"] for c in inspector.get_columns(t)] for t in PINNED}
@@ -212,15 +259,57 @@ def test_applied_migrations_are_not_imported_again(
 ) -> None:
     """Opening an up-to-date database imports no migration module."""
     db = tmp_path / "e.db"
-    Store.open(str(db)).close()
+    Store.open(str(db), migrations=MIGRATIONS).close()
+    genesis = next(m for m in MIGRATIONS if m.area == "genesis")
     exploding = "raise RuntimeError('imported!')\n"
-    files = {f"{m.version:04d}_{m.name}.py": exploding for m in discover()}
+    files = {f"{m.version:04d}_{m.name}.py": exploding for m in genesis.migrations()}
     pkg = _fake_package(tmp_path, monkeypatch, files)
     engine = create_engine(f"sqlite:///{db}")
     try:
-        assert upgrade(engine, discover(pkg)) == []
+        assert upgrade(engine, [MigrationSet("genesis", pkg)]) == []
     finally:
         engine.dispose()
+
+
+def test_a_handed_area_is_migrated_after_the_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "NAME = '{}'\ndef upgrade(conn):\n    conn.exec_driver_sql('{}')\n"
+    files = {
+        "0001_make.py": text.format("make", "CREATE TABLE things (x INTEGER)"),
+        "0002_fill.py": text.format("fill", "INSERT INTO things VALUES (7)"),
+    }
+    pkg = _fake_package(tmp_path, monkeypatch, files)
+    db = tmp_path / "e.db"
+    store = Store.open(str(db), migrations=[MigrationSet("things", pkg)])
+    with store, store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT x FROM things").all() == [(7,)]
+    assert _recorded(db)[-2:] == [("things", 1, "make"), ("things", 2, "fill")]
+
+
+def test_a_failing_migration_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        "NAME = 'bad'\ndef upgrade(conn):\n    conn.exec_driver_sql('CREATE TABLE t (x INTEGER)')\n"
+    )
+    pkg = _fake_package(
+        tmp_path, monkeypatch, {"0001_bad.py": text + "    raise ValueError('no')\n"}
+    )
+    db = tmp_path / "e.db"
+    with pytest.raises(MigrationError, match="migration bad_area/0001_bad failed: no"):
+        Store.open(str(db), migrations=[MigrationSet("bad_area", pkg)])
+    assert [a for a, _, _ in _recorded(db)] == ["ledger", "store", "store"]
+    with sqlite3.connect(db) as conn:  # its DDL was rolled back with it
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchone() is None
+    conn.close()
+
+
+def test_bad_migration_sets_are_refused() -> None:
+    with pytest.raises(MigrationError, match="invalid migration area name 'legacy'"):
+        MigrationSet("legacy", "evopipe.store.migrations")
+    with pytest.raises(MigrationError, match="two migration sets for the area 'store'"):
+        upgrade(create_engine("sqlite://"), [MigrationSet("store", "somewhere.else")])
 
 
 def test_unimportable_migration_is_a_clear_error(

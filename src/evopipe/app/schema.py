@@ -1,4 +1,8 @@
-"""The store as the composition root opens it: every area's tables and the secret redactor."""
+"""The store as the composition root opens it: every area's tables and the secret redactor.
+
+The store migrates only what it is handed (it never imports the areas above it); this is the
+one place that lists every area's migrations (:data:`MIGRATIONS`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,15 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from evopipe.evaluate.migrations import MIGRATIONS as EVALUATE
+from evopipe.evolve.migrations import MIGRATIONS as EVOLVE
+from evopipe.genesis.migrations import MIGRATIONS as GENESIS
+from evopipe.orchestrate.migrations import MIGRATIONS as ORCHESTRATE
 from evopipe.store import SecretRedactor, Store, resolve_db_url
+from evopipe.store.migrate import CORE, MigrationSet
+
+MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE)
+"""All areas' migration sets, in the order they are applied (the store's own first)."""
 
 
 def open_store(
@@ -15,9 +27,13 @@ def open_store(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Store:
-    """The store at ``db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db`` (under ``cwd``), masking
-    the values of secret-looking environment variables in every byte it writes."""
+    """The store at ``db`` / ``$EVOPIPE_DB`` / ``.evopipe/evopipe.db`` (under ``cwd``) with every
+    area's tables migrated, masking the values of secret-looking environment variables in every
+    byte it writes."""
     env = os.environ if environ is None else environ
     redactor = SecretRedactor.from_environ(env)
     url = resolve_db_url(db, cwd=cwd, environ=env)
-    return Store.open(url, redact=redactor if len(redactor) else None)
+    return Store.open(url, redact=redactor if len(redactor) else None, migrations=MIGRATIONS)
+
+
+__all__ = ["EVALUATE", "EVOLVE", "GENESIS", "MIGRATIONS", "ORCHESTRATE", "open_store"]

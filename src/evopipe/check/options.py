@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evopipe.spec.catalog import builtin_kinds_where
+
 
 @dataclass(frozen=True, slots=True)
 class GeneratedOptions:
     """Knobs of the ``generated`` profile (rules for machine-written pipelines)."""
 
-    contract_kinds: frozenset[str] = frozenset({"llm", "extract"})
-    """Step kinds that must declare an output contract."""
+    contract_kinds: frozenset[str] = field(default_factory=lambda: builtin_kinds_where("prompted"))
+    """Step kinds that must declare an output contract (default: the prompted kinds)."""
     require_description: bool = True
     """The pipeline must say what it does (``description``)."""
     require_budget: bool = True

@@ -70,6 +70,8 @@ def _report(result: EvolutionResult, as_json: bool) -> None:
             " proposals (meta.operator_model); try a stronger --operator-model",
             err=True,
         )
+    for note in s.get("notes", ()):
+        typer.echo(f"note: {note}")
     typer.echo(f"see: evopipe lineage {result.run_id}; evopipe promote {result.champion_id[:12]}")
 
 
@@ -95,6 +97,7 @@ def evolve_cmd(
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
     request: str = typer.Option(None, "--request", help="No seed: genesis writes it from this."),
     seed_out: Path = typer.Option(None, "--seed-out", help="Where --request writes the seed."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -128,6 +131,7 @@ def evolve_cmd(
             mapping=parse_mapping(mapping),
             expected=expected,
             output=output,
+            no_cache=no_cache,
         )
 
         def show(proj: dict[str, Any]) -> None:
@@ -169,12 +173,15 @@ def promote_cmd(
     confidence: float = typer.Option(None, help="Override promotion.confidence."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
     try:
         with open_app(db=db) as app:
             decision = asyncio.run(
-                app.evolutions.promote(ident, approved_by=approve, confidence=confidence)
+                app.evolutions.promote(
+                    ident, approved_by=approve, confidence=confidence, no_cache=no_cache
+                )
             )
     except EvopipeError as exc:
         _fail(exc)

@@ -5,6 +5,7 @@ Public entry points: :func:`run_pipeline` / :func:`run_pipeline_sync`, the conte
 """
 
 from evopipe.engine.events import CollectingSubscriber, EventBus, JsonLinesSubscriber, Subscriber
+from evopipe.engine.executor import Executor, LocalExecutor, StepCall
 from evopipe.engine.runner import resume_run, run_pipeline, run_pipeline_sync
 from evopipe.engine.types import (
     Event,
@@ -21,11 +22,14 @@ __all__ = [
     "CollectingSubscriber",
     "Event",
     "EventBus",
+    "Executor",
     "JsonLinesSubscriber",
+    "LocalExecutor",
     "RunOptions",
     "RunResult",
     "RunStatus",
     "Services",
+    "StepCall",
     "StepRecord",
     "StepStatus",
     "Subscriber",

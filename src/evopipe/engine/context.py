@@ -18,6 +18,25 @@ from evopipe.steps.base import ScopeResult
 
 if TYPE_CHECKING:
     from evopipe.engine.state import Scope
+    from evopipe.engine.templates import Renderer
+
+
+def render_in(
+    renderer: Renderer, namespace: Mapping[str, Any], step_id: str, value: Any, where: str
+) -> Any:
+    """Render ``value`` against ``namespace``; errors name the step (used by every context)."""
+    try:
+        return renderer.render(value, namespace, where)
+    except TemplateError as exc:
+        raise TemplateError(f"step {step_id!r}, {exc}") from None
+
+
+def evaluate_in(namespace: Mapping[str, Any], step_id: str, condition: str) -> bool:
+    """Evaluate a condition against ``namespace``; errors name the step and the condition."""
+    try:
+        return parse_condition(condition).test(namespace)
+    except ConditionError as exc:
+        raise ConditionError(f"step {step_id!r}: condition {condition!r}: {exc}") from None
 
 
 class StepUsage:
@@ -28,7 +47,7 @@ class StepUsage:
     def __init__(self) -> None:
         self.input_tokens = 0
         self.output_tokens = 0
-        self.cost_usd = 0.0
+        self.cost_usd: float | None = 0.0
         self.calls = 0
         self.cached = False
 
@@ -113,16 +132,10 @@ class EngineContext:
         return {**self._scope.namespace, **extra} if extra else self._scope.namespace
 
     def render(self, value: Any, extra: Mapping[str, Any] | None = None, where: str = "") -> Any:
-        try:
-            return self._scope.state.renderer.render(value, self._ns(extra), where)
-        except TemplateError as exc:
-            raise TemplateError(f"step {self.step_id!r}, {exc}") from None
+        return render_in(self._scope.state.renderer, self._ns(extra), self.step_id, value, where)
 
     def evaluate(self, condition: str, extra: Mapping[str, Any] | None = None) -> bool:
-        try:
-            return parse_condition(condition).test(self._ns(extra))
-        except ConditionError as exc:
-            raise ConditionError(f"step {self.step_id!r}: condition {condition!r}: {exc}") from None
+        return evaluate_in(self._ns(extra), self.step_id, condition)
 
     # -- model calls, sub-runs, events --------------------------------------------------------
 

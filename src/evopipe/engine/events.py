@@ -5,7 +5,8 @@ writer, the progress display, JSON lines output and (later) the HTTP server are 
 Subscribers must be fast and must not raise; an exception from one is reported once on stderr
 and that subscriber is dropped, so a broken display never breaks a run.
 
-Event types (``Event.type``) and their ``data``:
+Event types (``Event.type``) and their ``data`` (declared as TypedDicts in
+:mod:`evopipe.engine.event_types`, whose JSON Schema ships as ``schemas/events-v1.json``):
 
 ==================== =====================================================================
 run_started          pipeline, spec_hash, inputs, depth, parent (run id or None)
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import IO, Any, Protocol
 
-from evopipe.engine.types import Event
+from evopipe.engine.event_types import Event
 
 
 class Subscriber(Protocol):

@@ -46,9 +46,10 @@ class PlannedStep:
     """The kind never waits (``instant = True``: set, switch, tool): recorded by one event."""
     container: bool
     """Runs other steps (map, loop, pipeline, generate): holds no global concurrency slot."""
+    needs_trust: bool
+    """Refused under an untrusted policy (python, shell, http; plugins unless they say not)."""
 
 
-MODEL_KINDS = frozenset({"llm", "extract", "generate"})
 _NO_RETRY = Retry(max_attempts=1)
 _DEFAULT_RETRY = Retry()
 
@@ -56,7 +57,7 @@ _DEFAULT_RETRY = Retry()
 def _retry_of(step: StepBase) -> Retry:
     if step.retry is not None:
         return step.retry
-    return _DEFAULT_RETRY if step.kind in MODEL_KINDS else _NO_RETRY
+    return _DEFAULT_RETRY if step.kind_info.calls_model else _NO_RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,7 @@ def _planned(
     gates: list[str],
     when: Condition | None,
 ) -> PlannedStep:
+    info = step.kind_info  # the kind's capabilities, declared once on its config model
     return PlannedStep(
         id=step.id,
         index=index,
@@ -245,9 +247,10 @@ def _planned(
         when=when,
         retry=_retry_of(step),
         timeout_s=step.timeout_s,
-        uses_model=step.kind in MODEL_KINDS or "model" in type(step).model_fields,
-        instant=bool(getattr(kind, "instant", False)),
-        container=bool(getattr(kind, "container", False)),
+        uses_model=info.calls_model or "model" in type(step).model_fields,
+        instant=info.instant,
+        container=info.container,
+        needs_trust=info.needs_trust,
     )
 
 

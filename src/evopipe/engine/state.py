@@ -74,6 +74,7 @@ class RunState:
         self.journal = journal
         self.seq = seq
         self.renderer = services.renderer
+        self.executor = services.executor
         self.replay: dict[str, Replayed] = {}
         self.approvals: dict[str, ApprovalDecision] = {}
         self.slots: asyncio.Semaphore | None = (

@@ -7,7 +7,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from evopipe.engine.budget import BudgetExceeded
+from evopipe.engine.budget import BudgetExceeded, add_cost
 from evopipe.engine.context import EngineContext, StepUsage
 from evopipe.engine.plan import PlannedStep
 from evopipe.engine.types import StepRecord
@@ -38,6 +38,11 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
         scope.record(record)
         state.emit("step_skipped", path, {"reason": reason})
         return record
+    if ps.needs_trust and not scope.policy.trusted:  # declared by the kind (kind_info)
+        try:
+            scope.policy.require_trusted(path, ps.config.kind)
+        except EvopipeError as exc:
+            return _failed(scope, ps, path, exc, StepUsage(), time.perf_counter())
     scope.budget.charge_step()
     config = ps.config
     model_id = resolve_model(scope, config) if ps.uses_model else None
@@ -55,7 +60,8 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
     try:
         if ps.instant and ps.timeout_s is None:  # fast path: nothing to retry or time out
             ctx = EngineContext(scope, config, path, 1, model_id, usage)
-            result, attempts = await ps.kind.run(ctx, config), (1, model_id)
+            result = await state.executor.run_step(kind=ps.kind, ctx=ctx, config=config)
+            attempts = (1, model_id)
         else:
             result, attempts = await _attempts(scope, ps, path, model_id, usage)
     except (BudgetExceeded, asyncio.CancelledError):
@@ -76,7 +82,7 @@ def _finished(
 ) -> StepRecord:
     duration_ms = (time.perf_counter() - t0) * 1000
     n_attempts = attempts[0]
-    cost = usage.cost_usd + result.cost_usd
+    cost = add_cost(usage.cost_usd, result.cost_usd)
     tin = usage.input_tokens + result.usage.input_tokens
     tout = usage.output_tokens + result.usage.output_tokens
     if result.usage.input_tokens or result.usage.output_tokens or result.cost_usd:
@@ -109,7 +115,7 @@ def _finished(
             data["model"] = attempts[1]
         if usage.calls:
             data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost, calls=usage.calls)
-        elif tin or tout or cost:
+        elif tin or tout or cost != 0.0:
             data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost)
         if cached:
             data["cached"] = True
@@ -282,12 +288,13 @@ async def _one_attempt(
         assert slots is not None
         await slots.acquire()
     try:
+        executor = scope.state.executor
         if limit_s is None:
-            return await ps.kind.run(ctx, ps.config)
+            return await executor.run_step(kind=ps.kind, ctx=ctx, config=ps.config)
         cm = asyncio.timeout(limit_s)
         try:
             async with cm:
-                return await ps.kind.run(ctx, ps.config)
+                return await executor.run_step(kind=ps.kind, ctx=ctx, config=ps.config)
         except TimeoutError:
             if cm.expired():
                 raise ModelTimeoutError(f"step timed out after {limit_s} s") from None

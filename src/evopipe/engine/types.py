@@ -1,8 +1,10 @@
-"""The engine's public value types: services, options, results, events.
+"""What a run executes *with*: the services object and the per-run options.
 
-These are the contracts other layers code against (``run_pipeline(pipeline, inputs, *,
-services, options) -> RunResult``). They are plain frozen dataclasses with no behaviour beyond
-conversion to JSON, so importing them is cheap and never pulls in the scheduler.
+The plain result types (:class:`RunResult`, :class:`StepRecord`, :class:`UsageTotals`) live in
+:mod:`evopipe.engine.results` and the event type in :mod:`evopipe.engine.event_types`; they
+are re-exported here so that older imports keep working. Unlike those, :class:`Services`
+holds live objects (a model hub, a store, caches) and never crosses a process boundary: what
+an executor ships to run a step elsewhere is :class:`evopipe.engine.executor.StepCall`.
 """
 
 from __future__ import annotations
@@ -10,35 +12,35 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from evopipe.engine.event_types import Event as Event  # re-exported (moved)
 from evopipe.engine.policy import Policy
+from evopipe.engine.results import RUN_STATUSES as RUN_STATUSES  # re-exported (moved)
+from evopipe.engine.results import RunResult as RunResult
+from evopipe.engine.results import RunStatus as RunStatus
+from evopipe.engine.results import StepRecord as StepRecord
+from evopipe.engine.results import StepStatus as StepStatus
+from evopipe.engine.results import UsageTotals as UsageTotals
 from evopipe.models.base import Model
 
 if TYPE_CHECKING:
     from evopipe.engine.events import EventBus
+    from evopipe.engine.executor import Executor
     from evopipe.engine.plan import PlanCache
     from evopipe.engine.templates import Renderer
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-RunStatus = Literal["succeeded", "failed", "budget_exceeded", "waiting", "cancelled"]
-StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled"]
-
-RUN_STATUSES: tuple[RunStatus, ...] = (
-    "succeeded",
-    "failed",
-    "budget_exceeded",
-    "waiting",
-    "cancelled",
-)
 
 
 def _renderer() -> Renderer:
     from evopipe.engine.templates import Renderer
 
     return Renderer()
+
+
+def _local_executor() -> Executor:
+    from evopipe.engine.executor import LocalExecutor
+
+    return LocalExecutor()
 
 
 def _plan_cache() -> PlanCache:
@@ -83,6 +85,8 @@ class Services:
     """Compiled plans, reused by every run made with these services."""
     renderer: Renderer = field(default_factory=lambda: _renderer())
     """Compiled templates (Jinja2 sandbox), shared by every run made with these services."""
+    executor: Executor = field(default_factory=lambda: _local_executor())
+    """Runs each step attempt (:mod:`evopipe.engine.executor`; default: in this loop)."""
 
 
 @dataclass(frozen=True)
@@ -108,130 +112,3 @@ class RunOptions:
     source: str | None = None
     """Path of the pipeline file (recorded so that ``evopipe resume`` can detect edits)."""
     labels: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
-    """Token, cost and call counts of a run tree."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    calls: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": round(self.cost_usd, 10),
-            "calls": self.calls,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    """What happened to one step of a run."""
-
-    id: str
-    status: StepStatus
-    attempts: int = 0
-    duration_ms: float = 0.0
-    cached: bool = False
-    output: Any = None
-    error: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-    def to_json(self, *, with_output: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "status": self.status,
-            "attempts": self.attempts,
-            "duration_ms": round(self.duration_ms, 3),
-            "cached": self.cached,
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        if with_output:
-            out["output"] = self.output
-        return out
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of a run (also of a sub-pipeline run)."""
-
-    run_id: str
-    status: RunStatus
-    outputs: dict[str, Any] = field(default_factory=dict)
-    usage: UsageTotals = field(default_factory=UsageTotals)
-    steps: list[StepRecord] = field(default_factory=list)
-    error: str | None = None
-    budget: str | None = None
-    """Name of the exceeded budget when ``status == "budget_exceeded"``."""
-    spec_hash: str = ""
-    waiting_on: tuple[str, ...] = ()
-    """Ids of approval steps the run waits on when ``status == "waiting"``."""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "succeeded"
-
-    def __repr__(self) -> str:  # short: results can hold thousands of steps
-        extra = f", error={self.error!r}" if self.error else ""
-        return (
-            f"RunResult(run_id={self.run_id!r}, status={self.status!r}, "
-            f"steps={len(self.steps)}, outputs={list(self.outputs)!r}{extra})"
-        )
-
-    def step(self, step_id: str) -> StepRecord:
-        for record in self.steps:
-            if record.id == step_id:
-                return record
-        raise KeyError(step_id)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``evopipe run --json`` document."""
-        out: dict[str, Any] = {
-            "run_id": self.run_id,
-            "status": self.status,
-            "outputs": self.outputs,
-            "usage": self.usage.to_json(),
-            "steps": [s.to_json() for s in self.steps],
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        if self.budget is not None:
-            out["budget"] = self.budget
-        if self.waiting_on:
-            out["waiting_on"] = list(self.waiting_on)
-        return out
-
-
-@dataclass(slots=True)
-class Event:
-    """One thing that happened in a run; the journal is the ordered list of a run's events.
-
-    ``seq`` numbers are assigned per run, from 1, without gaps. ``step_id`` is a path for
-    events of inner scopes (``fanout[3].summarise``, ``sub/extract``). Treat events as
-    immutable (not frozen only because frozen dataclasses are slower to create, and the engine
-    makes one or two per step).
-    """
-
-    type: str
-    run_id: str
-    seq: int
-    step_id: str | None = None
-    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    ts: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "type": self.type,
-            "run_id": self.run_id,
-            "step_id": self.step_id,
-            "ts": self.ts,
-            "data": dict(self.data),
-        }

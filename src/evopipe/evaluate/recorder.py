@@ -1,6 +1,6 @@
 """Where evaluation results go: a small protocol, a no-op default, and an in-memory one.
 
-The store-backed recorder (tables of migration 0003) lives in :mod:`evopipe.evaluate.records`.
+The store-backed recorder lives in :mod:`evopipe.evaluate.records`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Persisting evaluations in the store (tables of migration 0003) and reading them back."""
+"""Persisting evaluations in the store (:mod:`evopipe.evaluate.tables`) and reading them back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Evaluation tables (created by migration ``0003_evaluation``).
+"""Evaluation tables (created by :mod:`evopipe.evaluate.migrations`; a change needs a new one).
 
 ``datasets`` registers each dataset version by content hash; ``eval_runs`` holds one row per
 evaluation (pipeline, split, metrics, objectives); ``eval_examples`` one row per scored example

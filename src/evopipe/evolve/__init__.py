@@ -5,6 +5,5 @@ Submodules: :mod:`~evopipe.evolve.genome` (ids, diffs, traits), :mod:`~evopipe.e
 ``start``/``resume``), :mod:`~evopipe.evolve.source` (how a run scores candidates),
 :mod:`~evopipe.evolve.lineage` and :mod:`~evopipe.evolve.promotion`.
 
-Kept import-light on purpose: the store's migration ``0004`` imports
-:mod:`evopipe.evolve.tables`.
+Kept import-light on purpose: opening a store imports :mod:`evopipe.evolve.migrations`.
 """

@@ -136,12 +136,3 @@ def traits(pipeline: Pipeline) -> Traits:
         prompt_tokens=prompt_chars // 4,
         structure=structure_signature(pipeline),
     )
-
-
-def spec_to_json(pipeline: Pipeline) -> str:
-    """Lossless JSON of a spec (every field, so that step kinds survive a round trip)."""
-    return json.dumps(pipeline.model_dump(mode="json", by_alias=True), sort_keys=True)
-
-
-def spec_from_json(text: str) -> Pipeline:
-    return Pipeline.model_validate(json.loads(text))

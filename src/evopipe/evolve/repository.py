@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from evopipe.evolve import tables as t
 from evopipe.evolve.fitness import EvalRecord
-from evopipe.evolve.genome import spec_from_json, spec_to_json, traits
+from evopipe.evolve.genome import traits
 from evopipe.spec import Pipeline
+from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
 
 

@@ -1,7 +1,9 @@
-"""Evolution and registry tables (created by migration ``0004_evolution``).
+"""Evolution tables (created by :mod:`evopipe.evolve.migrations`; the registry's tables are
+:mod:`evopipe.orchestrate.tables`).
 
 Candidates and their evaluations are global, keyed by the candidate id (the spec hash) and the
 dataset key, so the same spec is never evaluated twice on the same data, whichever run asks.
+Changing a table here needs a new migration (the drift test in ``tests/store`` fails otherwise).
 """
 
 from __future__ import annotations
@@ -82,37 +84,6 @@ evo_state = Table(
     Column("created_at", Float, nullable=False),
 )
 
-registry_versions = Table(
-    "registry_versions",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("candidate_id", String(128), nullable=False),
-    Column("spec_json", Text, nullable=False),
-    Column("evidence_json", Text, nullable=False),
-    Column("approved_by", String(200), nullable=True),
-    Column("created_at", Float, nullable=False),
-)
-
-registry_champions = Table(
-    "registry_champions",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-
-registry_events = Table(
-    "registry_events",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("action", String(32), nullable=False),
-    Column("from_version", Integer, nullable=True),
-    Column("to_version", Integer, nullable=True),
-    Column("at", Float, nullable=False),
-)
-
 EVOLUTION_TABLES = (
     evo_runs,
     evo_specs,
@@ -120,7 +91,4 @@ EVOLUTION_TABLES = (
     evo_members,
     evo_proposals,
     evo_state,
-    registry_versions,
-    registry_champions,
-    registry_events,
 )

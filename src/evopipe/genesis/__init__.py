@@ -3,7 +3,7 @@
 Pattern retrieval (SQLite FTS5/BM25), generation constrained to the format's JSON Schema,
 deterministic repairs, a model repair loop and a dry run with the fake model.
 
-Only light modules are imported here (migration 0002 imports :mod:`evopipe.genesis.tables`);
+Only light modules are imported here (opening a store imports :mod:`evopipe.genesis.migrations`);
 :func:`generate`, :func:`agenerate` and :func:`make_generator` load the engine on first use.
 """
 

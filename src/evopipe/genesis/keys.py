@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from evopipe.spec.base import OutputContract, Retry
-from evopipe.spec.kinds import KIND_MODELS, Demo, SwitchCase
+from evopipe.spec.catalog import lookup
+from evopipe.spec.kinds import Demo, SwitchCase
 from evopipe.spec.pipeline import Defaults, Limits, Persona, Pipeline, Promotion
 
 _PIPELINE_MODELS: dict[str, type[BaseModel]] = {
@@ -63,7 +64,7 @@ def _steps(steps: Any, where: str, notes: list[str]) -> None:
     for i, step in enumerate(steps):
         if not isinstance(step, dict):
             continue
-        model = KIND_MODELS.get(str(step.get("kind")))
+        model = lookup(str(step.get("kind")))
         here = f"{where}[{i}]"
         if model is None:
             continue

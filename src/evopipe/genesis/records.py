@@ -1,4 +1,4 @@
-"""Data access for stored generations (tables of migration 0002), through ``Store.begin()``."""
+"""Data access for stored generations (:mod:`evopipe.genesis.tables`), through ``Store.begin()``."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ only acts where the fix is unambiguous.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from evopipe.genesis.dataflow import (
 )
 from evopipe.genesis.graph import break_unrequired_cycles
 from evopipe.genesis.keys import drop_unknown
+from evopipe.spec.catalog import is_prompted, kind_info
 from evopipe.spec.errors import Diagnostic
 
 RepairFn = Callable[[Raw, Sequence[Diagnostic]], tuple[Raw, list[str]]]
@@ -115,16 +115,10 @@ def normalise_document(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Ra
         if isinstance(step.get("needs"), str):
             step["needs"] = [step["needs"]]
             notes.append(f"{step['id']}: needs made a list")
-        if step.get("kind") not in _KNOWN_KINDS and isinstance(step.get("prompt"), str):
+        if kind_info(str(step.get("kind"))) is None and isinstance(step.get("prompt"), str):
             notes.append(f"{step['id']}: unknown kind {step.get('kind')!r} → 'extract'")
             step["kind"] = "extract"
     return data, notes
-
-
-_KNOWN_KINDS = frozenset(
-    {"llm", "extract", "map", "switch", "loop", "pipeline", "generate", "approval", "set"}
-    | {"python", "shell", "http", "tool"}
-)
 
 
 DEFAULT_LIMITS = {"max_tokens": 40000, "timeout_s": 600}
@@ -154,6 +148,18 @@ def drop_unknown_keys(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw
     """Remove keys the format does not know (everywhere, inner steps included)."""
     notes = drop_unknown(data)
     return data, [f"dropped unknown key {where}" for where in notes]
+
+
+@repair("drop-persona-tools", "persona-tools-unsupported")
+def drop_persona_tools(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
+    """Remove ``personas.*.tools``: no step kind gives them to the model."""
+    personas = data.get("personas")
+    notes: list[str] = []
+    for name, persona in personas.items() if isinstance(personas, dict) else ():
+        if isinstance(persona, dict) and "tools" in persona:
+            del persona["tools"]
+            notes.append(f"personas.{name}: dropped tools (unsupported)")
+    return data, notes
 
 
 @repair("strip-condition-braces", "condition-syntax")
@@ -247,20 +253,24 @@ def fix_unknown_step_refs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple
     return data, notes
 
 
-def _close(name: str, ids: list[str]) -> str | None:
-    matches = difflib.get_close_matches(name, ids, n=2, cutoff=0.75)
-    return matches[0] if len(matches) == 1 else None
+_close = contracts.close_name
 
 
 @repair("declare-inputs", "template-unknown-ref")
 def declare_inputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
-    """Declare every ``inputs.z`` that templates read but the pipeline does not declare."""
+    """Declare every ``inputs.z`` that templates read but the pipeline does not declare — unless
+    ``z`` is a near miss of a declared input (a typo): then the reference is corrected."""
     declared = data.get("inputs")
     if not isinstance(declared, dict):
         declared = {}
     notes: list[str] = []
     for name in input_refs(data):
-        if name not in declared:
+        match = None if name in declared else contracts.close_name(name, list(declared))
+        if match is not None:
+            pattern = re.compile(rf"(?<![\w.])inputs\.{re.escape(name)}\b")
+            contracts.rename_refs(data, pattern, f"inputs.{match}")
+            notes.append(f"inputs.{name} → inputs.{match} (a declared input)")
+        elif name not in declared:
             declared[name] = {"type": "string", "description": f"The {name.replace('_', ' ')}."}
             notes.append(f"declared input {name!r} (string)")
     for name, schema in list(declared.items()):
@@ -277,7 +287,7 @@ def connect_inputs_outputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tupl
     first model step; when there are no outputs, expose the last step's output."""
     notes: list[str] = []
     steps = step_list(data.get("steps"))
-    model_steps = [s for s in steps if s.get("kind") in ("llm", "extract")]
+    model_steps = [s for s in steps if is_prompted(s.get("kind"))]
     if model_steps and not input_refs(data):
         declared = data.get("inputs") if isinstance(data.get("inputs"), dict) else None
         if not declared:

@@ -1,4 +1,4 @@
-"""Generation tables (created by migration ``0002_generations``).
+"""Generation tables (created by :mod:`evopipe.genesis.migrations`; a change needs a new one).
 
 ``generations``: one row per ``evopipe generate`` (request, model, outcome, final spec);
 ``generation_rounds``: each round's draft, deterministic repairs and diagnostics.

@@ -3,19 +3,19 @@ with the ``fake`` model to prove its data flow. Returns diagnostics; none means 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
+from evopipe.check.validity import assess
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.engine.policy import Policy
 from evopipe.genesis.dataflow import safe_refs
 from evopipe.models.base import Model
 from evopipe.models.testing import FakeModel
-from evopipe.spec import Pipeline, SpecError, canonical_data, loads
+from evopipe.spec import Pipeline, SpecError, canonical_data
 from evopipe.spec.errors import Diagnostic, EvopipeError
 
 PROFILE = "generated"
@@ -51,17 +51,14 @@ def _restore_kinds(raw: Any, steps: Any) -> None:
 
 
 def check_text(text: str, path: str) -> tuple[Pipeline | None, list[Diagnostic]]:
-    """Load and check YAML text under the ``generated`` profile: (pipeline or None, errors)."""
-    try:
-        loaded = loads(text, path)
-    except SpecError as exc:
-        return None, [d for d in exc.diagnostics if d.severity == "error"]
-    check: Any = importlib.import_module("evopipe.check")
-    found = check.check_text(text, path=path, profile=PROFILE)
-    diagnostics = list(getattr(found, "diagnostics", found))
-    errors = [d for d in diagnostics if d.severity == "error"]
-    errors += quality_diagnostics(loaded.pipeline, path)
-    return (loaded.pipeline if not errors else None), errors
+    """Load and check YAML text under the ``generated`` profile (the one validity check,
+    :func:`evopipe.check.validity.assess`), plus genesis's own quality bar: (pipeline or None,
+    errors)."""
+    validity = assess(text, path=path, profile=PROFILE)
+    if validity.pipeline is None:
+        return None, list(validity.errors)
+    errors = [*validity.errors, *quality_diagnostics(validity.pipeline, path)]
+    return (validity.pipeline if not errors else None), errors
 
 
 def quality_diagnostics(pipeline: Pipeline, path: str) -> list[Diagnostic]:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 
-from evopipe.evolve import tables as t
-from evopipe.evolve.genome import spec_from_json, spec_to_json
+from evopipe.orchestrate import tables as t
 from evopipe.spec import Pipeline
+from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
 
 

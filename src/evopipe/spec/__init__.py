@@ -5,6 +5,7 @@ This layer imports nothing else of evopipe's.
 
 from evopipe.spec.base import OutputContract, Retry, StepBase
 from evopipe.spec.canonical import canonical_data, canonical_json, spec_hash, to_yaml
+from evopipe.spec.catalog import KindInfo
 from evopipe.spec.errors import (
     ConditionError,
     Diagnostic,
@@ -23,6 +24,7 @@ __all__ = [
     "Defaults",
     "Diagnostic",
     "EvopipeError",
+    "KindInfo",
     "Limits",
     "Loaded",
     "OutputContract",

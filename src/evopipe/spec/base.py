@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from evopipe.spec.catalog import KindInfo
 
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Step ids are identifiers so that templates can say ``steps.<id>.output``."""
@@ -46,6 +48,10 @@ class OutputContract(Strict):
 
 class StepBase(Strict):
     """Fields every step has, whatever its kind."""
+
+    kind_info: ClassVar[KindInfo] = KindInfo()
+    """The kind's capabilities (see :class:`~evopipe.spec.catalog.KindInfo`); each kind's
+    model declares its own, the cautious default is for plugins that declare none."""
 
     id: str = Field(pattern=STEP_ID_PATTERN, description="Unique id within its scope.")
     kind: str = Field(description="The step kind.")

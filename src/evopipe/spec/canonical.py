@@ -57,6 +57,17 @@ def spec_hash(pipeline: Pipeline) -> str:
     return hashlib.sha256(canonical_json(pipeline).encode()).hexdigest()
 
 
+def spec_to_json(pipeline: Pipeline) -> str:
+    """Lossless JSON of a spec (every field, defaults included, so that step kinds survive a
+    round trip); what the store keeps. :func:`canonical_json` is the hashed form."""
+    return json.dumps(pipeline.model_dump(mode="json", by_alias=True), sort_keys=True)
+
+
+def spec_from_json(text: str) -> Pipeline:
+    """The spec written by :func:`spec_to_json`."""
+    return Pipeline.model_validate(json.loads(text))
+
+
 def to_yaml(pipeline: Pipeline) -> str:
     """Serialise a pipeline to YAML (apiVersion/kind/name first, defaults omitted)."""
     data = canonical_data(pipeline)

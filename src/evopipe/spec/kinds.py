@@ -7,11 +7,13 @@ discriminated union of steps from it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from evopipe.spec.base import StepBase, Strict
+from evopipe.spec.catalog import PURE, KindInfo
 
 if TYPE_CHECKING:
     from evopipe.spec.pipeline import Pipeline, Step
@@ -28,6 +30,7 @@ class LlmStep(StepBase):
     """Ask a model: a prompt template, optional system prompt or persona, model settings."""
 
     kind: Literal["llm"] = "llm"
+    kind_info: ClassVar[KindInfo] = replace(PURE, calls_model=True, prompted=True)
     prompt: str = Field(description="User prompt template.")
     system: str | None = Field(default=None, description="System prompt template.")
     persona: str | None = Field(default=None, description="Name of a persona in `personas`.")
@@ -43,12 +46,16 @@ class ExtractStep(LlmStep):
     """An llm step whose output contract is required: structured output."""
 
     kind: Literal["extract"] = "extract"  # type: ignore[assignment]
+    kind_info: ClassVar[KindInfo] = replace(
+        PURE, calls_model=True, prompted=True, requires_contract=True
+    )
 
 
 class MapStep(StepBase):
     """Fan out over a list: run inner steps (or a sub-pipeline) once per item."""
 
     kind: Literal["map"] = "map"
+    kind_info: ClassVar[KindInfo] = replace(PURE, container=True, body=True)
     over: str = Field(description="Template resolving to a list.")
     max_concurrency: int | None = Field(default=None, ge=1)
     steps: list[Step] | None = Field(default=None, description="Inner steps run per item.")
@@ -76,6 +83,7 @@ class SwitchStep(StepBase):
     """Route: the first case whose condition holds activates its steps; the others are skipped."""
 
     kind: Literal["switch"] = "switch"
+    kind_info: ClassVar[KindInfo] = replace(PURE, instant=True)
     cases: list[SwitchCase] = Field(min_length=1)
     default: list[str] = Field(default_factory=list, description="Steps run when no case holds.")
 
@@ -93,6 +101,7 @@ class LoopStep(StepBase):
     """Repeat inner steps (or a sub-pipeline) until a condition holds or iterations run out."""
 
     kind: Literal["loop"] = "loop"
+    kind_info: ClassVar[KindInfo] = replace(PURE, container=True, body=True)
     steps: list[Step] | None = None
     pipeline: str | Pipeline | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
@@ -111,6 +120,7 @@ class PipelineStep(StepBase):
     """Run a sub-pipeline, by path (relative to this file) or inline."""
 
     kind: Literal["pipeline"] = "pipeline"
+    kind_info: ClassVar[KindInfo] = replace(PURE, container=True)
     pipeline: str | Pipeline
     inputs: dict[str, Any] = Field(default_factory=dict, description="Templates.")
 
@@ -123,6 +133,7 @@ class GenerateStep(StepBase):
     """Meta: build a pipeline from a request (genesis) and optionally run it."""
 
     kind: Literal["generate"] = "generate"
+    kind_info: ClassVar[KindInfo] = replace(PURE, calls_model=True, container=True)
     request: str = Field(description="Template: what the pipeline should do.")
     run: bool = True
     inputs: dict[str, Any] = Field(default_factory=dict)
@@ -134,6 +145,7 @@ class ApprovalStep(StepBase):
     """A human gate: the run waits until someone approves or rejects this step."""
 
     kind: Literal["approval"] = "approval"
+    kind_info: ClassVar[KindInfo] = PURE
     message: str = Field(description="Template shown to the approver.")
     on_reject: Literal["fail", "skip"] = "fail"
 
@@ -142,6 +154,7 @@ class SetStep(StepBase):
     """Compute values from templates, no model involved."""
 
     kind: Literal["set"] = "set"
+    kind_info: ClassVar[KindInfo] = replace(PURE, instant=True)
     values: dict[str, Any] = Field(min_length=1)
 
 
@@ -149,6 +162,7 @@ class PythonStep(StepBase):
     """Call an allowlisted Python function ``package.module:function`` with keyword args."""
 
     kind: Literal["python"] = "python"
+    kind_info: ClassVar[KindInfo] = KindInfo(side_effects=True, needs_trust=True)
     function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     args: dict[str, Any] = Field(default_factory=dict)
 
@@ -157,6 +171,7 @@ class ShellStep(StepBase):
     """Run a program with an argument list (never a shell string) in the run's workspace."""
 
     kind: Literal["shell"] = "shell"
+    kind_info: ClassVar[KindInfo] = KindInfo(side_effects=True, needs_trust=True)
     command: list[str] = Field(min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     stdin: str | None = None
@@ -166,6 +181,7 @@ class HttpStep(StepBase):
     """Call an HTTP endpoint on an allowlisted host."""
 
     kind: Literal["http"] = "http"
+    kind_info: ClassVar[KindInfo] = KindInfo(side_effects=True, needs_trust=True)
     url: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
@@ -177,6 +193,7 @@ class ToolStep(StepBase):
     """A deterministic tool from the built-in toolbox (count, sort, arithmetic, regex ...)."""
 
     kind: Literal["tool"] = "tool"
+    kind_info: ClassVar[KindInfo] = replace(PURE, instant=True)
     tool: str = Field(description="Name of a toolbox function.")
     args: dict[str, Any] = Field(default_factory=dict)
 
@@ -196,7 +213,7 @@ KIND_MODELS: dict[str, type[StepBase]] = {
     "http": HttpStep,
     "tool": ToolStep,
 }
-"""Kind name → config model. Unsafe kinds are listed in ``UNSAFE_KINDS``."""
+"""Built-in kind name → config model (plugins: :mod:`evopipe.spec.catalog`)."""
 
-UNSAFE_KINDS = frozenset({"python", "shell", "http"})
-"""Kinds refused under the untrusted policy (generated and evolved pipelines)."""
+UNSAFE_KINDS = frozenset(k for k, m in KIND_MODELS.items() if m.kind_info.needs_trust)
+"""Built-in kinds refused under the untrusted policy (read from each kind's ``kind_info``)."""

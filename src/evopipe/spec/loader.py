@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from evopipe.spec import catalog
 from evopipe.spec._fastyaml import fast_parse
+from evopipe.spec._steps_union import PLUGIN_TAG
 from evopipe.spec.errors import Diagnostic, SpecError
 from evopipe.spec.kinds import KIND_MODELS
 from evopipe.spec.pipeline import Pipeline
@@ -251,7 +253,7 @@ def _strip_union_tags(loc: tuple[Any, ...]) -> PathKey:
     out: list[str | int] = []
     for part in loc:
         if isinstance(part, str) and (
-            part in KIND_MODELS or part in {"str", "Pipeline", "function-after[...]"}
+            part in KIND_MODELS or part in {"str", "Pipeline", "function-after[...]", PLUGIN_TAG}
         ):
             continue
         if isinstance(part, str) and part.startswith(("function-", "tagged-union[")):
@@ -267,7 +269,7 @@ def _describe(err: Any, where: PathKey, rule: str) -> tuple[str, str]:
     if rule == "missing-field":
         return f"missing required field {name!r}", ""
     if rule == "unknown-kind":
-        known = ", ".join(sorted(KIND_MODELS))
+        known = catalog.known_text()
         raw = err.get("input")
         kind = raw.get("kind") if isinstance(raw, dict) else raw
         return f"unknown step kind {kind!r}", f"use one of: {known}"

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from evopipe.spec import kinds
+from evopipe.spec._steps_union import open_step_union
 from evopipe.spec.base import JsonSchema, StepBase, Strict
 
-Step = Annotated[
-    kinds.LlmStep
-    | kinds.ExtractStep
-    | kinds.MapStep
-    | kinds.SwitchStep
-    | kinds.LoopStep
-    | kinds.PipelineStep
-    | kinds.GenerateStep
-    | kinds.ApprovalStep
-    | kinds.SetStep
-    | kinds.PythonStep
-    | kinds.ShellStep
-    | kinds.HttpStep
-    | kinds.ToolStep,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:  # what type checkers see: a step model of any kind
+    Step = StepBase
+else:  # what pydantic validates: the built-in kinds, then the catalog's plugin kinds
+    Step = open_step_union(kinds.KIND_MODELS)
 
 
 class Defaults(Strict):
@@ -38,7 +27,8 @@ class Defaults(Strict):
 
 
 class Persona(Strict):
-    """A named system prompt with its own model settings and allowed tools."""
+    """A named system prompt with its own model settings (``tools`` is refused by the checker:
+    no step kind passes a persona's tools to its model)."""
 
     system: str
     model: str | None = None

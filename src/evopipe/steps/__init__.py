@@ -9,7 +9,9 @@ built-in kind, write ``evopipe/steps/<name>.py`` exposing ``kind``, ``config_mod
 
 Third-party kinds register an entry point in the group ``evopipe.kinds`` whose name is the kind
 and whose value is the module (``mykind = "mypkg.kinds.mykind"``); entry points are only read
-when a plan meets a kind missing from this table.
+when a plan meets a kind missing from this table. What a kind *is* (model kind, container,
+instant, trust needed ...) is declared once, on its config model's ``kind_info``
+(:mod:`evopipe.spec.catalog`); the same entry point gives pipeline files the kind's config.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from importlib import metadata
 from types import ModuleType
 from typing import cast
 
-from evopipe.spec.errors import EvopipeError
-from evopipe.steps.base import ScopeResult, StepContext, StepFailed, StepKind, StepResult
+from evopipe.spec.catalog import ENTRY_POINT_GROUP, UnknownKindError, known_text
+from evopipe.steps.base import (
+    ScopeResult,
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepResult,
+    StepServices,
+)
 
 KINDS: dict[str, str] = {
     "llm": "evopipe.steps.llm",
@@ -40,20 +49,13 @@ KINDS: dict[str, str] = {
 }
 """Kind name → implementation module (built-in kinds)."""
 
-ENTRY_POINT_GROUP = "evopipe.kinds"
-
-
-class UnknownKindError(EvopipeError):
-    """No built-in module or entry point implements this kind."""
-
 
 @cache
 def get_kind(name: str) -> StepKind:
     """The implementation of a kind (imported once, then cached)."""
     module_name = KINDS.get(name) or _entry_point(name)
     if module_name is None:
-        known = ", ".join(sorted(KINDS))
-        raise UnknownKindError(f"unknown step kind {name!r} (built-in kinds: {known})")
+        raise UnknownKindError(f"unknown step kind {name!r} (known kinds: {known_text()})")
     try:
         module: ModuleType = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -81,6 +83,7 @@ __all__ = [
     "StepFailed",
     "StepKind",
     "StepResult",
+    "StepServices",
     "UnknownKindError",
     "get_kind",
 ]

@@ -7,11 +7,12 @@ A kind is **one module** with three names::
 
     async def run(ctx: StepContext, config: SetStep) -> StepResult: ...
 
-and one line in the registry table :data:`evopipe.steps.KINDS`. A kind that runs other steps
-(map, loop, pipeline, generate) sets ``container = True`` so that it does not hold one of the
-run's global concurrency slots while its children run. A kind that never awaits anything
-(set, switch, tool) sets ``instant = True``: the engine then records it with one journal
-event (its end) instead of two. The engine validates nothing a
+and one line in the registry table :data:`evopipe.steps.KINDS`. What the engine must know of a
+kind is declared once, on its config model (``kind_info``, see
+:class:`evopipe.spec.catalog.KindInfo`): a ``container`` (map, loop, pipeline, generate) holds
+none of the run's global concurrency slots while its children run; an ``instant`` kind (set,
+switch, tool) is recorded with one journal event (its end) instead of two; a kind that
+``needs_trust`` is refused under an untrusted policy before it runs. The engine validates nothing a
 kind must re-validate: ``config`` is the pydantic model from the spec, with templates **not yet
 rendered** — a kind renders what it needs with :meth:`StepContext.render` (so a kind decides
 which fields are templates and when they are rendered, e.g. ``map`` renders ``over`` once and
@@ -38,7 +39,9 @@ from evopipe.spec.errors import EvopipeError
 if TYPE_CHECKING:
     from evopipe.engine.journal import ApprovalDecision
     from evopipe.engine.policy import Policy
-    from evopipe.engine.types import RunResult, Services, StepRecord
+    from evopipe.engine.results import RunResult, StepRecord
+    from evopipe.engine.templates import Renderer
+    from evopipe.engine.types import ModelSource
     from evopipe.spec.pipeline import Pipeline
 
 ResultStatus = Literal["succeeded", "skipped", "waiting"]
@@ -88,6 +91,35 @@ class ScopeResult:
     """The template namespace as it stood at the end (for ``collect``/``until``)."""
 
 
+class StepServices(Protocol):
+    """The part of the run's services a step kind may use (``ctx.services``).
+
+    Narrower than :class:`evopipe.engine.types.Services` on purpose: no store, no event bus,
+    no plan cache — a kind journals and publishes through its context (``emit``, sub-runs),
+    so that an executor can run it away from those. The policy, the workspace and the
+    pipeline's directory are on the context itself."""
+
+    @property
+    def models(self) -> ModelSource:
+        """The model hub (prefer :meth:`StepContext.complete`, which accounts usage)."""
+        ...
+
+    @property
+    def renderer(self) -> Renderer:
+        """Compiled templates (prefer :meth:`StepContext.render`)."""
+        ...
+
+    @property
+    def hooks(self) -> Mapping[str, Any]:
+        """Callables from upper layers: ``generator`` (genesis), ``http_transport`` ..."""
+        ...
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """Plain settings of the session (serialisable)."""
+        ...
+
+
 class StepContext(Protocol):
     """What the engine offers a running step. One context per attempt."""
 
@@ -117,7 +149,7 @@ class StepContext(Protocol):
         ...
 
     @property
-    def services(self) -> Services: ...
+    def services(self) -> StepServices: ...
 
     @property
     def policy(self) -> Policy: ...

@@ -6,8 +6,6 @@ from evopipe.spec.kinds import SetStep
 from evopipe.steps.base import StepContext, StepResult
 
 kind = "set"
-instant = True
-"""Never waits: the engine records it with a single event."""
 config_model = SetStep
 
 

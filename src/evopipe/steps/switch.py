@@ -11,8 +11,6 @@ from evopipe.spec.kinds import SwitchStep
 from evopipe.steps.base import StepContext, StepResult
 
 kind = "switch"
-instant = True
-"""Never waits: the engine records it with a single event."""
 config_model = SwitchStep
 
 

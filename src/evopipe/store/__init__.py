@@ -1,7 +1,9 @@
 """Durable storage: the run journal, approvals, cancel flags, blobs and the response cache.
 
-SQLite (WAL) by default, PostgreSQL by URL; SQLAlchemy 2 Core for the schema and forward-only
-migrations (``evopipe/store/migrations/NNNN_name.py``), the raw driver on the hot path.
+SQLite (WAL) by default, PostgreSQL by URL; SQLAlchemy 2 Core for the schema and frozen,
+forward-only migrations, the raw driver on the hot path. Each area owns its migrations (a
+:class:`MigrationSet`); the store runs its own and those it is handed
+(``Store.open(url, migrations=...)``), and imports no area above it.
 
 >>> from evopipe.store import Store, EventRecord
 >>> with Store.open("sqlite:///:memory:") as store:
@@ -19,6 +21,7 @@ from evopipe.store.errors import (
     StoreError,
 )
 from evopipe.store.extras import ResponseCache, run_owner
+from evopipe.store.migrate import MigrationSet
 from evopipe.store.records import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -44,6 +47,7 @@ __all__ = [
     "GcCounts",
     "JournalGapError",
     "MigrationError",
+    "MigrationSet",
     "ResponseCache",
     "RunNotFoundError",
     "RunRecord",

@@ -1,7 +1,20 @@
-"""The migration runner: discover ``migrations/NNNN_name.py``, apply the missing ones in order.
+"""The migration runner: apply the migrations it is handed, area by area, in order.
 
-Forward-only. A database that records a migration this code does not know was written by a
-newer evopipe: opening it is refused with :class:`SchemaTooNewError`.
+Each area (the store's core, genesis, evaluate, evolve, orchestrate, ...) owns a package of
+frozen migrations, ``NNNN_name.py`` modules each carrying its own DDL, described by a
+:class:`MigrationSet`. The store knows only its own set (:data:`CORE`); the composition root
+hands it the others (``Store.open(url, migrations=...)``), so the store never imports an area
+above it.
+
+The ledger ``schema_migrations`` records ``(area, version)``. Forward-only: a database that
+records a migration of a handed area that the handed set does not know was written by a newer
+evopipe and is refused with :class:`SchemaTooNewError`; rows of areas not handed are left alone
+(a store opened with fewer areas is not "too new").
+
+Databases of the first release kept one global numbering (0001 core ... 0004 evolution) in a
+ledger without ``area``. The runner converts that ledger in place (its rows move to the area
+``legacy``) and each set says, in ``legacy``, which of those rows stand for its own migrations,
+so they are recorded as applied instead of being run again.
 """
 
 from __future__ import annotations
@@ -10,27 +23,62 @@ import importlib
 import pkgutil
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    select,
+)
 
-from evopipe.store import tables
 from evopipe.store.errors import MigrationError, SchemaTooNewError
 
 _MODULE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)$")
-_PACKAGE = "evopipe.store.migrations"
+_AREA_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+LEGACY_AREA = "legacy"
+"""Where the rows of a first-release ledger (one global numbering) are kept."""
+LEDGER_AREA = "ledger"
+"""The ledger's own layout marker: its version (100) is unknown to the first release, which
+therefore refuses a converted database instead of writing into tables it does not know."""
+_LEDGER_VERSION = (LEDGER_AREA, 100, "area_ledger")
+_RESERVED = frozenset({LEGACY_AREA, LEDGER_AREA})
+_PG_LOCK = 7_461_505  # pg_advisory_xact_lock key serialising migrations across processes
+
+_ledger_metadata = MetaData()
+_LEDGER = Table(  # frozen: the ledger as this runner creates it (tables.py holds the live one)
+    "schema_migrations",
+    _ledger_metadata,
+    Column("area", String(64), nullable=False),
+    Column("version", Integer, nullable=False, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", Float, nullable=False),
+    PrimaryKeyConstraint("area", "version", name="pk_schema_migrations"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One migration module, found by its file name; imported only when it must be applied
-    (so opening an up-to-date database imports no area's table definitions)."""
+    (so opening an up-to-date database imports no migration module)."""
 
     version: int
     name: str
     module: str
+    area: str = "store"
+
+    @property
+    def label(self) -> str:
+        return f"{self.area}/{self.version:04d}_{self.name}"
 
     def load(self) -> Callable[[Connection], None]:
         """Import the module, check ``NAME`` and return its ``upgrade``."""
@@ -52,7 +100,31 @@ class Migration:
         return cast(Callable[[Connection], None], upgrade)
 
 
-def discover(package: str = _PACKAGE) -> list[Migration]:
+@dataclass(frozen=True, slots=True)
+class MigrationSet:
+    """An area's migrations: the ``NNNN_name.py`` modules of ``package``, numbered from 1.
+
+    ``legacy`` maps a version of this area to the first-release ledger row ``(version, name)``
+    that already applied it (e.g. ``{1: (2, "generations")}``).
+    """
+
+    area: str
+    package: str
+    legacy: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _AREA_RE.match(self.area) or self.area in _RESERVED:
+            raise MigrationError(f"invalid migration area name {self.area!r}")
+
+    def migrations(self) -> list[Migration]:
+        return discover(self.package, area=self.area)
+
+
+CORE = MigrationSet("store", "evopipe.store.migrations", legacy={1: (1, "core")})
+"""The store's own migrations, always applied first."""
+
+
+def discover(package: str, *, area: str = "store") -> list[Migration]:
     """All migration modules of ``package`` (``NNNN_name.py``), sorted by number."""
     pkg = importlib.import_module(package)
     found: dict[int, Migration] = {}
@@ -67,51 +139,127 @@ def discover(package: str = _PACKAGE) -> list[Migration]:
                 f"two migrations share number {version:04d}: "
                 f"{found[version].module} and {module_name}"
             )
-        found[version] = Migration(version, match.group(2), module_name)
+        found[version] = Migration(version, match.group(2), module_name, area)
     return [found[v] for v in sorted(found)]
 
 
-def applied_versions(conn: Connection) -> dict[int, str]:
-    """Versions recorded in ``schema_migrations`` (creating that table if needed)."""
-    tables.schema_migrations.create(conn, checkfirst=True)
-    rows = conn.execute(
-        select(tables.schema_migrations.c.version, tables.schema_migrations.c.name)
-    ).all()
-    return {int(v): str(n) for v, n in rows}
+def _lock(conn: Connection) -> None:
+    """Serialise migrating processes (SQLite already holds its write lock: BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
 
 
-def upgrade(engine: Engine, migrations: list[Migration] | None = None) -> list[Migration]:
-    """Apply every known migration the database lacks, each in its own transaction.
+def ensure_ledger(conn: Connection) -> None:
+    """Create ``schema_migrations``, or convert a first-release one (no ``area`` column)."""
+    _lock(conn)
+    inspector = inspect(conn)
+    if not inspector.has_table(_LEDGER.name):
+        _LEDGER.create(conn)
+        conn.execute(_LEDGER.insert().values(_ledger_row(_LEDGER_VERSION)))
+        return
+    if "area" in {c["name"] for c in inspector.get_columns(_LEDGER.name)}:
+        return
+    conn.exec_driver_sql("ALTER TABLE schema_migrations RENAME TO schema_migrations_v1")
+    _LEDGER.create(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO schema_migrations (area, version, name, applied_at) "
+        f"SELECT '{LEGACY_AREA}', version, name, applied_at FROM schema_migrations_v1"
+    )
+    conn.exec_driver_sql("DROP TABLE schema_migrations_v1")
+    conn.execute(_LEDGER.insert().values(_ledger_row(_LEDGER_VERSION)))
 
-    Returns the migrations applied. Raises :class:`SchemaTooNewError` if the database records a
-    migration this code does not know.
-    """
-    known = discover() if migrations is None else migrations
-    with engine.begin() as conn:
-        done = applied_versions(conn)
-    unknown = sorted(set(done) - {m.version for m in known})
-    if unknown:
-        names = ", ".join(f"{v:04d}_{done[v]}" for v in unknown)
-        raise SchemaTooNewError(
-            f"the database has migrations this evopipe does not know ({names}); "
-            "it was written by a newer evopipe — upgrade evopipe to open it"
-        )
-    applied: list[Migration] = []
-    for migration in known:
-        if migration.version in done:
-            continue
-        upgrade_fn = migration.load()
-        with engine.begin() as conn:
-            try:
-                upgrade_fn(conn)
-            except Exception as exc:
-                raise MigrationError(
-                    f"migration {migration.version:04d}_{migration.name} failed: {exc}"
-                ) from exc
-            conn.execute(
-                tables.schema_migrations.insert().values(
-                    version=migration.version, name=migration.name, applied_at=time.time()
-                )
+
+def _ledger_row(row: tuple[str, int, str], applied_at: float | None = None) -> dict[str, object]:
+    area, version, name = row
+    when = time.time() if applied_at is None else applied_at
+    return {"area": area, "version": version, "name": name, "applied_at": when}
+
+
+def applied(conn: Connection) -> dict[tuple[str, int], tuple[str, float]]:
+    """``(area, version) → (name, applied_at)`` of every recorded migration."""
+    c = _LEDGER.c
+    rows = conn.execute(select(c.area, c.version, c.name, c.applied_at)).all()
+    return {(str(a), int(v)): (str(n), float(t)) for a, v, n, t in rows}
+
+
+def _sets(handed: Sequence[MigrationSet]) -> list[MigrationSet]:
+    out: dict[str, MigrationSet] = {CORE.area: CORE}
+    for one in handed:
+        seen = out.get(one.area)
+        if seen is not None and seen != one:
+            raise MigrationError(f"two migration sets for the area {one.area!r}: {seen}, {one}")
+        out[one.area] = one
+    return list(out.values())
+
+
+def _refuse_unknown(
+    done: Mapping[tuple[str, int], tuple[str, float]], known: Mapping[str, list[Migration]]
+) -> None:
+    for area, migrations in known.items():
+        versions = {m.version for m in migrations}
+        unknown = sorted(v for (a, v) in done if a == area and v not in versions)
+        if unknown:
+            names = ", ".join(f"{area}/{v:04d}_{done[(area, v)][0]}" for v in unknown)
+            raise SchemaTooNewError(
+                f"the database has migrations this evopipe does not know ({names}); "
+                "it was written by a newer evopipe — upgrade evopipe to open it"
             )
-        applied.append(migration)
-    return applied
+
+
+def _claim_legacy(
+    conn: Connection, sets: Sequence[MigrationSet], known: Mapping[str, list[Migration]]
+) -> None:
+    """Record as applied the migrations a first-release ledger row already stands for."""
+    done = applied(conn)
+    for one in sets:
+        names = {m.version: m.name for m in known[one.area]}
+        for version, (old_version, old_name) in one.legacy.items():
+            row = done.get((LEGACY_AREA, old_version))
+            if row is None or row[0] != old_name or (one.area, version) in done:
+                continue
+            if version not in names:
+                raise MigrationError(f"{one.area}: legacy claim of unknown version {version}")
+            entry = (one.area, version, names[version])
+            conn.execute(_LEDGER.insert().values(_ledger_row(entry, row[1])))
+
+
+def upgrade(engine: Engine, sets: Sequence[MigrationSet] = ()) -> list[Migration]:
+    """Apply every migration of :data:`CORE` and of ``sets`` that the database lacks, each in
+    its own transaction, area by area in the order handed. Returns the migrations applied.
+
+    Raises :class:`SchemaTooNewError` if the database records a migration of a handed area
+    that this code does not know.
+    """
+    areas = _sets(sets)
+    known = {one.area: one.migrations() for one in areas}
+    ledger = Migration(_LEDGER_VERSION[1], _LEDGER_VERSION[2], __name__, LEDGER_AREA)
+    with engine.begin() as conn:
+        ensure_ledger(conn)
+        _refuse_unknown(applied(conn), {**known, LEDGER_AREA: [ledger]})
+        _claim_legacy(conn, areas, known)
+        done = set(applied(conn))
+    ran: list[Migration] = []
+    for one in areas:
+        for migration in known[one.area]:
+            if (one.area, migration.version) in done:
+                continue
+            if _apply(engine, migration):
+                ran.append(migration)
+    return ran
+
+
+def _apply(engine: Engine, migration: Migration) -> bool:
+    """Run one migration and record it in the same transaction (unless another process just
+    did); False if it was already recorded."""
+    upgrade_fn = migration.load()
+    with engine.begin() as conn:
+        _lock(conn)
+        if (migration.area, migration.version) in applied(conn):
+            return False
+        try:
+            upgrade_fn(conn)
+        except Exception as exc:
+            raise MigrationError(f"migration {migration.label} failed: {exc}") from exc
+        entry = (migration.area, migration.version, migration.name)
+        conn.execute(_LEDGER.insert().values(_ledger_row(entry)))
+    return True

@@ -99,19 +99,22 @@ class Store(ExtrasMixin):
         *,
         path_default: str = DEFAULT_DB_PATH,
         redact: Redact | None = None,
+        migrations: Sequence[migrate.MigrationSet] = (),
     ) -> Store:
         """Open (creating and migrating if needed) the store at ``url``.
 
         ``url`` is a file path, ``sqlite:///PATH``, ``sqlite:///:memory:`` or
         ``postgresql://...`` (psycopg 3). None means the SQLite file ``path_default`` under the
         current directory (use :func:`evopipe.store.resolve_db_url` to honour ``--db`` and
-        ``EVOPIPE_DB``). ``redact`` is applied to every string written. Raises
-        :class:`SchemaTooNewError` if a newer evopipe migrated the database.
+        ``EVOPIPE_DB``). ``redact`` is applied to every string written. The store's own
+        migrations always run; ``migrations`` are the other areas' sets, handed by the
+        composition root (:data:`evopipe.app.schema.MIGRATIONS`). Raises
+        :class:`SchemaTooNewError` if a newer evopipe migrated one of these areas.
         """
         normalized = normalize_url(url or path_default)
         engine = _create_engine(normalized)
         try:
-            migrate.upgrade(engine)
+            migrate.upgrade(engine, migrations)
             return cls(engine, normalized, redact=redact)
         except SQLAlchemyError as exc:
             engine.dispose()

@@ -1,10 +1,12 @@
 """Core tables of the store, as SQLAlchemy Core ``Table`` objects.
 
 Times are UNIX epoch seconds (``Float``) so they compare cheaply and identically on SQLite and
-PostgreSQL; JSON documents are compact JSON text. Other areas (genesis, evaluation, evolution)
-define their own tables in their own packages and create them in their own migrations; they
-must not add columns here. Changing a table here needs a new migration and an update of the
-pinned schema in ``tests/store/test_store_schema.py``.
+PostgreSQL; JSON documents are compact JSON text. Other areas (genesis, evaluate, evolve,
+orchestrate) define their own tables in their own packages and create them in their own
+migrations; they must not add columns here. These are the LIVE definitions the code queries;
+the migrations in :mod:`evopipe.store.migrations` carry their own frozen copies. Changing a
+table here needs a new migration (the drift test in ``tests/store`` fails otherwise) and an
+update of the pinned schema in ``tests/store/test_store_schema.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -27,10 +30,13 @@ metadata = MetaData()
 schema_migrations = Table(
     "schema_migrations",
     metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("area", String(64), nullable=False),
+    Column("version", Integer, nullable=False, autoincrement=False),
     Column("name", String(200), nullable=False),
     Column("applied_at", Float, nullable=False),
+    PrimaryKeyConstraint("area", "version", name="pk_schema_migrations"),
 )
+"""The migration ledger, created and kept by :mod:`evopipe.store.migrate`."""
 
 runs = Table(
     "runs",
@@ -105,4 +111,4 @@ blob_refs = Table(
 )
 
 CORE_TABLES: tuple[Table, ...] = (runs, events, approvals, response_cache, blobs, blob_refs)
-"""Tables created by migration 0001 (``schema_migrations`` is created by the runner)."""
+"""The core tables, built by the store's migrations (``schema_migrations`` by the runner)."""

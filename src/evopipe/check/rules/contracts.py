@@ -86,7 +86,7 @@ def contract_file_missing(ctx: Context) -> Iterator[Diagnostic]:
 def extract_without_contract(ctx: Context) -> Iterator[Diagnostic]:
     """An `extract` step has no output contract (structured output needs a schema)."""
     for at in ctx.analysis.steps:
-        if at.step.kind == "extract" and at.step.output is None:
+        if at.step.kind_info.requires_contract and at.step.output is None:
             yield ctx.diag(
                 "extract-without-contract",
                 f"extract step {at.step.id!r} has no output contract",

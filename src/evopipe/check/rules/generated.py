@@ -66,7 +66,7 @@ def body_nesting(ctx: Context) -> Iterator[Diagnostic]:
     """(generated) map/loop bodies nest at most `max_map_nesting` deep."""
     cap = ctx.options.generated.max_map_nesting
     for at in ctx.analysis.steps:
-        if at.step.kind in ("map", "loop") and _body_depth(at.scope) + 1 > cap:
+        if at.step.kind_info.body and _body_depth(at.scope) + 1 > cap:
             yield ctx.diag(
                 "body-nesting",
                 f"{at.step.kind} step {at.step.id!r} nests bodies {_body_depth(at.scope) + 1} "

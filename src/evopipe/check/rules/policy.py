@@ -8,7 +8,6 @@ from evopipe.check.context import Context
 from evopipe.check.models_known import STATIC_PROVIDERS, static_known_model
 from evopipe.check.registry import Rule, example
 from evopipe.spec.errors import Diagnostic
-from evopipe.spec.kinds import UNSAFE_KINDS
 from evopipe.spec.loader import PathKey
 
 
@@ -25,6 +24,22 @@ def unknown_persona(ctx: Context) -> Iterator[Diagnostic]:
                 (*at.where, "persona"),
                 hint=f"define it under `personas` (defined: {defined})",
             )
+
+
+def persona_tools(ctx: Context) -> Iterator[Diagnostic]:
+    """A persona lists `tools`, which no step kind gives to the model (they would do nothing)."""
+    for scope in ctx.analysis.scopes:
+        if not scope.isolated:
+            continue
+        for name, persona in scope.pipeline.personas.items():
+            if persona.tools:
+                yield ctx.diag(
+                    "persona-tools-unsupported",
+                    f"persona {name!r} lists tools {persona.tools}, but no step kind passes a "
+                    "persona's tools to its model: they would silently do nothing",
+                    (*scope.where[:-1], "personas", name, "tools"),
+                    hint="remove `tools` from the persona; use `tool` steps for deterministic work",
+                )
 
 
 def _model_uses(ctx: Context) -> Iterator[tuple[str, PathKey]]:
@@ -62,11 +77,12 @@ def unknown_model(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def unsafe_kind(ctx: Context) -> Iterator[Diagnostic]:
-    """A `shell`, `python` or `http` step under the untrusted policy (the default)."""
+    """A `shell`, `python` or `http` step (any kind needing trust) under the untrusted policy
+    (the default)."""
     if ctx.options.trusted:
         return
     for at in ctx.analysis.steps:
-        if at.step.kind in UNSAFE_KINDS:
+        if at.step.kind_info.needs_trust:
             yield ctx.diag(
                 "unsafe-kind",
                 f"step {at.step.id!r} has kind {at.step.kind!r}, refused under the untrusted "
@@ -108,6 +124,33 @@ RULES = (
                 kind: llm
                 persona: captain
                 prompt: Greet the crew.
+            """
+        ),
+    ),
+    Rule(
+        "persona-tools-unsupported",
+        "A persona lists `tools`, which no step kind gives to the model (they would do nothing).",
+        persona_tools,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports., tools: [search]}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
+            """,
+            4,
+            45,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports.}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
             """
         ),
     ),

@@ -1,14 +1,10 @@
-"""0001 core: runs, the event journal, approvals, the response cache and blobs."""
+"""0001 core: runs (with ``last_seq``, dropped by 0002), events, approvals, cache and blobs.
 
-from __future__ import annotations
+Frozen: its tables are the snapshot ``0001_core.json`` beside this module, never the live
+``tables.py``.
+"""
 
-from sqlalchemy import Connection
-
-from evopipe.store import tables
+from evopipe.store.ddl import snapshot_migration
 
 NAME = "core"
-
-
-def upgrade(conn: Connection) -> None:
-    """Create the core tables (see :mod:`evopipe.store.tables`)."""
-    tables.metadata.create_all(conn, tables=list(tables.CORE_TABLES))
+upgrade = snapshot_migration(__file__)

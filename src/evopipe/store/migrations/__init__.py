@@ -1,7 +1,7 @@
-"""Forward-only, named schema migrations, one module each: ``NNNN_name.py``.
+"""The store's own forward-only migrations (area ``store``), one module each: ``NNNN_name.py``.
 
-Each module defines ``NAME: str`` and ``upgrade(conn: sqlalchemy.Connection) -> None`` using
-SQLAlchemy Core DDL that works on SQLite and PostgreSQL. Numbers are pre-assigned by area:
-0001 core (store), 0002 generations (genesis), 0003 evaluation, 0004 evolution + registry.
-Dropping a module here is all it takes; the runner in :mod:`evopipe.store.migrate` finds it.
+Each module defines ``NAME: str`` and ``upgrade(conn: sqlalchemy.Connection) -> None`` and
+carries its own DDL (frozen SQLAlchemy Core tables or explicit statements that work on SQLite
+and PostgreSQL): never the live :mod:`evopipe.store.tables`. Other areas keep theirs in their
+own ``<area>/migrations`` packages; :data:`evopipe.store.migrate.CORE` describes this one.
 """
