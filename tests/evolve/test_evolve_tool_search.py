@@ -222,3 +222,49 @@ async def test_same_seed_same_lineage(tmp_path: Path) -> None:
             assert result.summary["seed_quality"] == 0.0
     assert genealogies[0] == genealogies[1]
     assert any("tool_search" in ops for *_, ops in genealogies[0])
+
+
+EXTRACT_SEED = """\
+apiVersion: evopipe/v1
+kind: Pipeline
+name: extractor
+inputs:
+  question: {type: string}
+outputs:
+  answer: "{{ steps.answer.output.total }}"
+steps:
+  - id: answer
+    kind: extract
+    prompt: "{{ inputs.question }}"
+    output:
+      schema:
+        type: object
+        properties: {total: {type: string}}
+        required: [total]
+"""
+
+
+async def test_search_answers_for_a_step_whose_field_is_the_output() -> None:
+    # genesis writes extract steps whose contract field is the output: both kinds of source
+    parent = seed_pipeline(EXTRACT_SEED)
+    ctx = OperatorContext(rng=random.Random(0), feedback=feedback(sum_numbers, 8, seed=3))
+    child = await ToolSearch().apply(parent, ctx)
+    assert child is not None
+    assert [s.kind for s in child.steps] == ["tool", "tool"]
+    assert child.outputs == {"answer": f"{{{{ steps.{child.steps[-1].id}.output }}}}"}
+    assert check_offspring(child).verdict == "ok"
+    rows = examples(sum_numbers, 6, seed=5)
+    wordy = EvalRecord(
+        "train[:6]",
+        tuple(
+            ExampleResult(f"e{i}", 0.0, {"question": "?"}, f"about {a} in all", a)
+            for i, (_q, a) in enumerate(rows)
+        ),
+    )
+    mixed = await ToolSearch().apply(parent, OperatorContext(rng=random.Random(0), feedback=wordy))
+    assert mixed is not None
+    assert [s.kind for s in mixed.steps] == ["extract", "tool"]
+    tool = mixed.steps[1]
+    assert isinstance(tool, ToolStep)
+    assert tool.args == {"text": "{{ steps.answer.output.total }}"}
+    assert check_offspring(mixed).verdict == "ok"

@@ -40,32 +40,38 @@ from evopipe.evolve.search.grammar import Production
 from evopipe.spec import Pipeline
 from evopipe.spec.kinds import LlmStep
 
-_OUTPUT = re.compile(r"^\{\{\s*steps\.([A-Za-z_][\w-]*)\.output\s*\}\}$")
+_OUTPUT = re.compile(r"^\{\{\s*(steps\.([A-Za-z_][\w-]*)\.output(?:\.[A-Za-z_]\w*)*)\s*\}\}$")
 
 
-def answering_step(parent: Pipeline) -> str | None:
-    """The step whose whole output is the pipeline's only output (``{{ steps.X.output }}``)."""
+def answer_path(parent: Pipeline) -> tuple[str, str] | None:
+    """(step id, template path) of the pipeline's only output when it reads one step's output
+    or a field of it (``{{ steps.X.output }}``, ``{{ steps.X.output.answer }}``)."""
     if len(parent.outputs) != 1:
         return None
     (value,) = parent.outputs.values()
     m = _OUTPUT.match(value.strip()) if isinstance(value, str) else None
-    if m is None or m.group(1) not in {s.id for s in parent.steps}:
+    if m is None or m.group(2) not in {s.id for s in parent.steps}:
         return None
-    return m.group(1)
+    return m.group(2), m.group(1)
+
+
+def answering_step(parent: Pipeline) -> str | None:
+    """The step whose whole output is the pipeline's only output (``{{ steps.X.output }}``)."""
+    found = answer_path(parent)
+    return found[0] if found is not None and found[1] == f"steps.{found[0]}.output" else None
 
 
 def sources(
     parent: Pipeline, answer: str, examples: Sequence[ExampleResult]
 ) -> dict[str, list[Any]]:
-    """Template path → value per example: every string input, then the answering output."""
+    """Template path → value per example: every string input, then the answer ``answer`` (the
+    path the pipeline's output reads, whose value is what the feedback recorded as output)."""
     out: dict[str, list[Any]] = {}
     for name, schema in parent.inputs.items():
         if isinstance(schema, dict) and schema.get("type", "string") == "string":
             values = [e.inputs.get(name) for e in examples]
             out[f"inputs.{name}"] = [v if isinstance(v, str) else ERROR for v in values]
-    out[f"steps.{answer}.output"] = [
-        ERROR if e.error is not None or e.output is None else e.output for e in examples
-    ]
+    out[answer] = [ERROR if e.error is not None or e.output is None else e.output for e in examples]
     return out
 
 
@@ -90,10 +96,10 @@ class ToolSearch:
 
     async def find(self, parent: Pipeline, examples: Sequence[ExampleResult]) -> Found | None:
         """The search's result on these examples (None when the parent has no answering step)."""
-        answer = answering_step(parent)
-        if answer is None or not examples:
+        found = answer_path(parent)
+        if found is None or not examples:
             return None
-        values = sources(parent, answer, examples)
+        values = sources(parent, found[1], examples)
         expected = [e.expected for e in examples]
         grammar = grammar_for(values, expected)
         return await asyncio.to_thread(search, values, expected, grammar, self.budget)
@@ -106,9 +112,9 @@ class ToolSearch:
         parent_hits = sum(e.score for e in examples)
         if found is None or found.program is None or found.hits <= parent_hits:
             return None
-        answer = answering_step(parent)
+        answer = answer_path(parent)
         assert answer is not None
-        return insert_program(parent, answer, found.program)
+        return insert_program(parent, answer[0], found.program)
 
 
 def insert_program(parent: Pipeline, answer: str, program: Program) -> Pipeline:
@@ -123,7 +129,7 @@ def insert_program(parent: Pipeline, answer: str, program: Program) -> Pipeline:
         data["steps"][at : at + 1] = new_steps
     final = new_steps[-1]["id"]
     fresh = {s["id"] for s in new_steps}
-    data["outputs"] = rewire(data["outputs"], answer, final)
+    data["outputs"] = {name: f"{{{{ steps.{final}.output }}}}" for name in data["outputs"]}
     for i, step in enumerate(data["steps"]):
         if step["id"] not in fresh:
             data["steps"][i] = {
