@@ -89,8 +89,8 @@ class OtelSubscriber:
                 "gen_ai.request.model": model,
                 "gen_ai.usage.input_tokens": int(data.get("input_tokens") or 0),
                 "gen_ai.usage.output_tokens": int(data.get("output_tokens") or 0),
-                "evopipe.cost_usd": float(data.get("cost_usd") or 0.0),
                 "evopipe.cached": bool(data.get("cached", False)),
+                **_cost(data.get("cost_usd")),
             },
         )
         span.end(end_time=end)
@@ -132,3 +132,10 @@ class OtelSubscriber:
         if status == "failed":
             span.set_status(Status(StatusCode.ERROR, str(data.get("error", ""))[:200]))
         span.end(end_time=_ns(event.ts))
+
+
+def _cost(value: Any) -> dict[str, Any]:
+    """An unknown price stays unknown: no cost attribute, and a flag saying so."""
+    if value is None:
+        return {"evopipe.cost_unknown": True}
+    return {"evopipe.cost_usd": float(value)}

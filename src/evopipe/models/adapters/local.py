@@ -176,7 +176,10 @@ def close_runtimes() -> None:
 def chat_kwargs(request: ModelRequest) -> dict[str, Any]:
     """llama-cpp-python ``create_chat_completion`` arguments for ``request``."""
     kwargs: dict[str, Any] = {
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [
+            {"role": "user" if m.role == "tool" else m.role, "content": m.content}
+            for m in request.messages
+        ],
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
     }
     if request.temperature is not None:
