@@ -363,7 +363,7 @@ def split(
 def regex_split(text: str, pattern: str, strip: bool = True, drop_empty: bool = True) -> list[str]:
     """Split ``text`` wherever ``pattern`` matches (``"a, b and c"`` on ``",\\s*|\\s+and\\s+"``
     → a, b, c). Pieces are stripped and empty ones dropped unless told otherwise."""
-    parts = _check_pattern(pattern).split(_text(text))
+    parts = check_pattern(pattern).split(_text(text))
     pieces = [p.strip() if strip else p for p in parts if isinstance(p, str)]
     return [p for p in pieces if p] if drop_empty else pieces
 
@@ -371,7 +371,7 @@ def regex_split(text: str, pattern: str, strip: bool = True, drop_empty: bool = 
 def filter_(items: list[Any], pattern: str, invert: bool = False) -> list[Any]:
     """The items (as strings) in which ``pattern`` is found, in input order; ``invert=true``
     keeps the others (``filter(["a1", "b", "c2"], "\\d")`` → a1, c2)."""
-    compiled = _check_pattern(pattern)
+    compiled = check_pattern(pattern)
     return [x for x in items if (compiled.search(str(x)) is None) == invert]
 
 
