@@ -102,8 +102,13 @@ class LocalRuntime:
             )
 
     def chat(self, **kwargs: Any) -> dict[str, Any]:
+        """One completion; llama.cpp's ``ValueError`` (e.g. a prompt longer than the context
+        window) becomes a :class:`ModelError` naming the cause, like every adapter's errors."""
         with self.lock:
-            result: dict[str, Any] = self.llama.create_chat_completion(**kwargs)
+            try:
+                result: dict[str, Any] = self.llama.create_chat_completion(**kwargs)
+            except ValueError as exc:
+                raise ModelError(f"local model: {exc}") from exc
             return result
 
 
