@@ -218,3 +218,33 @@ def test_route_run_from_the_cli(project: Path) -> None:
     data = json.loads(out)
     assert (data["stage"], data["target"]) == ("keywords", "verify.yaml")
     assert data["run"]["status"] == "succeeded"
+
+
+async def test_a_per_pipeline_limit_throttles_fires_and_a_dead_holder_frees_its_slot(
+    project: Path,
+) -> None:
+    import math
+    import time
+
+    from evopipe.app.schedules import settle
+    from evopipe.orchestrate.concurrency import Leases
+
+    async with App(Settings.load()) as app:
+        for name in ("a", "b"):
+            app.scheduling.add(
+                name, "*/5 * * * *", "verify.yaml", {"text": "x"}, overlap="allow_all"
+            )
+        start = math.ceil(time.time() / 3600) * 3600.0
+        now = [start]
+        scheduler = app.scheduling.scheduler(clock=lambda: now[0], max_per_pipeline=1)
+        elsewhere = Leases(app.store, clock=lambda: now[0])  # another process, then it dies
+        assert elsewhere.acquire([("pipeline:verify.yaml", 1)], "other") is not None
+        fires = await scheduler.tick()
+        assert [f.status for f in fires] == ["throttled", "throttled"]
+        now[0] = start + 300  # the dead holder's 30 s lease expired long ago
+        fires = await scheduler.tick()
+        assert sorted(f.status for f in fires) == ["running", "throttled"]
+        await settle(scheduler)
+        done = [f for f in scheduler.fires() if f.nominal == start + 300]
+        assert sorted(f.status for f in done) == ["succeeded", "throttled"]
+        assert elsewhere.held("pipeline:verify.yaml") == 0  # released at the run's end

@@ -94,6 +94,9 @@ def scheduler_cmd(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, wait, and exit."),
     model: str = typer.Option(None, "--model", help="Model for steps that pin none."),
     trust: bool = typer.Option(False, "--trust", help="Run under the trusting policy."),
+    max_per_pipeline: int = typer.Option(
+        None, "--max-per-pipeline", help="Most runs of one pipeline at once (across processes)."
+    ),
     db: str = _DB,
 ) -> None:
     """Run due schedules until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
@@ -105,7 +108,9 @@ def scheduler_cmd(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         with open_app(db=db, model=model, trust=trust) as app:
-            fired = await app.scheduling.serve(stop, model=model, once=once)
+            fired = await app.scheduling.serve(
+                stop, model=model, once=once, max_per_pipeline=max_per_pipeline
+            )
         return len(fired)
 
     try:

@@ -26,11 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.schedules import Schedule, Schedules
+from evopipe.spec.errors import EvopipeError
+
+
+class Busy(EvopipeError):
+    """Raised by a dispatcher that cannot start a run now (a concurrency limit is full): the
+    fire is recorded as ``throttled``."""
 
 
 class Dispatcher(Protocol):
     """Starts (and cancels) the run of a fire; the run reports back with
-    :meth:`Scheduler.finished`."""
+    :meth:`Scheduler.finished`. :class:`Busy` means "not now"."""
 
     async def start(self, schedule: Schedule, nominal: float) -> str: ...
 
@@ -42,8 +48,8 @@ class Fire:
     schedule: str
     nominal: float
     status: str
-    """``running`` (dispatched), ``buffered``, ``skipped``, ``cancelled``, ``succeeded``,
-    ``failed``."""
+    """``running`` (dispatched), ``buffered``, ``skipped``, ``throttled`` (a concurrency limit
+    was full), ``cancelled``, ``succeeded``, ``failed``."""
     fired_at: float
     run_id: str | None = None
     catchup: bool = False
@@ -138,7 +144,12 @@ class Scheduler:
         return await self._dispatch(schedule, nominal, catchup)
 
     async def _dispatch(self, schedule: Schedule, nominal: float, catchup: bool) -> Fire:
-        run_id = await self.dispatcher.start(schedule, nominal)
+        try:
+            run_id = await self.dispatcher.start(schedule, nominal)
+        except Busy:
+            now = self.clock()
+            self._update(schedule.name, nominal, status="throttled", finished_at=now)
+            return Fire(schedule.name, nominal, "throttled", now, None, catchup)
         fired_at = self.clock()
         self._update(schedule.name, nominal, run_id=run_id, fired_at=fired_at)
         return Fire(schedule.name, nominal, "running", fired_at, run_id, catchup)
