@@ -80,9 +80,19 @@ class Killed(BaseException):
 
 
 class Runner:
-    def __init__(self, fail: str | None = None, kill: str | None = None) -> None:
-        self.fail, self.kill = fail, kill
+    def __init__(
+        self, fail: str | None = None, kill: str | None = None, journal: bool = False
+    ) -> None:
+        self.fail, self.kill, self.journal = fail, kill, journal
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.resumed: list[str] = []
+
+    async def resume(self, run_id: str) -> StageOutcome | None:
+        """With ``journal``, the killed run is continued (as the engine would)."""
+        if not self.journal:
+            return None
+        self.resumed.append(run_id)
+        return StageOutcome("succeeded", {"release": "resumed"}, run_id)
 
     async def run(
         self, pipeline: Pipeline, inputs: Mapping[str, Any], *, run_id: str
@@ -210,6 +220,21 @@ async def test_resume_after_a_kill_does_not_rerun_completed_stages(store: Store)
     result = await ChainRunner(store, again).resume("c1", loaded, pipelines)
     assert result.status == "succeeded"
     assert [c[0] for c in again.calls] == ["deploy", "smoke"]  # test and build not re-run
+
+
+async def test_the_stage_in_flight_is_continued_from_its_journal(store: Store) -> None:
+    loaded = load_chain_text(HOTFIX, "hotfix.yaml")
+    pipelines = check_chain(loaded, resolve)
+    with pytest.raises(Killed):
+        await ChainRunner(store, Runner(kill="deploy")).start(
+            loaded, pipelines, {"change": "x"}, chain_id="c3"
+        )
+    again = Runner(journal=True)
+    result = await ChainRunner(store, again).resume("c3", loaded, pipelines)
+    assert result.status == "succeeded"
+    assert again.resumed == ["c3-deploy-4"]  # the killed run, continued
+    assert [c[0] for c in again.calls] == ["smoke"]
+    assert result.outputs == {"release": "resumed"}
 
 
 async def test_a_kill_during_compensation_resumes_the_remaining_ones(store: Store) -> None:

@@ -30,6 +30,12 @@ class _AppStages:
         result = await self.app.runs.run(pipeline, inputs, model=self.model, run_id=run_id)
         return StageOutcome(result.status, result.outputs, result.run_id, result.error)
 
+    async def resume(self, run_id: str) -> StageOutcome | None:
+        """Continue the stage's run from its journal (a run that never started raises, and
+        the chain runs the stage again)."""
+        result = await self.app.runs.resume(run_id, model=self.model)
+        return StageOutcome(result.status, result.outputs, result.run_id, result.error)
+
 
 class Chains:
     def __init__(self, app: App) -> None:

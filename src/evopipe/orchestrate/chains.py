@@ -4,7 +4,8 @@ Each chain run has a row in ``chain_runs`` and an append-only list of ``chain_ev
 (``stage_started``, ``stage_succeeded`` with the outputs, ``stage_failed``,
 ``compensation_started`` / ``_succeeded`` / ``_failed``, ``chain_succeeded``,
 ``chain_failed``). :meth:`ChainRunner.resume` replays it: a stage that succeeded is never run
-again, the stage that was in flight is run again (under a new run id); a chain that was
+again, the stage that was in flight is continued (:meth:`StageRunner.resume`) or, when its
+run never started, run again under a new run id; a chain that was
 compensating goes on with the compensations not yet done. When a stage fails, the
 compensations of the completed side-effecting stages run in reverse order, each recorded;
 a compensation that fails is recorded and the others still run.
@@ -23,7 +24,7 @@ from sqlalchemy import insert, select, update
 
 from evopipe.engine.templates import Renderer
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.chainspec import Chain, LoadedChain
+from evopipe.orchestrate.chainspec import Chain, LoadedChain, Stage
 from evopipe.orchestrate.registry import Transactional
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
@@ -46,11 +47,14 @@ class StageOutcome:
 
 
 class StageRunner(Protocol):
-    """Runs one stage's pipeline to its end."""
+    """Runs one stage's pipeline to its end; ``resume`` continues a run that was in flight
+    when the chain was killed (None: there is nothing to continue, run it again)."""
 
     async def run(
         self, pipeline: Pipeline, inputs: Mapping[str, Any], *, run_id: str
     ) -> StageOutcome: ...
+
+    async def resume(self, run_id: str) -> StageOutcome | None: ...
 
 
 @dataclass
@@ -144,14 +148,7 @@ class ChainRunner:
             for stage in chain.stages:
                 if stage.id in done:
                     continue
-                ns = {"inputs": inputs, "stages": _stages_ns(done)}
-                run_id = f"{cid}-{stage.id}-{len(self.events(cid))}"
-                self._record(cid, stage.id, "stage_started", run_id, {})
-                try:
-                    values = self._render.render(stage.inputs, ns, f"stages.{stage.id}.inputs")
-                    outcome = await self.runner.run(pipelines[stage.id], values, run_id=run_id)
-                except EvopipeError as exc:
-                    outcome = StageOutcome("failed", run_id=run_id, error=str(exc))
+                outcome = await self._stage(cid, stage, pipelines[stage.id], inputs, done)
                 if outcome.ok:
                     done[stage.id] = dict(outcome.outputs)
                     self._record(
@@ -170,6 +167,34 @@ class ChainRunner:
             await self._compensate(cid, chain, pipelines, inputs, done)
             return self._finish(cid, chain, "failed")
         return self._finish(cid, chain, "succeeded")
+
+    async def _stage(
+        self,
+        cid: str,
+        stage: Stage,
+        pipeline: Pipeline,
+        inputs: dict[str, Any],
+        done: dict[str, dict[str, Any]],
+    ) -> StageOutcome:
+        """Run a stage — or continue its run from the engine's journal when the chain was
+        killed while it was in flight (its completed steps are then not run again)."""
+        events = self.events(cid)
+        last = events[-1] if events else None
+        if last and last["stage"] == stage.id and last["action"] == "stage_started":
+            try:
+                resumed = await self.runner.resume(last["run_id"])
+            except EvopipeError:
+                resumed = None
+            if resumed is not None:
+                return resumed
+        ns = {"inputs": inputs, "stages": _stages_ns(done)}
+        run_id = f"{cid}-{stage.id}-{len(events)}"
+        self._record(cid, stage.id, "stage_started", run_id, {})
+        try:
+            values = self._render.render(stage.inputs, ns, f"stages.{stage.id}.inputs")
+            return await self.runner.run(pipeline, values, run_id=run_id)
+        except EvopipeError as exc:
+            return StageOutcome("failed", run_id=run_id, error=str(exc))
 
     async def _compensate(
         self,
