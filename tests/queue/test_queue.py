@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,11 +65,12 @@ def app(db_url: str, tmp_path: Path, gated: Gated) -> Iterator[App]:
         yield opened
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
+async def _until(check: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if check():
+            return
         await asyncio.sleep(0.01)
+    raise AssertionError("timed out after 10 s")
 
 
 async def test_submit_get_list_and_pages(app: App) -> None:
