@@ -11,6 +11,7 @@ and that no worker executed a step the journal already recorded as completed whe
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import subprocess
 import sys
@@ -19,36 +20,43 @@ from pathlib import Path
 
 from evopipe.app import App, Settings
 from evopipe.spec.loader import loads
+from evopipe.spec.pipeline import Pipeline
 
 DRIVER = Path(__file__).with_name("worker_driver.py")
-STEPS = [f"s{i:02d}" for i in range(1, 13)]
 TRIALS = 12
-PIPELINE = loads(
-    """
-apiVersion: evopipe/v1
-name: crash12
-inputs: {topic: {type: string}}
-steps:
-  - {id: s01, kind: llm, model: rec, prompt: "s01: {{ inputs.topic }}"}
-  - {id: s02, kind: llm, model: rec, prompt: "s02: {{ steps.s01.output }}"}
-  - {id: s03, kind: llm, model: rec, prompt: "s03: {{ steps.s02.output }}"}
-  - {id: s04, kind: llm, model: rec, prompt: "s04: {{ steps.s03.output }}"}
-  - {id: s05, kind: llm, model: rec, prompt: "s05: {{ steps.s03.output }}"}
-  - {id: s06, kind: llm, model: rec, prompt: "s06: {{ steps.s03.output }}"}
-  - id: s07
-    kind: llm
-    model: rec
-    prompt: "s07: {{ steps.s04.output }} {{ steps.s05.output }} {{ steps.s06.output }}"
-  - {id: s08, kind: llm, model: rec, prompt: "s08: {{ steps.s07.output }}"}
-  - {id: s09, kind: llm, model: rec, prompt: "s09: {{ steps.s08.output }}"}
-  - {id: s10, kind: llm, model: rec, prompt: "s10: {{ steps.s08.output }}"}
-  - {id: s11, kind: llm, model: rec, prompt: "s11: {{ steps.s09.output }} {{ steps.s10.output }}"}
-  - {id: s12, kind: llm, model: rec, prompt: "s12: {{ steps.s11.output }}"}
-outputs:
-  final: "{{ steps.s12.output }}"
-  middle: "{{ steps.s07.output }}"
-"""
-).pipeline
+DEPS = {
+    "s01": [],
+    "s02": ["s01"],
+    "s03": ["s02"],
+    "s04": ["s03"],
+    "s05": ["s03"],
+    "s06": ["s03"],
+    "s07": ["s04", "s05", "s06"],
+    "s08": ["s07"],
+    "s09": ["s08"],
+    "s10": ["s08"],
+    "s11": ["s09", "s10"],
+    "s12": ["s11"],
+}
+"""A 12-step DAG (a chain, a fan-out of three, a join, a fan-out of two, a join)."""
+
+
+def _pipeline() -> Pipeline:
+    steps = []
+    for sid, deps in DEPS.items():
+        refs = " ".join(f"{{{{ steps.{d}.output }}}}" for d in deps) or "{{ inputs.topic }}"
+        steps.append({"id": sid, "kind": "llm", "model": "rec", "prompt": f"{sid}: {refs}"})
+    doc = {
+        "apiVersion": "evopipe/v1",
+        "name": "crash12",
+        "inputs": {"topic": {"type": "string"}},
+        "steps": steps,
+        "outputs": {"final": "{{ steps.s12.output }}", "middle": "{{ steps.s07.output }}"},
+    }
+    return loads(json.dumps(doc)).pipeline  # JSON is YAML
+
+
+PIPELINE = _pipeline()
 
 
 class Driver:
@@ -126,7 +134,7 @@ def _trial(
         phase = f"{name}p{attempt}"
         before = set(_completed(app, run_id))
         kill = attempt == 0 or (attempt < 3 and rng.random() < 0.4)
-        kill_after = rng.randint(1, len(STEPS) - 1) if kill else -1
+        kill_after = rng.randint(1, len(DEPS) - 1) if kill else -1
         outcome = driver.work(phase, kill_after, rng.uniform(0.0, 0.03))
         assert outcome in ("killed", "exit=0"), f"{phase}: worker failed ({outcome})"
         phases.append((phase, before))
@@ -138,7 +146,7 @@ def _trial(
     assert (final.status, final.outcome) == ("done", "succeeded"), final
     assert final.attempts == len(phases)  # one lease per worker: none was doubled
     assert app.store.get_run(run_id).outputs == expected
-    assert Counter(_completed(app, run_id)) == Counter(STEPS)  # each step succeeded once
+    assert Counter(_completed(app, run_id)) == Counter(list(DEPS))  # each step succeeded once
     for phase, before in phases:
         again = before & set(driver.executed(phase))
         assert not again, f"{phase} re-ran completed steps {sorted(again)}"
