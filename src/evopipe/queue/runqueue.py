@@ -139,7 +139,9 @@ def _eligible(now: float) -> Any:
             earlier.c.seq < q.c.seq,
         ),
     )
-    free = or_(q.c.status == "queued", and_(q.c.status == "leased", q.c.lease_expires < now))
+    free = and_(  # the IN lets the (status, seq) index skip finished rows
+        q.c.status.in_(ACTIVE), or_(q.c.status == "queued", q.c.lease_expires < now)
+    )
     return and_(free, head)
 
 
