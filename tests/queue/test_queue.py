@@ -340,3 +340,21 @@ async def test_a_worker_loop_survives_a_failing_store(
     stop.set()
     assert await asyncio.wait_for(loop, 10) == 1
     assert app.queue.get(queued.run_id).outcome == "succeeded"
+
+
+async def test_a_worker_shut_down_mid_run_gives_the_run_back_at_once(
+    app: App, gated: Gated
+) -> None:
+    held = await app.queue.submit(ONE, {"mode": "hold"})
+    slow = QueueSettings(lease_s=60.0, heartbeat_s=0.05, poll_s=0.02)
+    task = asyncio.ensure_future(app.queue.worker(settings=slow).run_once())
+    await _until(lambda: gated.calls == ["hold"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert app.queue.get(held.run_id).status == "queued"  # not after a 60 s lease
+    assert app.store.get_run(held.run_id).status == "cancelled"
+    gated.gate.set()
+    done = await app.queue.worker(settings=FAST).run_once()
+    assert done is not None
+    assert (done.run_id, done.outcome, done.attempts) == (held.run_id, "succeeded", 2)

@@ -87,9 +87,11 @@ class Worker:
         try:
             status, error = await task
         except asyncio.CancelledError:
-            if not beat.done():  # we were cancelled, not the heartbeat: pass it on
-                raise
-            return self.queue.get(row.run_id)  # lease lost: its new owner releases it
+            if beat.done():  # the lease was lost: its new owner releases the run
+                return self.queue.get(row.run_id)
+            with contextlib.suppress(EvopipeError):  # shut down: back to the queue at once
+                rq.requeue(row)
+            raise
         finally:
             beat.cancel()
         rq.release(row, status, error)
@@ -142,8 +144,9 @@ class Worker:
                     self._request_cancel(row.run_id)
                 try:
                     result = await handle.result()
-                except asyncio.CancelledError:  # the lease was lost: stop the run itself
+                except asyncio.CancelledError:  # lease lost or shut down: stop the run too
                     handle.task.cancel()
+                    await asyncio.wait({handle.task}, timeout=self.settings.lease_s)
                     raise
             elif existing.status in _SETTLED and not _stopped_by_a_worker(existing):
                 return existing.status, existing.error

@@ -284,6 +284,17 @@ class RunQueue:
             )
         return bool(done.rowcount == 1)
 
+    def requeue(self, row: QueueRow) -> bool:
+        """Give a leased row back (its worker is shutting down): queued again at once, in its
+        place, instead of after its lease expires. False if the lease was lost."""
+        with self._tx() as conn:
+            done = conn.execute(
+                update(q)
+                .where(self._mine(row))
+                .values(status="queued", lease_owner=None, lease_expires=None)
+            )
+        return bool(done.rowcount == 1)
+
     # -- reading and cancelling ------------------------------------------------------------
 
     def get(self, run_id: str) -> QueueRow:
