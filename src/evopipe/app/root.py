@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from evopipe.app.generate import Generations
     from evopipe.app.models import Models
     from evopipe.app.pipelines import Pipelines
+    from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
     from evopipe.app.releases import Releases
     from evopipe.app.reports import Reports
@@ -232,6 +233,7 @@ class App:
     evaluations: Operations[Evaluations] = Operations("evopipe.app.evaluate:Evaluations")
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
+    queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
     routing: Operations[Routing] = Operations("evopipe.app.routing:Routing")
     releases: Operations[Releases] = Operations("evopipe.app.releases:Releases")
