@@ -44,8 +44,6 @@ def _counts(db: Path) -> dict[str, int]:
     return out
 
 
-
-
 def _data(counts: dict[str, int]) -> dict[str, int]:
     return {name: n for name, n in counts.items() if name != "schema_migrations"}
 
@@ -58,9 +56,17 @@ NEW_AREA_TABLES = {
     "cost_ledger": 0,
     **dict.fromkeys(
         (
-            "registry_aliases", "registry_tags", "registry_changes", "route_decisions",
-            "chain_runs", "chain_events", "schedules", "schedule_fires", "concurrency_leases",
-            "canaries", "canary_outcomes",
+            "registry_aliases",
+            "registry_tags",
+            "registry_changes",
+            "route_decisions",
+            "chain_runs",
+            "chain_events",
+            "schedules",
+            "schedule_fires",
+            "concurrency_leases",
+            "canaries",
+            "canary_outcomes",
         ),
         0,
     ),
