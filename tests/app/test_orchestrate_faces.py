@@ -248,3 +248,16 @@ async def test_a_per_pipeline_limit_throttles_fires_and_a_dead_holder_frees_its_
         done = [f for f in scheduler.fires() if f.nominal == start + 300]
         assert sorted(f.status for f in done) == ["succeeded", "throttled"]
         assert elsewhere.held("pipeline:verify.yaml") == 0  # released at the run's end
+
+
+def test_no_match_generates_and_registers_then_routes_to_it(project: Path) -> None:
+    request = "compose a sonnet about autumn leaves"
+    code, out = cli("route", request, "--generate", "--register", "sonnets", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["stage"], data["target"], data["registered"]) == ("none", None, 1)
+    assert data["generated"]["valid"] is True
+    assert data["generated"]["generation_id"]
+    code, out = cli("route", request, "--json")
+    assert code == 0, out
+    assert json.loads(out)["target"] == "sonnets@1"
