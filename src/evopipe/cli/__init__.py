@@ -22,6 +22,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.runs",
     "evopipe.cli.registry",
     "evopipe.cli.interop",
+    "evopipe.cli.mcp",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
