@@ -2,7 +2,8 @@
 
 Sources, later ones winning: built-in defaults → the user's config file
 (``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``) and the project's ``evopipe.toml``
-(``default_model``, ``db``) → the environment (``EVOPIPE_DB``, ``EVOPIPE_MODEL``) → flags
+(``default_model``, ``db``, ``executor``, ``ray_address``) → the environment (``EVOPIPE_DB``,
+``EVOPIPE_MODEL``, ``EVOPIPE_EXECUTOR``) → flags
 (explicit keyword arguments of :meth:`Settings.load`).
 
 Settings hold no secrets: API keys stay in the environment and are read only when a client is
@@ -25,6 +26,7 @@ PROJECT_FILE = "evopipe.toml"
 CONFIG_ENV = "EVOPIPE_CONFIG"
 DB_ENV = "EVOPIPE_DB"
 MODEL_ENV = "EVOPIPE_MODEL"
+EXECUTOR_ENV = "EVOPIPE_EXECUTOR"
 
 
 class SettingsError(EvopipeError):
@@ -52,6 +54,11 @@ class Settings:
     """Use the store's response cache (``--no-cache`` turns it off)."""
     user_config: str | None = None
     """The user's config file; None: ``$EVOPIPE_CONFIG`` or ``~/.config/evopipe/config.toml``."""
+    executor: str = "local"
+    """Where steps run: ``local`` (this event loop) or ``ray`` (``--executor``; docs/ray.md)."""
+    ray_address: str | None = None
+    """The Ray cluster for ``executor = "ray"`` (``--ray-address``; None: ``$RAY_ADDRESS``,
+    else a Ray instance started in this process)."""
 
     @classmethod
     def load(
@@ -76,6 +83,8 @@ class Settings:
             values["db"] = env[DB_ENV]
         if env.get(MODEL_ENV):
             values["default_model"] = env[MODEL_ENV]
+        if env.get(EXECUTOR_ENV):
+            values["executor"] = env[EXECUTOR_ENV]
         values.update({k: v for k, v in flags.items() if v is not None})
         return cls(**values)
 
@@ -96,11 +105,17 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_FILE_KEYS: dict[str, type] = {"default_model": str, "db": str}
+_FILE_KEYS: dict[str, type] = {
+    "default_model": str,
+    "db": str,
+    "executor": str,
+    "ray_address": str,
+}
 
 
 def _from_files(base: Path, user: str | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """``default_model`` and ``db`` from the user file, then the project file."""
+    """``default_model``, ``db``, ``executor`` and ``ray_address`` from the user file, then
+    the project file."""
     from evopipe.models.config import user_config_path
 
     paths = [Path(user).expanduser() if user else user_config_path(env), base / PROJECT_FILE]

@@ -13,13 +13,28 @@ def open_app(
     model: str | None = None,
     trust: bool = False,
     no_cache: bool = False,
+    executor: str | None = None,
+    ray_address: str | None = None,
 ) -> App:
     """Config files and the environment, overridden by the flags that were given."""
     try:
         settings = Settings.load(
-            db=db, model=model, trust=trust or None, cache=False if no_cache else None
+            db=db,
+            model=model,
+            trust=trust or None,
+            cache=False if no_cache else None,
+            executor=executor,
+            ray_address=ray_address,
         )
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     return App(settings)
+
+
+EXECUTOR_OPTION = typer.Option(
+    None, "--executor", help="Where steps run: local or ray (default: config, else local)."
+)
+RAY_ADDRESS_OPTION = typer.Option(
+    None, "--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS)."
+)

@@ -19,7 +19,7 @@ from evopipe.app.evolve import (
     Progress,
     parse_mapping,
 )
-from evopipe.cli._session import open_app
+from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -86,12 +86,14 @@ def evolve_cmd(
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
     """Evolve a pipeline on a dataset: mutate, cross, evaluate, select; checkpointed."""
     hook = _progress_printer(quiet=as_json)
     try:
         if resume:
-            with open_app(db=db) as app:
+            with open_app(db=db, executor=executor, ray_address=ray_address) as app:
                 result = asyncio.run(app.evolutions.resume(resume, hooks=[hook]))
             _report(result, as_json)
             return
@@ -121,7 +123,7 @@ def evolve_cmd(
         def show(proj: dict[str, Any]) -> None:
             typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
 
-        with open_app(db=db) as app:
+        with open_app(db=db, executor=executor, ray_address=ray_address) as app:
             result = asyncio.run(app.evolutions.evolve(args, hooks=[hook], on_projection=show))
     except EvopipeError as exc:
         _fail(exc)
