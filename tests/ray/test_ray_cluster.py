@@ -141,7 +141,7 @@ def test_a_worker_killed_mid_step_is_retried_and_journaled_once(
     assert _count(events, "step_succeeded") == {"a": 1, "b": 1, "c": 1}
     assert _count(events, "step_failed") == {}
     b_done = next(e for e in events if e.type == "step_succeeded" and e.step_id == "b")
-    assert b_done.payload["calls"] == 2  # Ray ran the attempt again: the model was asked twice
+    assert b_done.payload["calls"] >= 2  # the attempt ran again: the model was asked again
 
 
 def test_a_side_effecting_step_is_not_rerun_when_its_worker_dies(
@@ -192,7 +192,7 @@ def test_resume_after_the_driver_is_killed_reruns_no_completed_step(
             assert time.monotonic() < deadline, "the driver never reached step b"
             time.sleep(0.1)
         driver.send_signal(signal.SIGKILL)  # mid-step b: Ray cannot finish it without us
-        driver.wait(timeout=10)
+        driver.communicate(timeout=10)
         run_id = runs[0].run_id
         resumed = _cli("resume", run_id, *where, "--model", SIM, tmp=tmp_path)
         _, err = resumed.communicate(timeout=90)

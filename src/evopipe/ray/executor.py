@@ -122,22 +122,25 @@ class RayExecutor:
     async def _remote(self, ctx: StepContext, config: StepBase, info: KindInfo) -> StepResult:
         ray = import_ray()
         actors = self.pool()
-        actor = actors[next(self._next) % len(actors)]
+        at = next(self._next) % len(actors)
         call = StepCall.from_context(ctx, config)
-        call_id = uuid.uuid4().hex
         workspace = str(ctx.workspace) if info.side_effects else ""
         retries = 0 if info.side_effects else self.max_retries
-        ref = actor.run.options(max_task_retries=retries).remote(call, call_id, workspace)
-        self.shipped += 1
-        try:
-            outcome, fatal = await _drive(actor, ref, ctx, call_id)
-        except asyncio.CancelledError:
-            _cancel(ray, ref)
-            raise
-        except ray.exceptions.RayError as exc:
-            if isinstance(exc, ray.exceptions.ActorDiedError):  # for good (its node is gone)
-                self._replace(ray, actor)
-            raise lost_error(ray, exc, ctx, side_effects=info.side_effects) from None
+        resubmits = 0
+        while True:
+            actor = self._actors[at]
+            try:
+                outcome, fatal = await self._ship(ray, actor, call, workspace, retries, ctx)
+                break
+            except ray.exceptions.RayError as exc:
+                if isinstance(exc, ray.exceptions.ActorDiedError):  # for good: node gone
+                    self._replace(ray, actor)
+                again = isinstance(exc, ray.exceptions.RayActorError) and not info.side_effects
+                if not again or resubmits >= self.max_retries:
+                    raise lost_error(ray, exc, ctx, side_effects=info.side_effects) from None
+            # Ray spent its retries while the actor was restarting: wait for it, then again
+            resubmits += 1
+            await _until_ready(self._actors[at])
         if fatal is not None:
             raise fatal  # a run-level stop raised by the owner (budget) while serving the step
         status, value = outcome
@@ -145,6 +148,18 @@ class RayExecutor:
             raise value
         result: StepResult = value
         return result
+
+    async def _ship(
+        self, ray: Any, actor: Any, call: StepCall, workspace: str, retries: int, ctx: StepContext
+    ) -> tuple[Outcome, BaseException | None]:
+        call_id = uuid.uuid4().hex
+        ref = actor.run.options(max_task_retries=retries).remote(call, call_id, workspace)
+        self.shipped += 1
+        try:
+            return await _drive(actor, ref, ctx, call_id)
+        except asyncio.CancelledError:
+            _cancel(ray, ref)
+            raise
 
     # -- the pool ----------------------------------------------------------------------------
 
@@ -205,6 +220,19 @@ def _start_pool(ray: Any, workers: int | None, first: int = 0) -> list[Any]:
         place = NodeAffinitySchedulingStrategy(node, soft=False)
         actors.append(worker.options(scheduling_strategy=place, **options).remote())
     return actors
+
+
+async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
+    """Wait until a (restarting) actor answers again."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await asyncio.wrap_future(actor.where.remote().future())
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                return  # the next submission reports what is wrong
+            await asyncio.sleep(0.2)
 
 
 async def _drive(
