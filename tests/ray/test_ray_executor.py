@@ -1,7 +1,7 @@
 """The Ray executor without a cluster: choosing it, its errors, and the worker's protocol.
 
 The worker (:class:`~evopipe.ray.worker.StepWorker`) is driven here in-process, through
-a stand-in for Ray's actor handles, by the executor's own loop (``_drive``): a step that asks
+a stand-in for Ray's actor handles, by the executor's own code (``_ship``): a step that asks
 the owner for a model call gets it answered, and its events arrive in order.
 """
 
@@ -25,10 +25,10 @@ from evopipe.engine.runner import run_pipeline
 from evopipe.models import ModelHub
 from evopipe.models.base import RateLimitedError, RetryableModelError
 from evopipe.ray.executor import (
+    RayExecutor,
     RayUnavailableError,
     StepOutOfMemory,
     StepWorkerLost,
-    _drive,
     lost_error,
 )
 from evopipe.ray.worker import RemoteStepError, StepWorker, portable_error
@@ -110,7 +110,7 @@ async def test_the_journal_names_an_out_of_memory_step(tmp_path: Path) -> None:
 
 
 class _Remote:
-    """Ray's ``handle.method.remote(...)`` for an in-process object: returns a future."""
+    """Ray's ``handle.method[.options(...)].remote(...)`` for an in-process object."""
 
     def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.target, self.loop = target, loop
@@ -119,6 +119,10 @@ class _Remote:
         target, loop = self.target, self.loop
 
         class Method:
+            @staticmethod
+            def options(**_: Any) -> Any:
+                return Method
+
             @staticmethod
             def remote(*args: Any) -> Any:
                 future: Future[Any] = Future()
@@ -134,19 +138,24 @@ class _Remote:
 
 
 class _Loopback:
-    """An executor shipping each step to an in-process :class:`StepWorker` the way the Ray
-    executor does (pickled call, the owner's loop serving the worker's requests)."""
+    """Ships each step to an in-process :class:`StepWorker` with the Ray executor's own code
+    (pipeline sent once per worker, the owner's loop serving the worker's requests).
+    ``forget``: the worker loses its pipelines before every step (as a restarted actor)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget: bool = False) -> None:
         self.worker = StepWorker()
-        self.shipped = 0
+        self.executor = RayExecutor()
+        self.forget = forget
+        self.actor: _Remote | None = None
 
     async def run_step(self, *, kind: StepKind, ctx: StepContext, config: Any) -> StepResult:
-        call: StepCall = pickle.loads(pickle.dumps(StepCall.from_context(ctx, config)))
-        actor = _Remote(self.worker, asyncio.get_running_loop())
-        ref = actor.run.remote(call, f"c{self.shipped}", "")
-        self.shipped += 1
-        (status, value), fatal = await _drive(actor, ref, ctx, f"c{self.shipped - 1}")
+        call = StepCall.from_context(ctx, config)  # (picklable: see tests/engine)
+        if self.forget:
+            self.worker._pipelines.clear()
+        if self.actor is None:  # one handle, as the executor's pool keeps
+            self.actor = _Remote(self.worker, asyncio.get_running_loop())
+        actor = self.actor
+        (status, value), fatal = await self.executor._ship(None, actor, call, "", 0, ctx)
         assert fatal is None
         if status == "error":
             raise value
@@ -169,12 +178,18 @@ async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
     from evopipe.engine.executor import LocalExecutor
 
     local, local_events = await run(LocalExecutor())
-    loopback = _Loopback()
-    shipped, shipped_events = await run(loopback)
-    assert shipped.status == local.status == "succeeded"
-    assert shipped.outputs == local.outputs
-    # the same events (model calls, step ends ...), made by the owner; concurrent map items
-    # may interleave differently
-    assert sorted(shipped_events) == sorted(local_events)
-    assert loopback.shipped > 0
-    assert not loopback.worker._queues
+    for forget in (False, True):
+        loopback = _Loopback(forget)
+        shipped, shipped_events = await run(loopback)
+        assert shipped.status == local.status == "succeeded"
+        assert shipped.outputs == local.outputs
+        # the same events (model calls, step ends ...), made by the owner; concurrent map
+        # items may interleave differently
+        assert sorted(shipped_events) == sorted(local_events)
+        assert not loopback.worker._queues  # every outbox drained
+        steps = loopback.executor.shipped
+        assert steps > 0
+        # the pipeline travelled once; when the worker forgets it before every step, each
+        # step after the first is answered "missing" and shipped again, with the pipeline
+        assert len(loopback.worker._pipelines) == 1
+        assert loopback.worker.received == ((steps + 1) // 2 if forget else 1)

@@ -28,7 +28,8 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.executor import StepCall
@@ -39,6 +40,7 @@ from evopipe.steps.base import StepFailed
 if TYPE_CHECKING:
     from evopipe.spec.base import StepBase
     from evopipe.spec.catalog import KindInfo
+    from evopipe.spec.pipeline import Pipeline
     from evopipe.steps.base import StepContext, StepKind, StepResult
 
 TAKE_S = 2.0
@@ -106,6 +108,8 @@ class RayExecutor:
         self._actors: list[Any] = []
         self._next = itertools.count()
         self._started_ray = False
+        self._pipelines: dict[int, tuple[str, Pipeline]] = {}
+        self._sent: dict[int, set[str]] = {}
         self.shipped = 0
         """Step attempts shipped to the cluster so far."""
 
@@ -152,14 +156,34 @@ class RayExecutor:
     async def _ship(
         self, ray: Any, actor: Any, call: StepCall, workspace: str, retries: int, ctx: StepContext
     ) -> tuple[Outcome, BaseException | None]:
-        call_id = uuid.uuid4().hex
-        ref = actor.run.options(max_task_retries=retries).remote(call, call_id, workspace)
-        self.shipped += 1
-        try:
-            return await _drive(actor, ref, ctx, call_id)
-        except asyncio.CancelledError:
-            _cancel(ray, ref)
-            raise
+        key = self._pipeline_key(call.run.pipeline)
+        sent = self._sent.setdefault(id(actor), set())
+        # the pipeline travels once per actor; the call carries a placeholder instead
+        slim = replace(call, run=replace(call.run, pipeline=cast("Pipeline", None)))
+        while True:
+            shipped = (key, None if key in sent else call.run.pipeline)
+            sent.add(key)  # a worker starts a caller's calls in order: the next finds it
+            call_id = uuid.uuid4().hex
+            ref = actor.run.options(max_task_retries=retries).remote(
+                slim, call_id, workspace, shipped
+            )
+            self.shipped += 1
+            try:
+                outcome, fatal = await _drive(actor, ref, ctx, call_id)
+            except asyncio.CancelledError:
+                _cancel(ray, ref)
+                raise
+            if outcome[0] != "missing":
+                return outcome, fatal
+            sent.discard(key)  # a restarted actor: send the pipeline again
+
+    def _pipeline_key(self, pipeline: Pipeline) -> str:
+        found = self._pipelines.get(id(pipeline))
+        if found is None or found[1] is not pipeline:
+            if len(self._pipelines) >= 256:
+                self._pipelines.clear()
+            found = self._pipelines[id(pipeline)] = (uuid.uuid4().hex, pipeline)
+        return found[0]
 
     # -- the pool ----------------------------------------------------------------------------
 

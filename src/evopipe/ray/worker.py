@@ -18,7 +18,7 @@ import itertools
 import os
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,13 +26,22 @@ from evopipe.engine.executor import CallContext, StepCall, plain_result
 from evopipe.engine.templates import Renderer
 from evopipe.models.base import ModelRequest, ModelResponse, RetryableModelError
 from evopipe.spec.errors import EvopipeError
+from evopipe.spec.pipeline import Pipeline
 from evopipe.steps.base import ScopeResult, StepResult
 
 Request = tuple[int | None, str, tuple[Any, ...], dict[str, Any]]
 """``(request id, operation, args, kwargs)``; the id is None for ``emit`` (no answer)."""
 
-Outcome = tuple[Literal["ok", "error"], Any]
-"""What a step attempt returns across the wire: its result, or the exception it raised."""
+Outcome = tuple[Literal["ok", "error", "missing"], Any]
+"""What a step attempt returns across the wire: its result, the exception it raised, or the
+key of a pipeline this worker does not hold."""
+
+Shipped = tuple[str, "Pipeline | None"]
+"""A step's pipeline travels once per worker: ``(key, pipeline)`` the first time, then
+``(key, None)`` (a pipeline of many steps costs milliseconds to pickle)."""
+
+PIPELINES_KEPT = 64
+"""Pipelines a worker keeps (oldest dropped first)."""
 
 END = None
 """Put in a call's outbox when the step is over (the owner stops draining it)."""
@@ -165,6 +174,9 @@ class StepWorker:
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._active: set[str] = set()
+        self._pipelines: dict[str, Pipeline] = {}
+        self.received = 0
+        """Pipelines received so far (each is sent once per worker, unless forgotten)."""
         self._renderer = Renderer()
 
     def where(self) -> tuple[str, int]:
@@ -180,11 +192,24 @@ class StepWorker:
             box = self._queues[call_id] = asyncio.Queue()
         return box
 
-    async def run(self, call: StepCall, call_id: str, workspace: str) -> Outcome:
+    async def run(self, call: StepCall, call_id: str, workspace: str, shipped: Shipped) -> Outcome:
         """Run one step attempt; returns ``("ok", StepResult)`` or ``("error", exception)``
-        (so that an error of the step is the step's, never a reason for Ray to retry)."""
+        (so that an error of the step is the step's, never a reason for Ray to retry), or
+        ``("missing", key)`` when the call's pipeline is not cached here (a restarted
+        actor): the owner sends it again, with the pipeline."""
         from evopipe.steps import get_kind
 
+        key, pipeline = shipped
+        if pipeline is not None:
+            if len(self._pipelines) >= PIPELINES_KEPT:
+                self._pipelines.pop(next(iter(self._pipelines)))
+            self._pipelines[key] = pipeline
+            self.received += 1
+        pipeline = self._pipelines.get(key)
+        if pipeline is None:
+            self.queue(call_id).put_nowait(END)
+            return "missing", key
+        call = replace(call, run=replace(call.run, pipeline=pipeline))
         services = WorkerServices(self._renderer, call.run.settings)
         ctx = RemoteContext(call, Outbox(self, call_id), services, workspace)
         self._active.add(call_id)
