@@ -200,3 +200,30 @@ def test_resume_after_the_driver_is_killed_reruns_no_completed_step(
     assert resumed.returncode == 0, err.decode()
     assert _count(events, "step_succeeded") == {"a": 1, "b": 1, "c": 1}
     assert _count(events, "step_started") == {"a": 1, "b": 2, "c": 1}  # only b, in flight
+
+
+def test_an_evaluation_fans_out_through_the_same_executor(ray_cluster: str, tmp_path: Path) -> None:
+    from evopipe.app.evaluate import EvalRequest
+
+    request = EvalRequest(
+        dataset=str(REPO / "examples" / "data" / "banking10"),
+        metrics="exact",
+        limit=6,
+        model=SIM,
+        concurrency=6,
+        project=0,
+    )
+    pipeline = str(REPO / "examples" / "eval" / "classify.yaml")
+    reports = {}
+    for executor in ("local", "ray"):
+        db = str(tmp_path / f"{executor}.db")
+        with App(_settings(tmp_path, executor, ray_cluster, db=db, cache=False)) as app:
+            outcome = asyncio.run(app.evaluations.evaluate(request, pipeline))
+            shipped = getattr(app.executor, "shipped", None)
+        reports[executor] = [
+            (e.example_id, e.prediction, e.score, e.error) for e in outcome.report.examples
+        ]
+    assert len(reports["local"]) == 6
+    assert reports["ray"] == reports["local"]
+    assert shipped is not None
+    assert shipped >= 6  # every example's step ran on the cluster
