@@ -17,14 +17,21 @@ from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
 from evopipe.orchestrate import tables as orchestrate_tables
-from evopipe.store import Store
+from evopipe.store import Store, conversation_tables
 from evopipe.store import tables as core_tables
 from evopipe.store.drift import schema_drift
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "evopipe"
 LIVE: list[Table] = [
     table
-    for module in (core_tables, genesis_tables, evaluate_tables, evolve_tables, orchestrate_tables)
+    for module in (
+        core_tables,
+        conversation_tables,
+        genesis_tables,
+        evaluate_tables,
+        evolve_tables,
+        orchestrate_tables,
+    )
     for table in module.metadata.sorted_tables
 ]
 AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "app")

@@ -13,11 +13,12 @@ through it, so a setting means the same thing everywhere.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from evopipe.app.settings import Settings
 from evopipe.engine import Services
@@ -26,6 +27,8 @@ from evopipe.engine.journal import MemoryJournal
 from evopipe.engine.policy import Policy
 from evopipe.spec.errors import EvopipeError
 from evopipe.store import SecretRedactor
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from evopipe.app.evaluate import Evaluations
@@ -39,6 +42,31 @@ if TYPE_CHECKING:
     from evopipe.engine.executor import Executor
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
+
+
+class Operations(Generic[T]):
+    """A group of operations on an :class:`App`, built on first use (its module is imported
+    then, so ``import evopipe.app`` stays light): ``app.runs``, ``app.pipelines``, ..."""
+
+    def __init__(self, target: str) -> None:
+        self.module, _, self.cls = target.partition(":")
+        self.name = self.cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, app: None, owner: type) -> Operations[T]: ...
+    @overload
+    def __get__(self, app: App, owner: type) -> T: ...
+    def __get__(self, app: App | None, owner: type) -> Operations[T] | T:
+        if app is None:
+            return self
+        group = app._ops.get(self.name)
+        if group is None:
+            factory = getattr(importlib.import_module(self.module), self.cls)
+            group = app._ops[self.name] = factory(app)
+        return cast(T, group)
 
 
 class App:
@@ -66,6 +94,7 @@ class App:
         self._policy: Policy | None = policy
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
+        self._otel: Subscriber | None = None
         self._executor: Executor | None = None
 
     # -- parts -------------------------------------------------------------------------------
@@ -162,16 +191,37 @@ class App:
         """The engine's context for a run, an evaluation or an evolution (the one place
         ``Services`` is built): redacted subscribers, the genesis hook, this app's policy.
         Runs are journaled in :attr:`journal` (or ``journal``) unless ``journaled`` is False."""
-        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in subscribers])
+        watchers = [*subscribers, *self._observers()]
+        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in watchers])
         return Services(
             models=self.models(cache_policy),
             store=(journal or self.journal) if journaled else None,
             bus=bus,
             policy=policy or self.policy,
             base_dir=(base_dir or self.project_dir).resolve(),
-            hooks={"generator": self._generate_hook},
+            hooks={"generator": self._generate_hook, "conversations": self.conversations},
             executor=self.executor,
         )
+
+    def _observers(self) -> list[Subscriber]:
+        """Subscribers every run of this session gets: OpenTelemetry spans when ``otel`` is on
+        (a clear error if its extra is missing)."""
+        if not self.settings.otel:
+            return []
+        if self._otel is None:
+            from evopipe.app.integrations import otel_subscriber
+
+            self._otel = otel_subscriber(self.environ)
+        return [self._otel]
+
+    @property
+    def conversations(self) -> Any:
+        """Conversations of the ``session`` kind (and of a chat face): in the store, or in
+        memory when not persisting (:mod:`evopipe.engine.conversations`)."""
+        found = self._ops.get("conversations")
+        if found is None:
+            found = self._ops["conversations"] = _open_conversations(self)
+        return found
 
     async def _generate_hook(self, **kwargs: Any) -> Any:
         """The ``generate`` kind's hook (genesis is imported on first use)."""
@@ -183,53 +233,13 @@ class App:
 
     # -- operations --------------------------------------------------------------------------
 
-    def _cached(self, name: str, factory: Any) -> Any:
-        op = self._ops.get(name)
-        if op is None:
-            op = self._ops[name] = factory(self)
-        return op
-
-    @property
-    def runs(self) -> Runs:
-        from evopipe.app.runs import Runs
-
-        return self._cached("runs", Runs)  # type: ignore[no-any-return]
-
-    @property
-    def pipelines(self) -> Pipelines:
-        from evopipe.app.pipelines import Pipelines
-
-        return self._cached("pipelines", Pipelines)  # type: ignore[no-any-return]
-
-    @property
-    def generations(self) -> Generations:
-        from evopipe.app.generate import Generations
-
-        return self._cached("generations", Generations)  # type: ignore[no-any-return]
-
-    @property
-    def evaluations(self) -> Evaluations:
-        from evopipe.app.evaluate import Evaluations
-
-        return self._cached("evaluations", Evaluations)  # type: ignore[no-any-return]
-
-    @property
-    def evolutions(self) -> Evolutions:
-        from evopipe.app.evolve import Evolutions
-
-        return self._cached("evolutions", Evolutions)  # type: ignore[no-any-return]
-
-    @property
-    def registry(self) -> RegistryOps:
-        from evopipe.app.registry import RegistryOps
-
-        return self._cached("registry", RegistryOps)  # type: ignore[no-any-return]
-
-    @property
-    def model_ops(self) -> Models:
-        from evopipe.app.models import Models
-
-        return self._cached("models", Models)  # type: ignore[no-any-return]
+    runs: Operations[Runs] = Operations("evopipe.app.runs:Runs")
+    pipelines: Operations[Pipelines] = Operations("evopipe.app.pipelines:Pipelines")
+    generations: Operations[Generations] = Operations("evopipe.app.generate:Generations")
+    evaluations: Operations[Evaluations] = Operations("evopipe.app.evaluate:Evaluations")
+    evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
+    registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
+    model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -260,3 +270,13 @@ class App:
         if runs is not None:
             await runs.drain()
         self.close()
+
+
+def _open_conversations(app: App) -> Any:
+    if app.settings.persist or app._store is not None:
+        from evopipe.store.conversations import StoreConversations
+
+        return StoreConversations(app.store)
+    from evopipe.engine.conversations import MemoryConversations
+
+    return MemoryConversations()

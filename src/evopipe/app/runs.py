@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from evopipe.app.pipelines import UsageError
 from evopipe.engine import RunOptions, RunResult, resume_run, run_pipeline
@@ -43,7 +43,8 @@ ACTIVE = frozenset({"running", "queued", "pending"})
 
 def parse_inputs(pairs: Sequence[str], inputs_file: Path | None = None) -> dict[str, Any]:
     """``--inputs FILE.json`` then ``-i key=value`` (a value that parses as JSON keeps its
-    type: ``-i n=3`` is the integer 3, ``-i 'tags=["a"]'`` a list; otherwise a string)."""
+    type: ``-i n=3`` is the integer 3, ``-i 'tags=["a"]'`` a list; otherwise a string;
+    ``-i text=@article.txt`` is the text of that file)."""
     out: dict[str, Any] = {}
     if inputs_file is not None:
         try:
@@ -57,11 +58,20 @@ def parse_inputs(pairs: Sequence[str], inputs_file: Path | None = None) -> dict[
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"bad input {pair!r}: expected key=value")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
+        out[key.strip()] = _input_value(raw)
     return out
+
+
+def _input_value(raw: str) -> Any:
+    if raw.startswith("@") and len(raw) > 1:
+        try:
+            return Path(raw[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read input file {raw[1:]}: {exc}") from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 @dataclass
@@ -91,6 +101,21 @@ class _Notify:
             self.started.set()
 
 
+P = ParamSpec("P")
+
+
+def _waiting(
+    start: Callable[Concatenate[Runs, P], Awaitable[RunHandle]],
+) -> Callable[Concatenate[Runs, P], Coroutine[Any, Any, RunResult]]:
+    """``run``: :meth:`Runs.start` (same arguments), then wait for the result."""
+
+    async def run(self: Runs, /, *args: P.args, **kwargs: P.kwargs) -> RunResult:
+        return await (await start(self, *args, **kwargs)).result()
+
+    run.__doc__ = "Run and wait for the result (the arguments of :meth:`start`)."
+    return run
+
+
 class Runs:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -98,33 +123,6 @@ class Runs:
         self._changed: dict[str, asyncio.Event] = {}
 
     # -- starting ----------------------------------------------------------------------------
-
-    async def run(
-        self,
-        target: str | Path | Pipeline,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        model: str | None = None,
-        fork_from: str | None = None,
-        run_id: str | None = None,
-        subscribers: Sequence[Subscriber] = (),
-    ) -> RunResult:
-        """Run and wait for the result."""
-        handle = await self.start(
-            target,
-            inputs,
-            model=model,
-            fork_from=fork_from,
-            run_id=run_id,
-            subscribers=subscribers,
-        )
-        return await handle.result()
-
-    def run_sync(
-        self, target: str | Path | Pipeline, inputs: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> RunResult:
-        """Blocking form of :meth:`run` (not from inside a running event loop)."""
-        return asyncio.run(self.run(target, inputs, **kwargs))
 
     async def start(
         self,
@@ -156,6 +154,14 @@ class Runs:
             resolved.pipeline, dict(inputs or {}), services=services, options=options
         )
         return await self._launch(rid, coro, started)
+
+    run = _waiting(start)
+
+    def run_sync(
+        self, target: str | Path | Pipeline, inputs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Blocking form of :meth:`run` (not from inside a running event loop)."""
+        return asyncio.run(self.run(target, inputs, **kwargs))
 
     async def _launch(self, run_id: str, coro: Any, started: asyncio.Event) -> RunHandle:
         task: asyncio.Task[RunResult] = asyncio.ensure_future(coro)

@@ -2,8 +2,8 @@
 
 Sources, later ones winning: built-in defaults → the user's config file
 (``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``) and the project's ``evopipe.toml``
-(``default_model``, ``db``, ``executor``, ``ray_address``) → the environment (``EVOPIPE_DB``,
-``EVOPIPE_MODEL``, ``EVOPIPE_EXECUTOR``) → flags
+(``default_model``, ``db``, ``otel``, ``executor``, ``ray_address``) → the environment
+(``EVOPIPE_DB``, ``EVOPIPE_MODEL``, ``EVOPIPE_EXECUTOR``) → flags
 (explicit keyword arguments of :meth:`Settings.load`).
 
 Settings hold no secrets: API keys stay in the environment and are read only when a client is
@@ -54,6 +54,9 @@ class Settings:
     """Use the store's response cache (``--no-cache`` turns it off)."""
     user_config: str | None = None
     """The user's config file; None: ``$EVOPIPE_CONFIG`` or ``~/.config/evopipe/config.toml``."""
+    otel: bool = False
+    """OpenTelemetry GenAI spans for every run (``otel = true``, ``--otel``; the ``otel`` extra;
+    see :func:`evopipe.app.integrations.otel_subscriber` for where they go)."""
     executor: str = "local"
     """Where steps run: ``local`` (this event loop) or ``ray`` (``--executor``; docs/ray.md)."""
     ray_address: str | None = None
@@ -108,14 +111,15 @@ class Settings:
 _FILE_KEYS: dict[str, type] = {
     "default_model": str,
     "db": str,
+    "otel": bool,
     "executor": str,
     "ray_address": str,
 }
 
 
 def _from_files(base: Path, user: str | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """``default_model``, ``db``, ``executor`` and ``ray_address`` from the user file, then
-    the project file."""
+    """``default_model``, ``db``, ``otel``, ``executor`` and ``ray_address`` from the user
+    file, then the project file."""
     from evopipe.models.config import user_config_path
 
     paths = [Path(user).expanduser() if user else user_config_path(env), base / PROJECT_FILE]

@@ -78,6 +78,7 @@ _JSON = typer.Option(False, "--json", help="Print the run result as JSON.")
 _EVENTS = typer.Option(None, "--events", help="Stream events to stdout: jsonl.")
 _TRUST = typer.Option(False, "--trust", help="Trusting policy (python/shell/http allowed).")
 _NO_CACHE = typer.Option(False, "--no-cache", help="Do not use the response cache.")
+_OTEL = typer.Option(False, "--otel", help="OpenTelemetry spans of the run (the otel extra).")
 
 
 def run_cmd(
@@ -91,6 +92,7 @@ def run_cmd(
     trust: bool = _TRUST,
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
+    otel: bool = _OTEL,
     executor: str = EXECUTOR_OPTION,
     ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
@@ -108,6 +110,7 @@ def run_cmd(
         model=model,
         trust=trust,
         no_cache=no_cache,
+        otel=otel,
         executor=executor,
         ray_address=ray_address,
     )

@@ -12,13 +12,34 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from evopipe.spec.errors import EvopipeError
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One turn of a conversation. Function calling adds two shapes: an ``assistant`` message
+    carrying the ``tool_calls`` the model made, and a ``tool`` message carrying one call's
+    result (``tool_call_id`` and ``name`` say which call)."""
+
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
+
+    def key_data(self) -> list[Any]:
+        """Plain data for the cache key (plain messages keep their historical two-item form)."""
+        if not (self.tool_calls or self.tool_call_id or self.name):
+            return [self.role, self.content]
+        calls = [[c.id, c.name, c.arguments] for c in self.tool_calls]
+        return [self.role, self.content, calls, self.tool_call_id, self.name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +67,7 @@ class ModelRequest:
     def cache_key_data(self) -> dict[str, Any]:
         """Plain data identifying the request (timeout excluded: it does not change answers)."""
         return {
-            "messages": [[m.role, m.content] for m in self.messages],
+            "messages": [m.key_data() for m in self.messages],
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "stop": list(self.stop),
@@ -68,13 +89,6 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
-class ToolCall:
-    name: str
-    arguments: dict[str, Any]
-    id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class ModelResponse:
     """A model's answer. ``data`` holds parsed JSON when an output schema was requested."""
 
@@ -88,6 +102,8 @@ class ModelResponse:
     cost_usd: float | None = None
     cached: bool = False
     tool_calls: tuple[ToolCall, ...] = ()
+    requests: int = 1
+    """Requests sent to the provider for this answer (an adapter's re-asks included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +138,22 @@ class StreamingModel(Model, Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[str]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What a failed call consumed before failing: every request sent is usage."""
+
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+    cost_usd: float | None = 0.0
+
+
 class ModelError(EvopipeError):
-    """A model call failed for a reason retrying will not fix (bad request, auth, unknown id)."""
+    """A model call failed for a reason retrying will not fix (bad request, auth, unknown id).
+
+    ``spent`` is set when requests were sent before the failure (re-asks, a 5xx after tokens).
+    """
+
+    spent: Spent | None = None
 
 
 class UnknownModelError(ModelError):

@@ -38,10 +38,13 @@ from evopipe.models.base import (
     ModelTimeoutError,
     RateLimitedError,
     ServerError,
+    Spent,
+    ToolCall,
     Usage,
 )
 from evopipe.models.codec import (
     canonical_json,
+    content_fingerprint,
     estimate_tokens,
     request_key,
     request_tokens,
@@ -50,7 +53,7 @@ from evopipe.models.codec import (
 )
 from evopipe.models.schemafake import _WORDS, example_for
 
-TEST_CAPABILITIES = Capabilities(json_schema=True, tools=False, seed=True, network=False)
+TEST_CAPABILITIES = Capabilities(json_schema=True, tools=True, seed=True, network=False)
 
 
 def prompt_digest(request: ModelRequest) -> str:
@@ -65,6 +68,11 @@ def _respond(model_id: str, request: ModelRequest, text: str, data: Any = None) 
         data=data,
         cost_usd=0.0,
     )
+
+
+def _spent(request: ModelRequest, raw: str) -> Spent:
+    """A simulated request that was answered (unusably): usage all the same."""
+    return Spent(Usage(request_tokens(request), estimate_tokens(raw)), 1, 0.0)
 
 
 def _json_response(model_id: str, request: ModelRequest, data: Any) -> ModelResponse:
@@ -93,6 +101,19 @@ class FakeModel:
     def answer(self, request: ModelRequest) -> ModelResponse:
         digest = prompt_digest(request)
         seed = int(digest[:12], 16)
+        if request.tools and not any(m.role == "tool" for m in request.messages):
+            # function calling: one call of a tool (chosen by the prompt's hash) with arguments
+            # valid against its parameter schema; after a tool result, a plain answer
+            tool = request.tools[seed % len(request.tools)]
+            call = ToolCall(tool.name, example_for(tool.parameters, seed), f"call_{digest[:8]}")
+            return ModelResponse(
+                text="",
+                model=self._id,
+                usage=Usage(request_tokens(request), 1),
+                finish_reason="tool_calls",
+                cost_usd=0.0,
+                tool_calls=(call,),
+            )
         if request.output_schema is not None:
             return _json_response(self._id, request, example_for(request.output_schema, seed))
         rng = random.Random(seed)
@@ -126,18 +147,54 @@ def error_from_marker(marker: Any) -> Exception | None:
     return ModelError(message)
 
 
-def _scripted_response(model_id: str, request: ModelRequest, value: Any) -> ModelResponse:
+def tool_calls_from_marker(marker: Any, seq: int = 0) -> tuple[ToolCall, ...] | None:
+    """``{"tool_calls": [{"name": ..., "arguments": {...}, "id": ...}], "text": ...}`` → calls.
+
+    ``id`` is optional (``call_<seq>_1``, ``call_<seq>_2`` ... by response number and position).
+    """
+    if not (isinstance(marker, Mapping) and "tool_calls" in marker):
+        return None
+    if not set(marker) <= {"tool_calls", "text"} or not isinstance(marker["tool_calls"], list):
+        raise ModelError(f"bad scripted tool call {marker!r:.120}")
+    calls = []
+    for i, item in enumerate(marker["tool_calls"], 1):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise ModelError(f"scripted tool call #{i} needs a 'name': {item!r:.120}")
+        args = item.get("arguments") or {}
+        if not isinstance(args, Mapping):
+            raise ModelError(f"scripted tool call #{i}: 'arguments' must be a mapping")
+        call_id = str(item.get("id") or f"call_{seq}_{i}")
+        calls.append(ToolCall(item["name"], dict(args), call_id))
+    return tuple(calls)
+
+
+def _scripted_response(
+    model_id: str, request: ModelRequest, value: Any, seq: int = 0
+) -> ModelResponse:
     error = error_from_marker(value)
     if error is not None:
         raise error
+    calls = tool_calls_from_marker(value, seq)
+    if calls is not None:
+        text = str(value.get("text") or "")
+        return ModelResponse(
+            text=text,
+            model=model_id,
+            usage=Usage(request_tokens(request), estimate_tokens(text) + len(calls)),
+            finish_reason="tool_calls",
+            cost_usd=0.0,
+            tool_calls=calls,
+        )
     if isinstance(value, str):
         if request.output_schema is not None:
             try:
                 return _json_response(model_id, request, json.loads(value))
             except json.JSONDecodeError as exc:
-                raise InvalidOutputError(
+                error = InvalidOutputError(
                     "scripted response is not JSON", raw=value, errors=[str(exc)]
-                ) from exc
+                )
+                error.spent = _spent(request, value)
+                raise error from exc
         return _respond(model_id, request, value)
     return _json_response(model_id, request, value)
 
@@ -146,8 +203,9 @@ class ScriptedModel:
     """Answers from a queue (in order) or from regex rules matched against the prompt.
 
     Rules are tried first (``re.search`` over the messages joined by newlines, in insertion
-    order); then the queue. A response is a string, a JSON value, or an error marker such as
-    ``{"error": "429", "retry_after": 1}``, ``{"error": "500"}``, ``{"error": "timeout"}``.
+    order); then the queue. A response is a string, a JSON value, an error marker such as
+    ``{"error": "429", "retry_after": 1}``, ``{"error": "500"}``, ``{"error": "timeout"}``, or
+    function calls: ``{"tool_calls": [{"name": "read", "arguments": {"path": "a.py"}}]}``.
     """
 
     def __init__(
@@ -163,6 +221,10 @@ class ScriptedModel:
         self._rules = [(re.compile(p, re.DOTALL), v) for p, v in (rules or {}).items()]
         self._fallback = fallback
         self.calls: list[ModelRequest] = []
+        self.fingerprint = content_fingerprint(
+            {"responses": list(responses), "rules": dict(rules or {}), "fallback": fallback}
+        )
+        """Hash of the script: part of the response-cache key (an edited script misses)."""
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ScriptedModel:
@@ -199,13 +261,14 @@ class ScriptedModel:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls.append(request)
         prompt = "\n".join(m.content for m in request.messages)
+        seq = len(self.calls)
         for pattern, value in self._rules:
             if pattern.search(prompt):
-                return _scripted_response(self._id, request, value)
+                return _scripted_response(self._id, request, value, seq)
         if self._queue:
-            return _scripted_response(self._id, request, self._queue.popleft())
+            return _scripted_response(self._id, request, self._queue.popleft(), seq)
         if self._fallback is not None:
-            return _scripted_response(self._id, request, self._fallback)
+            return _scripted_response(self._id, request, self._fallback, seq)
         raise ModelError(
             f"{self._id}: script exhausted after {len(self.calls) - 1} call(s); "
             f"no rule matched prompt {prompt[:80]!r}"
@@ -218,6 +281,7 @@ class ReplayModel:
     def __init__(self, records: Mapping[str, dict[str, Any]], *, model_id: str = "replay") -> None:
         self._id = model_id
         self._records = dict(records)
+        self.fingerprint = content_fingerprint(self._records)
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ReplayModel:
@@ -347,7 +411,10 @@ class SimModel:
             await asyncio.sleep(delay / 1000)
         if fault is not None:
             self.faults.append(fault)
-            raise self._fault(fault)
+            error = self._fault(fault)
+            if isinstance(error, InvalidOutputError):
+                error.spent = _spent(request, error.raw)
+            raise error
         answer = self._fake.answer(request)
         return ModelResponse(
             text=answer.text,
@@ -402,4 +469,4 @@ class FunctionModel:
             result = await result
         if isinstance(result, ModelResponse):
             return result
-        return _scripted_response(self._id, request, result)
+        return _scripted_response(self._id, request, result, len(self.calls))

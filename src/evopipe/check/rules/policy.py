@@ -26,6 +26,22 @@ def unknown_persona(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+def persona_tools(ctx: Context) -> Iterator[Diagnostic]:
+    """A persona lists `tools`, which no step kind gives to the model (they would do nothing)."""
+    for scope in ctx.analysis.scopes:
+        if not scope.isolated:
+            continue
+        for name, persona in scope.pipeline.personas.items():
+            if persona.tools:
+                yield ctx.diag(
+                    "persona-tools-unsupported",
+                    f"persona {name!r} lists tools {persona.tools}, but no step kind passes a "
+                    "persona's tools to its model: they would silently do nothing",
+                    (*scope.where[:-1], "personas", name, "tools"),
+                    hint="remove `tools` from the persona; use `tool` steps for deterministic work",
+                )
+
+
 def _model_uses(ctx: Context) -> Iterator[tuple[str, PathKey]]:
     for scope in ctx.analysis.scopes:
         if scope.isolated:
@@ -77,6 +93,32 @@ def unsafe_kind(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+_GATED_TOOLS = ("write", "edit", "run")
+
+
+def unsafe_agent_tools(ctx: Context) -> Iterator[Diagnostic]:
+    """An `agent` step offers write/edit/run tools (or verify commands) under the untrusted
+    policy."""
+    if ctx.options.trusted:
+        return
+    for at in ctx.analysis.steps:
+        if at.step.kind != "agent":
+            continue
+        tools = vars(at.step).get("tools") or []
+        gated = [t for t in _GATED_TOOLS if t in tools]
+        if vars(at.step).get("verify"):
+            gated.append("verify")
+        if gated:
+            yield ctx.diag(
+                "unsafe-agent-tools",
+                f"agent step {at.step.id!r} uses {', '.join(gated)}, refused under the "
+                "untrusted policy",
+                (*at.where, "tools" if gated[0] != "verify" else "verify"),
+                hint="keep to list/read/grep, or validate/run with --trust if you wrote this "
+                "pipeline yourself",
+            )
+
+
 RULES = (
     Rule(
         "unknown-persona",
@@ -108,6 +150,33 @@ RULES = (
                 kind: llm
                 persona: captain
                 prompt: Greet the crew.
+            """
+        ),
+    ),
+    Rule(
+        "persona-tools-unsupported",
+        "A persona lists `tools`, which no step kind gives to the model (they would do nothing).",
+        persona_tools,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports., tools: [search]}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
+            """,
+            4,
+            45,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports.}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
             """
         ),
     ),
@@ -169,6 +238,36 @@ RULES = (
                 command: [ls, -l]
             """,
             trusted=True,
+        ),
+    ),
+    Rule(
+        "unsafe-agent-tools",
+        "An `agent` step offers `write`, `edit` or `run` (or `verify` commands) under the "
+        "untrusted policy (`--trust` allows them).",
+        unsafe_agent_tools,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: fixer
+            steps:
+              - id: fix
+                kind: agent
+                task: Fix the bug.
+                tools: [read, edit]
+            """,
+            7,
+            12,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: fixer
+            steps:
+              - id: fix
+                kind: agent
+                task: Find the bug.
+                tools: [read, grep]
+            """
         ),
     ),
 )
