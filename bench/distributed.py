@@ -138,7 +138,11 @@ def main() -> None:
     args = parser.parse_args()
     import tempfile
 
-    import ray
+    try:
+        import ray
+    except ImportError:
+        print("bench/distributed.py: skipped, Ray is not installed (pip install 'evopipe[ray]')")
+        return
     from evopipe.ray.local import LocalCluster, wait_for_nodes
 
     env = {"PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
