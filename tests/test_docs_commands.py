@@ -38,7 +38,7 @@ SERVES = {"serve", "worker", "scheduler", "mcp", "chat"}
 """Commands that run until stopped: their flags are checked against ``--help``."""
 ON_A_CLUSTER = "--executor ray"
 """Commands shown against a Ray cluster (docs/ray.md) are checked like ``SERVES``: there is no
-cluster here; tests/ray/test_ray_cluster.py runs ``run``/``resume`` on a real one."""
+cluster here; tests/distributed/test_ray_cluster.py runs ``run``/``resume`` on a real one."""
 MODELS = re.compile(r"\b(openai|anthropic|google|local):[\w.\-]+")
 TAKES_MODEL = {"run", "resume", "approve", "eval", "evolve", "generate"}
 """Commands whose ``--model`` overrides a pipeline's own ``defaults.model`` (the examples pin

@@ -7,19 +7,10 @@ Workers import evopipe from this checkout (``PYTHONPATH``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def ray_env() -> dict[str, str]:
-    """The environment of the cluster's processes and of the drivers the tests start."""
-    path = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": path}
+from ray_helpers import ray_env
 
 
 @pytest.fixture(scope="session")

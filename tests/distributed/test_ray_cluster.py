@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ray_env
+from ray_helpers import ray_env
 
 from evopipe.app import App, Settings
 
