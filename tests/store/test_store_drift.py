@@ -17,6 +17,7 @@ from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
 from evopipe.orchestrate import tables as orchestrate_tables
+from evopipe.queue import tables as queue_tables
 from evopipe.store import Store, conversation_tables
 from evopipe.store import tables as core_tables
 from evopipe.store.drift import schema_drift
@@ -31,10 +32,11 @@ LIVE: list[Table] = [
         evaluate_tables,
         evolve_tables,
         orchestrate_tables,
+        queue_tables,
     )
     for table in module.metadata.sorted_tables
 ]
-AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "app")
+AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "queue", "app")
 
 
 def test_the_migrations_build_exactly_the_live_tables(tmp_path: Path) -> None:
@@ -121,6 +123,7 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evaluate",
         "evolve",
         "orchestrate",
+        "queue",
     }
     for path in modules:
         live = {m for m in _imports(path) if m.endswith(".tables") or ".tables." in m}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from evopipe.app.generate import Generations
     from evopipe.app.models import Models
     from evopipe.app.pipelines import Pipelines
+    from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
     from evopipe.app.runs import Runs
     from evopipe.check import CheckOptions
@@ -239,6 +240,7 @@ class App:
     evaluations: Operations[Evaluations] = Operations("evopipe.app.evaluate:Evaluations")
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
+    queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.registry",
     "evopipe.cli.interop",
     "evopipe.cli.mcp",
+    "evopipe.cli.worker",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
