@@ -17,7 +17,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 CORE = {"spec", "check", "models", "engine", "steps"}
 BELOW_AREAS = CORE | {"store"}
-BELOW_APP = BELOW_AREAS | {"genesis", "evaluate", "orchestrate", "evolve", "interop", "queue"}
+BELOW_APP = BELOW_AREAS | {
+    "genesis",
+    "evaluate",
+    "orchestrate",
+    "evolve",
+    "interop",
+    "queue",
+    "ray",
+}
 
 ALLOWED: dict[str, set[str]] = {
     "spec": set(),
@@ -31,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
     "queue": BELOW_AREAS,
+    "ray": CORE,  # an executor for the engine's seam; the app chooses it
     "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)

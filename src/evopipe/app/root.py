@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from evopipe.app.runs import Runs
     from evopipe.app.schedules import Scheduling
     from evopipe.check import CheckOptions
+    from evopipe.engine.executor import Executor
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
 
@@ -101,6 +102,7 @@ class App:
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
         self._otel: Subscriber | None = None
+        self._executor: Executor | None = None
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -156,6 +158,16 @@ class App:
             )
         return self._policy
 
+    @property
+    def executor(self) -> Executor:
+        """Where this session's steps run (``settings.executor``), made on first use and
+        shared by every run, evaluation and evolution of the session."""
+        if self._executor is None:
+            from evopipe.app.executors import make_executor
+
+            self._executor = make_executor(self.settings)
+        return self._executor
+
     def check_options(self, base_dir: Path | None = None) -> CheckOptions:
         """How every face decides validity: the hub's providers, the policy's trust; relative
         paths from ``base_dir`` (None: the checked file's directory)."""
@@ -195,6 +207,7 @@ class App:
             policy=policy or self.policy,
             base_dir=(base_dir or self.project_dir).resolve(),
             hooks={"generator": self._generate_hook, "conversations": self.conversations},
+            executor=self.executor,
         )
 
     def _observers(self) -> list[Subscriber]:
@@ -251,6 +264,11 @@ class App:
             self._store = None
             self._owns_store = False
         self._hubs.clear()
+        if self._executor is not None:
+            from evopipe.app.executors import close_executor
+
+            close_executor(self._executor)
+            self._executor = None
 
     def __enter__(self) -> App:
         return self

@@ -153,7 +153,7 @@ def _failed(
             "error": message,
             "attempts": attempts,
             "duration_ms": duration_ms,
-            "error_type": type(exc).__name__,
+            "error_type": getattr(exc, "error_type", None) or type(exc).__name__,
         },
     )
     return record
