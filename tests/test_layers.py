@@ -17,7 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 CORE = {"spec", "check", "models", "engine", "steps"}
 BELOW_AREAS = CORE | {"store"}
-BELOW_APP = BELOW_AREAS | {"genesis", "evaluate", "orchestrate", "evolve", "interop"}
+MEMORY = BELOW_AREAS | {"memory"}  # the collective memory sits below every area that reads it
+BELOW_APP = MEMORY | {"genesis", "evaluate", "orchestrate", "evolve", "interop", "nursery"}
 
 ALLOWED: dict[str, set[str]] = {
     "spec": set(),
@@ -26,11 +27,13 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"spec", "check", "models", "steps"},  # engine and steps are one layer
     "steps": {"spec", "check", "models", "engine"},
     "store": CORE,
-    "genesis": BELOW_AREAS,
+    "memory": BELOW_AREAS,
+    "genesis": MEMORY,
     "evaluate": BELOW_AREAS,
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
-    "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
+    "evolve": MEMORY | {"genesis", "evaluate", "orchestrate"},
+    "nursery": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
     "cli": {"app", "evopipe"},

@@ -16,6 +16,8 @@ from evopipe.app.schema import MIGRATIONS
 from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
+from evopipe.memory import tables as memory_tables
+from evopipe.nursery import tables as nursery_tables
 from evopipe.orchestrate import tables as orchestrate_tables
 from evopipe.store import Store
 from evopipe.store import tables as core_tables
@@ -24,7 +26,15 @@ from evopipe.store.drift import schema_drift
 SRC = Path(__file__).resolve().parents[2] / "src" / "evopipe"
 LIVE: list[Table] = [
     table
-    for module in (core_tables, genesis_tables, evaluate_tables, evolve_tables, orchestrate_tables)
+    for module in (
+        core_tables,
+        genesis_tables,
+        evaluate_tables,
+        evolve_tables,
+        orchestrate_tables,
+        memory_tables,
+        nursery_tables,
+    )
     for table in module.metadata.sorted_tables
 ]
 AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "app")
@@ -114,6 +124,8 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evaluate",
         "evolve",
         "orchestrate",
+        "memory",
+        "nursery",
     }
     for path in modules:
         live = {m for m in _imports(path) if m.endswith(".tables") or ".tables." in m}
