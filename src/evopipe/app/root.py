@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
+    from evopipe.app.memory import Memory
     from evopipe.app.models import Models
+    from evopipe.app.nursery import Nursery
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.registry import RegistryOps
     from evopipe.app.runs import Runs
@@ -205,6 +207,8 @@ class App:
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
+    memory: Operations[Memory] = Operations("evopipe.app.memory:Memory")
+    nursery: Operations[Nursery] = Operations("evopipe.app.nursery:Nursery")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ class _Ctx:
     model_id: str
     budget: MetaBudget
     hits: list[Hit]
+    lessons: Sequence[str] = ()
     analysis: dict[str, Any] | None = None
     rounds: list[Round] = field(default_factory=list)
 
@@ -61,6 +62,7 @@ async def agenerate(
     depth: int = 0,
     retrieval_fallback: bool = False,
     memory: Sequence[Pattern] = (),
+    lessons: Sequence[str] = (),
 ) -> GenerationResult:
     """Generate a validated pipeline for ``request`` (see the module doc).
 
@@ -69,7 +71,8 @@ async def agenerate(
     ``retrieval_fallback``, when every model round failed, one last round adapts the best
     retrieved pattern without the model's analysis; the failed rounds stay in the result.
     ``memory``: stored pipelines (:func:`evopipe.genesis.memory.memory_patterns`) retrieved
-    beside the library; one that served a near-identical task is reused in the first round."""
+    beside the library; one that served a near-identical task is reused in the first round.
+    ``lessons``: the failure museum's notes, shown to the model repair rounds."""
     if not request.strip():
         raise GenerationError("the request is empty", diagnostics=[])
     started = time.monotonic()
@@ -85,6 +88,7 @@ async def agenerate(
         model_id=model_id,
         budget=budget,
         hits=retrieve(request, k=3, patterns=(*load_patterns(), *memory) if memory else None),
+        lessons=lessons,
     )
     chosen = strategy or _default_strategy(models, model_id)
     try:
@@ -267,6 +271,8 @@ async def _repair(ctx: _Ctx, previous: dict[str, Any], diags: list[Diagnostic]) 
         "draft": json.dumps(shown, indent=1, ensure_ascii=False),
         "diagnostics": "\n".join(describe(d) for d in diags) or "(none)",
     }
+    if ctx.lessons:
+        inputs["diagnostics"] += "\n\nLessons from earlier failures:\n" + "\n".join(ctx.lessons)
     result = await _run_library(ctx, repair, inputs)
     draft = result.outputs.get("draft")
     if not isinstance(draft, dict):

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 
 from evopipe.memory import tables as t
 from evopipe.memory.textindex import TextIndex
-from evopipe.spec import Pipeline, spec_hash
+from evopipe.spec import Pipeline, spec_hash, to_yaml
 from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.kinds import LlmStep
@@ -47,6 +47,9 @@ class StoredPattern:
     source_ref: str
     reuse_count: int
     created_at: float
+
+    def yaml(self) -> str:
+        return to_yaml(self.spec)
 
     def prompts(self) -> list[str]:
         return [s.prompt for s in walk_steps(self.spec.steps) if isinstance(s, LlmStep)]
