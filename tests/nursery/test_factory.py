@@ -82,7 +82,7 @@ def test_demand_files(tmp_path: Path) -> None:
     assert read_demands(listed) == read_demands(text)
     assert batch_id(read_demands(text)) == batch_id(["first need", "second need"])
     (tmp_path / "bad.yaml").write_text("need: 1\n", encoding="utf-8")
-    with pytest.raises(FactoryError, match="bad.yaml:1:1"):
+    with pytest.raises(FactoryError, match=r"bad\.yaml:1:1"):
         read_demands(tmp_path / "bad.yaml")
     (tmp_path / "empty.txt").write_text("# nothing\n", encoding="utf-8")
     with pytest.raises(FactoryError, match="no request"):
@@ -137,12 +137,14 @@ def test_factory_resumes_after_sigkill_and_never_registers_twice(tmp_path: Path)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     final = _statuses(db)
-    assert len(final) == len(NEEDS) and set(final) <= {"done", "duplicate"}
+    assert len(final) == len(NEEDS)
+    assert set(final) <= {"done", "duplicate"}
     with sqlite3.connect(db) as conn:
         versions = conn.execute(
             "SELECT name, COUNT(*) FROM registry_versions GROUP BY name"
         ).fetchall()
         registered = conn.execute("SELECT COUNT(DISTINCT candidate_id) FROM registry_versions")
         distinct = registered.fetchone()[0]
-    assert versions and all(n == 1 for _, n in versions), versions
+    assert versions
+    assert all(n == 1 for _, n in versions), versions
     assert distinct == len(versions) == final.count("done")
