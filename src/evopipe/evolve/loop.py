@@ -332,6 +332,9 @@ class Evolution:
         population = await self._seed(seed)
         seed_id = population[0]
         best_q, stale, stop = self.records[seed_id].quality, 0, "generations"
+        start_best = self.best(population)
+        if start_best != seed_id and self.records[start_best].quality >= 1.0:
+            return self._finish(seed_id, population, "perfect")  # a stored pipeline was perfect
         for gen in range(1, self.config.generations + 1):
             self.generation = gen
             population, budget_hit = await self._generation(gen, population)

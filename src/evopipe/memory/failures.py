@@ -28,7 +28,7 @@ CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("server-error", re.compile(r"\b5\d\d\b|server error", re.I)),
     ("budget", re.compile(r"budget|max_steps|max_tokens|limit exceeded", re.I)),
     ("invalid-spec", re.compile(r"unknown (step|kind|reference)|undefined|unresolved|cycle", re.I)),
-    ("wrong-answer", re.compile(r"wrong answer|expected|mismatch|score", re.I)),
+    ("wrong-answer", re.compile(r"\bwrong\b|expected|mismatch|score", re.I)),
 )
 OTHER = "other"
 

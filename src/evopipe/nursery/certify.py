@@ -9,6 +9,7 @@ from evopipe.engine import Services
 from evopipe.evaluate.dataset import Dataset
 from evopipe.evaluate.metrics.base import Metric
 from evopipe.evaluate.runner import EvalSettings
+from evopipe.memory.failures import FailureMuseum
 from evopipe.memory.patterns import PatternDB
 from evopipe.nursery import records
 from evopipe.nursery.records import Certification
@@ -44,6 +45,15 @@ async def certify(
         trial.settings = settings
     results = await run_stages(trial)
     cert = records.save(store, pipeline.name, spec_hash(pipeline), results)
+    if not cert.certified:  # the refusal goes to the failure museum
+        last = results[-1]
+        errors = "; ".join(str(e) for e in last.metrics.get("errors", []))
+        FailureMuseum(store).record(
+            origin="nursery",
+            subject=pipeline.name,
+            message=f"{last.stage}: {last.reason}" + (f" ({errors})" if errors else ""),
+            example={"cert_id": cert.cert_id, "stage": last.stage},
+        )
     if cert.certified:
         fitness = results[1].metrics.get("quality")
         PatternDB(store).add(

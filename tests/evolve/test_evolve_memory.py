@@ -1,0 +1,141 @@
+"""Evolution and the collective memory: champions enter the pattern DB, promotion can require a
+certification, a run can start from memory, transplant draws on it, and the run leaves its
+failures and innovations behind."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evolve_helpers import SpecEvaluator, seed_pipeline
+from test_evolve_promotion import tool_variant
+
+from evopipe.evolve.config import EvolveConfig
+from evopipe.evolve.ecosystem import MemoryRecorder, memory_donors, memory_seeds
+from evopipe.evolve.genome import candidate_id
+from evopipe.evolve.loop import resume, start
+from evopipe.evolve.promotion import promote
+from evopipe.evolve.repository import EvolutionRepository
+from evopipe.evolve.stats import ecosystem_stats
+from evopipe.memory import PatternDB
+from evopipe.memory.failures import FailureMuseum
+from evopipe.memory.innovations import Gallery
+from evopipe.orchestrate import Registry
+from evopipe.spec import Pipeline
+from evopipe.store import Store
+
+
+def certification_required(p: Pipeline) -> Pipeline:
+    data = p.model_dump(mode="python", by_alias=True)
+    data["promotion"] = {"require_certification": True}
+    return Pipeline.model_validate(data)
+
+
+async def test_promotion_requires_a_certification_when_the_policy_says_so(
+    repo: EvolutionRepository, store: Store
+) -> None:
+    seed = certification_required(seed_pipeline())
+    strong = certification_required(await tool_variant(seed_pipeline()))
+    cid = candidate_id(strong)
+    repo.put_spec(cid, strong)
+    certified: set[str] = set()
+    kwargs: dict[str, Any] = {
+        "repo": repo,
+        "registry": Registry(store),
+        "evaluator": SpecEvaluator(),
+        "incumbent": seed,
+        "certified": certified.__contains__,
+    }
+    refused = await promote(cid, **kwargs)
+    assert not refused.promoted
+    assert "promotion.require_certification" in refused.reason
+    assert Registry(store).champion("counter") is None
+    certified.add(cid)
+    accepted = await promote(cid, **kwargs)
+    assert accepted.promoted, accepted.reason
+    other = seed_pipeline().model_copy(update={"name": "counter-plain"})
+    plain = await tool_variant(other)  # no requirement: no certification needed
+    repo.put_spec(candidate_id(plain), plain)
+    free = await promote(candidate_id(plain), **{**kwargs, "incumbent": other, "certified": None})
+    assert free.promoted, free.reason
+
+
+def _config(**kw: Any) -> EvolveConfig:
+    base: dict[str, Any] = {"generations": 4, "population": 2, "offspring": 2, "seed": 0}
+    return EvolveConfig(**{**base, **kw})
+
+
+async def test_a_run_seeded_from_memory_reaches_the_fitness_in_fewer_calls(
+    repo: EvolutionRepository, store: Store
+) -> None:
+    seed = seed_pipeline()
+    PatternDB(store).add(await tool_variant(seed), origin="champion", source_ref="registry:x@v2")
+    stored = memory_seeds(store, seed)
+    assert len(stored) == 1
+    config = _config(operators=("instruction", "insert_tool", "params"))
+    cold = await start(seed, repo=repo, evaluator=SpecEvaluator(), config=config)
+    warm = await start(
+        seed, repo=repo, evaluator=SpecEvaluator(), config=config, from_memory=stored
+    )
+    assert warm.summary["champion_quality"] == cold.summary["champion_quality"] == 1.0
+    assert warm.summary["calls"] < cold.summary["calls"]
+    assert warm.champion_id == candidate_id(stored[0])
+    members = {m.candidate_id: m for m in repo.members(warm.run_id)}
+    assert members[candidate_id(stored[0])].operators == ("memory",)
+    again = await resume(warm.run_id, repo=repo, evaluator=SpecEvaluator())
+    assert again.champion_id == warm.champion_id  # the stored seeds were recorded with the run
+
+
+async def test_transplant_draws_on_stored_pipelines(
+    repo: EvolutionRepository, store: Store
+) -> None:
+    seed = seed_pipeline()
+    donor = await tool_variant(seed)
+    PatternDB(store).add(donor, origin="certified", source_ref="nursery:x")
+    donors = memory_donors(store, seed)
+    assert donors == [donor]
+    config = _config(generations=1, offspring=1, operators=("transplant",))
+    alone = await start(seed, repo=repo, evaluator=SpecEvaluator(), config=config)
+    assert alone.summary["candidates"] == 1  # nothing to transplant from
+    drawn = await start(seed, repo=repo, evaluator=SpecEvaluator(), config=config, donors=donors)
+    assert drawn.summary["champion_quality"] == 1.0
+    child = repo.get_spec(drawn.champion_id)
+    assert any(s.kind == "tool" for s in child.steps)
+
+
+async def test_a_run_leaves_its_innovations_and_failures_in_memory(
+    repo: EvolutionRepository, store: Store
+) -> None:
+    seed = seed_pipeline()
+    config = _config(operators=("insert_tool", "reflect"))
+    result = await start(
+        seed, repo=repo, evaluator=SpecEvaluator(), config=config, memory=MemoryRecorder(store)
+    )
+    [found] = Gallery(store).entries()
+    assert "tool:" in found.structure
+    assert found.run_id == result.run_id
+    assert found.lineage[0] == result.seed_id
+    assert found.fitness_gain > 0
+    clusters = {c.cause: c for c in FailureMuseum(store).clusters()}
+    assert "other" in clusters or "invalid-spec" in clusters or clusters == {}
+    stats = ecosystem_stats(store)
+    assert stats["innovations"] == 1
+    assert stats["evolution"]["runs"] == 1
+    assert stats["novel_structure_share"] == 1 / stats["evolution"]["candidates"]
+
+
+async def test_reflect_is_shown_the_museum_lesson_for_its_failures(store: Store) -> None:
+    FailureMuseum(store).record(origin="evaluation", subject="c1", message="wrong count: 4 not 3")
+    seen: list[dict[str, Any]] = []
+
+    async def inner(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        seen.append(inputs)
+        return {}
+
+    runner = MemoryRecorder(store).lessons(inner)
+    failures = json.dumps([{"feedback": "wrong count", "output": "5", "expected": "4"}])
+    await runner("reflect", {"prompt": "p", "failures": failures})
+    await runner("instruction", {"prompt": "p", "failures": failures})
+    assert "Failure museum: Seen 1 time(s) before (wrong-answer)" in seen[0]["failures"]
+    assert "wrong count: 4 not 3" in seen[0]["failures"]
+    assert seen[1]["failures"] == failures  # only reflect reads the museum
