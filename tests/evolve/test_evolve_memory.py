@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from evolve_helpers import SpecEvaluator, seed_pipeline
 from test_evolve_promotion import tool_variant
 
@@ -139,3 +140,41 @@ async def test_reflect_is_shown_the_museum_lesson_for_its_failures(store: Store)
     assert "Failure museum: Seen 1 time(s) before (wrong-answer)" in seen[0]["failures"]
     assert "wrong count: 4 not 3" in seen[0]["failures"]
     assert seen[1]["failures"] == failures  # only reflect reads the museum
+
+
+async def test_islands_evolve_side_by_side_and_migrate_their_best(
+    repo: EvolutionRepository, store: Store
+) -> None:
+    from evopipe.evolve.config import EvolveConfigError
+    from evopipe.evolve.islands import Archipelago, Colonies
+
+    seed = seed_pipeline()
+    prompt_only = Colonies((("instruction", "params"), ("params", "instruction")), migrate_every=1)
+    islands = Archipelago(
+        seed, repo=repo, evaluator=SpecEvaluator(), config=_config(generations=2),
+        colonies=prompt_only,
+    )  # fmt: skip
+    result = await islands.run()
+    assert len(result.runs) == 2
+    assert result.migrations >= 1
+    moved = [m for r in result.runs for m in repo.members(r.run_id) if m.operators == ("migrate",)]
+    assert moved
+    assert all(m.parents == (m.candidate_id,) for m in moved)
+    spent = sum(evo.spent()[0] for evo in islands.islands)
+    assert result.calls < spent  # the shared seed (and migrants) are counted once
+    calls = [c for c, _ in result.trajectory]
+    assert calls == sorted(calls)
+    with pytest.raises(EvolveConfigError):
+        Colonies((("instruction",),))
+
+
+async def test_a_structure_island_finds_the_tool_step(repo: EvolutionRepository) -> None:
+    from evopipe.evolve.islands import Colonies, run_islands
+
+    colonies = Colonies((("instruction", "params"), ("insert_tool", "remove")))
+    result = await run_islands(
+        seed_pipeline(), repo=repo, evaluator=SpecEvaluator(),
+        config=_config(generations=3, budget_calls=400), colonies=colonies,
+    )  # fmt: skip
+    assert result.champion_quality == 1.0
+    assert any(s.kind == "tool" for s in repo.get_spec(result.champion_id).steps)
