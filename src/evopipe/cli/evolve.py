@@ -87,6 +87,9 @@ def evolve_cmd(
     operator: str = typer.Option(None, help="Evolve this operator's pipeline (e.g. reflect)."),
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
+    from_memory: bool = typer.Option(
+        False, "--from-memory", help="Start from stored pipelines of a similar task."
+    ),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -120,7 +123,9 @@ def evolve_cmd(
             output=output,
             no_cache=no_cache,
         )
-        args = EvolveArgs(pipeline, source, config, operator_model, operator)
+        args = EvolveArgs(
+            pipeline, source, config, operator_model, operator, from_memory=from_memory
+        )
 
         def show(proj: dict[str, Any]) -> None:
             typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
