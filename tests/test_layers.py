@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "nursery": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
-    "cli": {"app", "evopipe"},
+    "cli": {"app", "evopipe", "mcp"},  # `evopipe mcp` starts the MCP face
     "server": {"app", "evopipe"},
     "chat": {"app", "evopipe"},
     "mcp": {"app", "evopipe"},

@@ -27,8 +27,10 @@ from evopipe.store.migrate import LEGACY_AREA, upgrade
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LEGACY_LEDGER = [(1, "core"), (2, "generations"), (3, "evaluation"), (4, "evolution")]
 LATER_AREAS = ("memory", "nursery")
-"""Areas that came after the fixtures were made: an upgrade creates their tables, empty."""
+"""Areas that came after the fixtures were made: an upgrade creates their tables, empty (and
+the store's conversation table, from a later core migration)."""
 LATER_TABLES = {
+    "conversation_messages": 0,
     "memory_patterns": 0,
     "memory_failures": 0,
     "memory_innovations": 0,
@@ -203,6 +205,6 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
             rows = conn.exec_driver_sql("SELECT area, version FROM schema_migrations").all()
     assert sorted(rows) == sorted(
         [(LEGACY_AREA, v) for v, _ in LEGACY_LEDGER]
-        + [("ledger", 100), ("store", 1), ("store", 2)]
+        + [("ledger", 100), ("store", 1), ("store", 2), ("store", 3)]
         + [(a, 1) for a in ("genesis", "evaluate", "evolve", "orchestrate", *LATER_AREAS)]
     )

@@ -95,6 +95,7 @@ class App:
         self._policy: Policy | None = policy
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
+        self._otel: Subscriber | None = None
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -180,15 +181,36 @@ class App:
         """The engine's context for a run, an evaluation or an evolution (the one place
         ``Services`` is built): redacted subscribers, the genesis hook, this app's policy.
         Runs are journaled in :attr:`journal` (or ``journal``) unless ``journaled`` is False."""
-        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in subscribers])
+        watchers = [*subscribers, *self._observers()]
+        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in watchers])
         return Services(
             models=self.models(cache_policy),
             store=(journal or self.journal) if journaled else None,
             bus=bus,
             policy=policy or self.policy,
             base_dir=(base_dir or self.project_dir).resolve(),
-            hooks={"generator": self._generate_hook},
+            hooks={"generator": self._generate_hook, "conversations": self.conversations},
         )
+
+    def _observers(self) -> list[Subscriber]:
+        """Subscribers every run of this session gets: OpenTelemetry spans when ``otel`` is on
+        (a clear error if its extra is missing)."""
+        if not self.settings.otel:
+            return []
+        if self._otel is None:
+            from evopipe.app.integrations import otel_subscriber
+
+            self._otel = otel_subscriber(self.environ)
+        return [self._otel]
+
+    @property
+    def conversations(self) -> Any:
+        """Conversations of the ``session`` kind (and of a chat face): in the store, or in
+        memory when not persisting (:mod:`evopipe.engine.conversations`)."""
+        found = self._ops.get("conversations")
+        if found is None:
+            found = self._ops["conversations"] = _open_conversations(self)
+        return found
 
     async def _generate_hook(self, **kwargs: Any) -> Any:
         """The ``generate`` kind's hook (genesis is imported on first use)."""
@@ -234,3 +256,13 @@ class App:
         if runs is not None:
             await runs.drain()
         self.close()
+
+
+def _open_conversations(app: App) -> Any:
+    if app.settings.persist or app._store is not None:
+        from evopipe.store.conversations import StoreConversations
+
+        return StoreConversations(app.store)
+    from evopipe.engine.conversations import MemoryConversations
+
+    return MemoryConversations()

@@ -24,6 +24,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.interop",
     "evopipe.cli.memory",
     "evopipe.cli.nursery",
+    "evopipe.cli.mcp",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 

@@ -79,7 +79,9 @@ def evolve_cmd(
     seed: int = typer.Option(0, help="Random seed (same seed, same run)."),
     model: str = typer.Option(None, "--model", help="Model for every step (overrides)."),
     operator_model: str = typer.Option(None, help="Model driving LLM operators."),
-    operators: str = typer.Option(",".join(DEFAULT_OPERATORS), help="Operators to use."),
+    operators: str = typer.Option(
+        ",".join(DEFAULT_OPERATORS), help="Operators to use (also: dspy_fewshot, dspy extra)."
+    ),
     models: str = typer.Option("", help="Model pool for model_switch (comma-separated)."),
     mapping: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)."),
     expected: str = typer.Option(None, help="Dataset field holding the expected value."),

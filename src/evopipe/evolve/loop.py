@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,13 @@ from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
 from evopipe.evolve.notes import run_notes
-from evopipe.evolve.operators import OPERATORS, OperatorContext, OperatorError, OperatorRunner
+from evopipe.evolve.operators import (
+    OPERATORS,
+    Operator,
+    OperatorContext,
+    OperatorError,
+    OperatorRunner,
+)
 from evopipe.evolve.repository import EvolutionRepository, Member, Proposal
 from evopipe.evolve.selection import oriented, pareto_front, sample_parent, survivors
 from evopipe.evolve.validity import check_offspring
@@ -73,10 +79,12 @@ class Evolution:
         memory: MemoryRecorder | None = None,
         from_memory: Sequence[Pipeline] = (),
         donors: Sequence[Pipeline] = (),
+        operators: Mapping[str, Operator] | None = None,
     ) -> None:
         """``memory`` records failures and innovations (and lends ``reflect`` the museum's
         lessons); ``from_memory`` joins the seed in generation 0; ``donors`` are stored
         pipelines ``transplant`` and ``crossover`` may draw from after the population."""
+        self.operators = operator_table(config, operators)
         self.repo = repo
         self.memory = memory
         self.from_memory = tuple(from_memory)
@@ -211,7 +219,7 @@ class Evolution:
         for k in range(self.config.tries_per_slot):
             name = order[k % len(order)]
             used = name
-            fed = fed or OPERATORS[name].needs_feedback
+            fed = fed or self.operators[name].needs_feedback
             outcome, child, partners = await self._try(name, parent, population, rng)
             tally = self.attempts.setdefault(name, {})
             tally[outcome] = tally.get(outcome, 0) + 1
@@ -245,7 +253,7 @@ class Evolution:
         self, name: str, parent: str, population: list[str], rng: random.Random
     ) -> tuple[str, Pipeline | None, tuple[str, ...]]:
         """(outcome, child, ids of the other parents the operator drew from)."""
-        op = OPERATORS[name]
+        op = self.operators[name]
         ranked = sorted(population, key=self._rank)
         ranked += sorted((i for i in self.records if i not in population), key=self._rank)
         others = [self.specs[i] for i in ranked if i != parent][:8] + list(self.donors)
@@ -400,6 +408,22 @@ class Evolution:
         )
 
 
+def operator_table(
+    config: EvolveConfig, supplied: Mapping[str, Operator] | None = None
+) -> dict[str, Operator]:
+    """The built-in operators plus those ``supplied`` for this run (the application layer
+    supplies the ones that need the session's models or an optional extra); every operator
+    the config enables must be in it."""
+    table = {**OPERATORS, **(supplied or {})}
+    missing = [name for name in config.operators if name not in table]
+    if missing:
+        raise EvolveConfigError(
+            f"operator(s) {', '.join(missing)} were not supplied for this run (evolve through "
+            "evopipe.app, which supplies them when their extra is installed)"
+        )
+    return table
+
+
 def new_run_id() -> str:
     return "evo_" + uuid.uuid4().hex[:16]
 
@@ -417,9 +441,12 @@ async def start(
     memory: MemoryRecorder | None = None,
     from_memory: Sequence[Pipeline] = (),
     donors: Sequence[Pipeline] = (),
+    operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
-    """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store); the stored
-    pipelines it starts from or draws on are recorded with it, so a resume uses the same."""
+    """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store); ``operators``
+    adds operators to the built-in table for this run. The stored pipelines it starts from or
+    draws on are recorded with it, so a resume uses the same."""
+    operator_table(config, operators)  # refuse before anything is written
     rid = run_id or new_run_id()
     repo.put_spec(candidate_id(seed), seed)
     for stored in (*from_memory, *donors):
@@ -449,6 +476,7 @@ async def start(
         memory=memory,
         from_memory=from_memory,
         donors=donors,
+        operators=operators,
     )
     return await evo.run(seed)
 
@@ -461,6 +489,7 @@ async def resume(
     run_operator: OperatorRunner | None = None,
     hooks: Sequence[EvolveHook] = (),
     memory: MemoryRecorder | None = None,
+    operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
     """Continue a run from its checkpoints: nothing already evaluated is paid for again."""
     info = repo.get_run(run_id)
@@ -476,5 +505,6 @@ async def resume(
         memory=memory,
         from_memory=[repo.get_spec(c) for c in recalled.get("from_memory", [])],
         donors=[repo.get_spec(c) for c in recalled.get("donors", [])],
+        operators=operators,
     )
     return await evo.run(repo.get_spec(info["seed_id"]))
