@@ -42,6 +42,7 @@ from evopipe.evolve.islands import Colonies, run_islands
 from evopipe.evolve.loop import start
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.evolve.source import make_evaluator
+from evopipe.genesis import GenerationError
 from evopipe.memory import PatternDB
 from evopipe.models import ModelHub
 from evopipe.models.testing import ScriptedModel
@@ -79,13 +80,16 @@ TASK_B = {"name": "count-items", "description": "Count the objects a question li
 
 
 def _row(result: Any, calls: int) -> dict[str, Any]:
+    """One generation (``result``: a GenerationResult, or the GenerationError it raised)."""
     rounds = result.rounds
+    valid = not isinstance(result, GenerationError)
     return {
-        "first_try_valid": result.first_try_valid,
+        "valid": valid,
+        "first_try_valid": valid and result.first_try_valid,
         "rounds": len(rounds),
         "deterministic_repairs": sum(len(r.repairs) for r in rounds),
         "model_repair_rounds": sum(r.source == "repair" for r in rounds),
-        "reused_memory": bool(result.pattern and result.pattern.startswith("memory/")),
+        "reused_memory": valid and str(result.pattern or "").startswith("memory/"),
         "model_calls": calls,
     }
 
@@ -93,7 +97,7 @@ def _row(result: Any, calls: int) -> dict[str, Any]:
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "requests": len(rows),
-        "valid": len(rows),
+        "valid": sum(r["valid"] for r in rows),
         "first_try_valid_share": mean(r["first_try_valid"] for r in rows),
         "mean_rounds": mean(r["rounds"] for r in rows),
         "mean_deterministic_repairs": mean(r["deterministic_repairs"] for r in rows),
@@ -122,6 +126,16 @@ class Counted:
         return await self.inner.complete(request)
 
 
+async def _generate(app: App, request: str, use_memory: bool) -> Any:
+    try:
+        outcome = await app.generations.generate(
+            request, model="counted", use_memory=use_memory, retrieval_fallback=True
+        )
+    except GenerationError as exc:
+        return exc
+    return outcome.result
+
+
 async def genesis_part(
     work: Path, model_id: str = "fake", limit: int | None = None
 ) -> dict[str, Any]:
@@ -131,18 +145,21 @@ async def genesis_part(
     hub.add(model, "counted")
     out: dict[str, Any] = {"model": model_id, "pairs": len(pairs)}  # fake: schema-aware test model
     with App(Settings.load(work, db=str(work / "genesis.db")), models=hub) as app:
-        gen = app.generations
+        stored = 0
         for pair in pairs:
-            earlier = await gen.generate(pair["earlier"], model="counted", use_memory=False)
-            PatternDB(app.store).add(
-                earlier.result.pipeline, origin="certified", source_ref="bench:earlier"
-            )
+            earlier = await _generate(app, pair["earlier"], False)
+            if not isinstance(earlier, GenerationError):
+                PatternDB(app.store).add(
+                    earlier.pipeline, origin="certified", source_ref="bench:earlier"
+                )
+                stored += 1
+        out["earlier_stored"] = stored
         for label, use in (("without_memory", False), ("with_memory", True)):
             rows = []
             for pair in pairs:
                 before = model.calls
-                outcome = await gen.generate(pair["similar"], model="counted", use_memory=use)
-                rows.append(_row(outcome.result, model.calls - before))
+                result = await _generate(app, pair["similar"], use)
+                rows.append(_row(result, model.calls - before))
             out[label] = _summary(rows)
     return out
 
