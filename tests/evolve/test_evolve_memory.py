@@ -178,3 +178,25 @@ async def test_a_structure_island_finds_the_tool_step(repo: EvolutionRepository)
     )  # fmt: skip
     assert result.champion_quality == 1.0
     assert any(s.kind == "tool" for s in repo.get_spec(result.champion_id).steps)
+
+
+async def test_the_scout_proposes_the_most_novel_structure() -> None:
+    import random
+
+    from evopipe.evolve.operators import OPERATORS
+    from evopipe.evolve.operators.base import OperatorContext
+    from evopipe.evolve.operators.scout import explore, novelty
+    from evopipe.memory.innovations import structural_distance
+
+    seed = seed_pipeline()
+    tooled = await tool_variant(seed)
+    assert structural_distance(seed, seed) == 0.0
+    assert 0.0 < structural_distance(seed, tooled) <= 1.0
+    known = [seed, tooled]
+    child = await OPERATORS["scout"].apply(seed, OperatorContext(random.Random(0), others=[tooled]))
+    assert child is not None
+    found = await explore(seed, OperatorContext(random.Random(0), others=[tooled]))
+    assert len(found) >= 3
+    assert novelty(child, known) == max(score for score, _, _ in found) > 0
+    assert child in [c for _, c, _ in found]
+    assert novelty(child, known) > novelty(tooled, known)  # the tool shape is known already

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +22,25 @@ from evopipe.memory.patterns import walk_steps
 from evopipe.spec import Pipeline
 
 
-def structure_of(pipeline: Pipeline) -> str:
-    """The kind combination of a pipeline: ``kind`` (``tool:NAME`` for tools), sorted, joined."""
-    labels = set()
+def structure_labels(pipeline: Pipeline) -> Counter[str]:
+    """Each step's ``kind`` (``tool:NAME`` for tools), counted, inner steps included."""
+    labels: Counter[str] = Counter()
     for step in walk_steps(pipeline.steps):
         tool = getattr(step, "tool", None)
-        labels.add(f"tool:{tool}" if step.kind == "tool" and tool else step.kind)
-    return "+".join(sorted(labels))
+        labels[f"tool:{tool}" if step.kind == "tool" and tool else step.kind] += 1
+    return labels
+
+
+def structure_of(pipeline: Pipeline) -> str:
+    """The kind combination of a pipeline: its distinct labels, sorted, joined by ``+``."""
+    return "+".join(sorted(structure_labels(pipeline)))
+
+
+def structural_distance(a: Pipeline, b: Pipeline) -> float:
+    """1 - (shared labels / all labels), counted with multiplicity: 0 same shape, 1 disjoint."""
+    la, lb = structure_labels(a), structure_labels(b)
+    union = sum((la | lb).values())
+    return 1.0 - sum((la & lb).values()) / union if union else 0.0
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from evopipe.evolve.operators.parallelise import Parallelise
 from evopipe.evolve.operators.params import ParameterTweak
 from evopipe.evolve.operators.reflect import Reflect
 from evopipe.evolve.operators.remove import RemoveStep
+from evopipe.evolve.operators.scout import Scout
 from evopipe.evolve.operators.transplant import Transplant
 
 OPERATORS: dict[str, Operator] = {
@@ -39,6 +40,7 @@ OPERATORS: dict[str, Operator] = {
         Parallelise(),
         Transplant(),
         Crossover(),
+        Scout(),
     )
 }
 """Operator name → operator. The loop draws from the names enabled for a run."""
