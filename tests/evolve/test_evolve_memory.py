@@ -5,10 +5,17 @@ failures and innovations behind."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from evolve_helpers import SpecEvaluator, seed_pipeline
+from evolve_helpers import (
+    SEED_YAML,
+    SpecEvaluator,
+    scripted_counter,
+    seed_pipeline,
+    slice_dataset,
+)
 from test_evolve_promotion import tool_variant
 
 from evopipe.evolve.config import EvolveConfig
@@ -200,3 +207,28 @@ async def test_the_scout_proposes_the_most_novel_structure() -> None:
     assert novelty(child, known) == max(score for score, _, _ in found) > 0
     assert child in [c for _, c, _ in found]
     assert novelty(child, known) > novelty(tooled, known)  # the tool shape is known already
+
+
+async def test_a_promoted_champion_enters_the_pattern_db(tmp_path: Path) -> None:
+    from evopipe.app import App, Settings
+    from evopipe.app.evolve import EvalSource, EvolveArgs
+    from evopipe.models import ModelHub
+
+    data = slice_dataset(tmp_path)
+    seed = tmp_path / "counter.yaml"
+    seed.write_text(SEED_YAML)
+    hub = ModelHub()
+    hub.add(scripted_counter(data), "scripted")
+    source = EvalSource(str(data), "numeric[pick=first]", "scripted", {"question": "input"})
+    config = _config(generations=1, operators=("insert_tool",))
+    with App(Settings.load(tmp_path, db=str(tmp_path / "e.db")), models=hub) as app:
+        result = await app.evolutions.evolve(EvolveArgs(seed, source, config))
+        assert app.memory.patterns() == []
+        decision = await app.evolutions.promote(result.champion_id[:12])
+        assert decision.promoted, decision.reason
+        [stored] = app.memory.patterns()
+        assert stored.pattern_id == result.champion_id
+        assert stored.origin == "champion"
+        assert stored.source_ref == f"registry:counter@v{decision.version}"
+        assert stored.fitness is not None
+        assert stored.fitness > 0.5
