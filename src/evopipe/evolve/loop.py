@@ -21,6 +21,7 @@ from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
 from evopipe.evolve.notes import run_notes
+from evopipe.evolve.operator_health import operator_model_report
 from evopipe.evolve.operators import (
     OPERATORS,
     Operator,
@@ -371,7 +372,7 @@ class Evolution:
         champion = self.best(ids)
         calls, cost = self.spent()
         proposals, quality = self._stats_input()
-        summary = {
+        summary: dict[str, Any] = {
             "seed_id": seed_id,
             "champion_id": champion,
             "seed_quality": self.records[seed_id].quality,
@@ -400,7 +401,8 @@ class Evolution:
                 seed=self.specs[seed_id],
                 proposals=proposals,
                 quality=quality,
-            ),
+            )
+            | {"operator_model": operator_model_report(proposals, self.specs)},
         }
         self.repo.finish_run(self.run_id, "finished", summary)
         return EvolutionResult(
