@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 CORE = {"spec", "check", "models", "engine", "steps"}
 BELOW_AREAS = CORE | {"store"}
 MEMORY = BELOW_AREAS | {"memory"}  # the collective memory sits below every area that reads it
-BELOW_APP = MEMORY | {"genesis", "evaluate", "orchestrate", "evolve", "interop", "nursery"}
+BELOW_APP = MEMORY | {"genesis", "evaluate", "orchestrate", "evolve", "interop", "queue", "nursery"}
 
 ALLOWED: dict[str, set[str]] = {
     "spec": set(),
@@ -32,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluate": BELOW_AREAS,
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
+    "queue": BELOW_AREAS,
     "evolve": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "nursery": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,

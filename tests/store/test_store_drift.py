@@ -19,6 +19,7 @@ from evopipe.genesis import tables as genesis_tables
 from evopipe.memory import tables as memory_tables
 from evopipe.nursery import tables as nursery_tables
 from evopipe.orchestrate import tables as orchestrate_tables
+from evopipe.queue import tables as queue_tables
 from evopipe.store import Store, conversation_tables
 from evopipe.store import tables as core_tables
 from evopipe.store.drift import schema_drift
@@ -33,12 +34,15 @@ LIVE: list[Table] = [
         evaluate_tables,
         evolve_tables,
         orchestrate_tables,
+        queue_tables,
         memory_tables,
         nursery_tables,
     )
     for table in module.metadata.sorted_tables
 ]
-AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "app")
+AREAS_ABOVE_THE_STORE = (
+    *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "app"),
+)
 
 
 def test_the_migrations_build_exactly_the_live_tables(tmp_path: Path) -> None:
@@ -125,6 +129,7 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evaluate",
         "evolve",
         "orchestrate",
+        "queue",
         "memory",
         "nursery",
     }

@@ -26,17 +26,6 @@ from evopipe.store.migrate import LEGACY_AREA, upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LEGACY_LEDGER = [(1, "core"), (2, "generations"), (3, "evaluation"), (4, "evolution")]
-LATER_AREAS = ("memory", "nursery")
-"""Areas that came after the fixtures were made: an upgrade creates their tables, empty (and
-the store's conversation table, from a later core migration)."""
-LATER_TABLES = {
-    "conversation_messages": 0,
-    "memory_patterns": 0,
-    "memory_failures": 0,
-    "memory_innovations": 0,
-    "nursery_certifications": 0,
-    "factory_items": 0,
-}
 
 
 def _replay(name: str, tmp_path: Path) -> Path:
@@ -57,6 +46,37 @@ def _counts(db: Path) -> dict[str, int]:
 
 def _data(counts: dict[str, int]) -> dict[str, int]:
     return {name: n for name, n in counts.items() if name != "schema_migrations"}
+
+
+FIRST_RELEASE_AREAS = {"store", "genesis", "evaluate", "evolve", "orchestrate"}
+NEW_AREA_TABLES = {
+    "conversation_messages": 0,
+    "run_queue": 0,
+    "tenant_budgets": 0,
+    "cost_ledger": 0,
+    **dict.fromkeys(
+        (
+            "registry_aliases",
+            "registry_tags",
+            "registry_changes",
+            "route_decisions",
+            "chain_runs",
+            "chain_events",
+            "schedules",
+            "schedule_fires",
+            "concurrency_leases",
+            "canaries",
+            "canary_outcomes",
+            "memory_patterns",
+            "memory_failures",
+            "memory_innovations",
+            "nursery_certifications",
+            "factory_items",
+        ),
+        0,
+    ),
+}
+"""Tables created by migrations newer than the release fixtures: created empty."""
 
 
 def _ledger(db: Path) -> list[tuple[str, int, str, float]]:
@@ -110,7 +130,7 @@ def test_the_release_database_migrates_forward_with_its_data(tmp_path: Path) -> 
     after = _data(_counts(db))
     assert after == {
         **_data(before),
-        **LATER_TABLES,
+        **NEW_AREA_TABLES,
         "runs": before["runs"] + 1,
         "events": before["events"] + 1,
     }
@@ -146,8 +166,10 @@ def test_a_release_database_opened_with_the_core_only_upgrades_the_rest_later(
     with Store.open(str(db), migrations=MIGRATIONS) as store:
         assert Registry(store).champion("counter") is not None
     areas = {a for a, *_ in _ledger(db)}
-    first = {LEGACY_AREA, "ledger", "store", "genesis", "evaluate", "evolve", "orchestrate"}
-    assert areas == first | set(LATER_AREAS)
+    assert areas == {
+        *(LEGACY_AREA, "ledger", "store"),
+        *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery"),
+    }
 
 
 def test_a_database_from_before_last_seq_was_dropped_takes_new_runs(tmp_path: Path) -> None:
@@ -167,7 +189,7 @@ def test_a_database_from_before_last_seq_was_dropped_takes_new_runs(tmp_path: Pa
         store.create_run("after", pipeline_name="p", spec_hash="h", spec_json="{}", inputs={})
         gated = next(r for r in store.list_runs() if r.pipeline_name == "gated")
         assert gated.last_seq == len(store.load_events(gated.run_id)) > 0
-    assert _data(_counts(db)) == {**_data(before), **LATER_TABLES, "runs": before["runs"] + 1}
+    assert _data(_counts(db)) == {**_data(before), **NEW_AREA_TABLES, "runs": before["runs"] + 1}
 
 
 @pytest.mark.postgres
@@ -189,7 +211,7 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
         for version, name in LEGACY_LEDGER:
             conn.exec_driver_sql(f"INSERT INTO schema_migrations VALUES ({version}, '{name}', 1)")
         for one in MIGRATIONS:
-            if one.area not in LATER_AREAS:
+            if one.area in FIRST_RELEASE_AREAS:
                 importlib.import_module(one.migrations()[0].module).upgrade(conn)
         conn.exec_driver_sql(
             "INSERT INTO runs (run_id, pipeline_name, spec_hash, spec_json, inputs_json, status, "
@@ -206,5 +228,8 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
     assert sorted(rows) == sorted(
         [(LEGACY_AREA, v) for v, _ in LEGACY_LEDGER]
         + [("ledger", 100), ("store", 1), ("store", 2), ("store", 3)]
-        + [(a, 1) for a in ("genesis", "evaluate", "evolve", "orchestrate", *LATER_AREAS)]
+        + [(a, 1) for a in ("genesis", "evaluate", "evolve", "orchestrate")]
+        + [("orchestrate", 2)]
+        + [("queue", 1), ("queue", 2)]  # areas added since: migrated on this open
+        + [("memory", 1), ("nursery", 1)]
     )

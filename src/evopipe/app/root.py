@@ -31,6 +31,8 @@ from evopipe.store import SecretRedactor
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from evopipe.app.catalog import Catalog
+    from evopipe.app.chains import Chains
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
@@ -38,8 +40,13 @@ if TYPE_CHECKING:
     from evopipe.app.models import Models
     from evopipe.app.nursery import Nursery
     from evopipe.app.pipelines import Pipelines
+    from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
+    from evopipe.app.releases import Releases
+    from evopipe.app.reports import Reports
+    from evopipe.app.routing import Routing
     from evopipe.app.runs import Runs
+    from evopipe.app.schedules import Scheduling
     from evopipe.check import CheckOptions
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
@@ -228,9 +235,16 @@ class App:
     evaluations: Operations[Evaluations] = Operations("evopipe.app.evaluate:Evaluations")
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
+    queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
     memory: Operations[Memory] = Operations("evopipe.app.memory:Memory")
     nursery: Operations[Nursery] = Operations("evopipe.app.nursery:Nursery")
+    routing: Operations[Routing] = Operations("evopipe.app.routing:Routing")
+    releases: Operations[Releases] = Operations("evopipe.app.releases:Releases")
+    chains: Operations[Chains] = Operations("evopipe.app.chains:Chains")
+    scheduling: Operations[Scheduling] = Operations("evopipe.app.schedules:Scheduling")
+    catalog: Operations[Catalog] = Operations("evopipe.app.catalog:Catalog")
+    reports: Operations[Reports] = Operations("evopipe.app.reports:Reports")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

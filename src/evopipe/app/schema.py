@@ -16,6 +16,7 @@ from evopipe.genesis.migrations import MIGRATIONS as GENESIS
 from evopipe.memory.migrations import MIGRATIONS as MEMORY
 from evopipe.nursery.migrations import MIGRATIONS as NURSERY
 from evopipe.orchestrate.migrations import MIGRATIONS as ORCHESTRATE
+from evopipe.queue.migrations import MIGRATIONS as QUEUE
 from evopipe.store import SecretRedactor, Store, resolve_db_url
 from evopipe.store.migrate import CORE, MigrationSet
 
@@ -25,6 +26,7 @@ MIGRATIONS: tuple[MigrationSet, ...] = (
     EVALUATE,
     EVOLVE,
     ORCHESTRATE,
+    QUEUE,
     MEMORY,
     NURSERY,
 )
@@ -54,5 +56,6 @@ __all__ = [
     "MIGRATIONS",
     "NURSERY",
     "ORCHESTRATE",
+    "QUEUE",
     "open_store",
 ]

@@ -25,6 +25,13 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.memory",
     "evopipe.cli.nursery",
     "evopipe.cli.mcp",
+    "evopipe.cli.worker",
+    "evopipe.cli.release",
+    "evopipe.cli.route",
+    "evopipe.cli.chain",
+    "evopipe.cli.schedule",
+    "evopipe.cli.catalog",
+    "evopipe.cli.report",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
