@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.orchestrate.conftest import FakeClock
+from orch_helpers import FakeClock
 
 from evopipe.app.schema import open_store
 from evopipe.orchestrate.concurrency import FairQueue, Lease, LeaseLost, Leases

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.orchestrate.conftest import FakeClock
+from orch_helpers import FakeClock
 
 from evopipe.app.schema import open_store
 from evopipe.orchestrate.scheduler import Scheduler
