@@ -47,6 +47,7 @@ EXIT_OK: dict[str, set[int]] = {
     "validate": {0, 1},  # python/shell/http examples are refused under the untrusted policy
     "promote": {0, 1},  # refused unless the candidate beats the incumbent: a documented outcome
     "resume": {0, 3},  # a run waiting on an approval stays waiting
+    "nursery": {0, 1},  # refused when a gate fails (the fake model scores nothing)
 }
 
 

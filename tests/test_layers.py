@@ -17,13 +17,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 CORE = {"spec", "check", "models", "engine", "steps"}
 BELOW_AREAS = CORE | {"store"}
-BELOW_APP = BELOW_AREAS | {
+MEMORY = BELOW_AREAS | {"memory"}  # the collective memory sits below every area that reads it
+BELOW_APP = MEMORY | {
     "genesis",
     "evaluate",
     "orchestrate",
     "evolve",
     "interop",
     "queue",
+    "nursery",
     "ray",
 }
 
@@ -34,13 +36,15 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"spec", "check", "models", "steps"},  # engine and steps are one layer
     "steps": {"spec", "check", "models", "engine"},
     "store": CORE,
-    "genesis": BELOW_AREAS,
+    "memory": BELOW_AREAS,
+    "genesis": MEMORY,
     "evaluate": BELOW_AREAS,
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
     "queue": BELOW_AREAS,
     "ray": CORE,  # an executor for the engine's seam; the app chooses it
-    "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
+    "evolve": MEMORY | {"genesis", "evaluate", "orchestrate"},
+    "nursery": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
     "cli": {"app", "evopipe", "mcp"},  # `evopipe mcp` starts the MCP face

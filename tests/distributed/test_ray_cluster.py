@@ -128,7 +128,8 @@ def _started(app: App, step: str, delay_s: float) -> Any:
 def test_a_worker_killed_mid_step_is_retried_and_journaled_once(
     ray_cluster: str, tmp_path: Path
 ) -> None:
-    path = _pipeline(tmp_path, "llm", 'prompt: "slow", model: "sim:latency_ms=1500,seed=3"')
+    # long enough that the kill lands mid-call even when the machine is loaded
+    path = _pipeline(tmp_path, "llm", 'prompt: "slow", model: "sim:latency_ms=4000,seed=3"')
     settings = _settings(tmp_path, "ray", ray_cluster, db=str(tmp_path / "e.db"))
     with App(settings) as app:
         executor: Any = app.executor

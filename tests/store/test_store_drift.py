@@ -16,6 +16,8 @@ from evopipe.app.schema import MIGRATIONS
 from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
+from evopipe.memory import tables as memory_tables
+from evopipe.nursery import tables as nursery_tables
 from evopipe.orchestrate import tables as orchestrate_tables
 from evopipe.queue import tables as queue_tables
 from evopipe.store import Store, conversation_tables
@@ -33,10 +35,14 @@ LIVE: list[Table] = [
         evolve_tables,
         orchestrate_tables,
         queue_tables,
+        memory_tables,
+        nursery_tables,
     )
     for table in module.metadata.sorted_tables
 ]
-AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "queue", "app")
+AREAS_ABOVE_THE_STORE = (
+    *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "app"),
+)
 
 
 def test_the_migrations_build_exactly_the_live_tables(tmp_path: Path) -> None:
@@ -124,6 +130,8 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evolve",
         "orchestrate",
         "queue",
+        "memory",
+        "nursery",
     }
     for path in modules:
         live = {m for m in _imports(path) if m.endswith(".tables") or ".tables." in m}

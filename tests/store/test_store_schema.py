@@ -142,6 +142,8 @@ def test_core_migrations_come_first_and_are_recorded_by_area(tmp_path: Path) -> 
         ("orchestrate", 2),
         ("queue", 1),
         ("queue", 2),
+        ("memory", 1),
+        ("nursery", 1),
     ]
 
 

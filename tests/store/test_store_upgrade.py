@@ -67,6 +67,11 @@ NEW_AREA_TABLES = {
             "concurrency_leases",
             "canaries",
             "canary_outcomes",
+            "memory_patterns",
+            "memory_failures",
+            "memory_innovations",
+            "nursery_certifications",
+            "factory_items",
         ),
         0,
     ),
@@ -163,7 +168,7 @@ def test_a_release_database_opened_with_the_core_only_upgrades_the_rest_later(
     areas = {a for a, *_ in _ledger(db)}
     assert areas == {
         *(LEGACY_AREA, "ledger", "store"),
-        *("genesis", "evaluate", "evolve", "orchestrate", "queue"),
+        *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery"),
     }
 
 
@@ -225,5 +230,6 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
         + [("ledger", 100), ("store", 1), ("store", 2), ("store", 3)]
         + [(a, 1) for a in ("genesis", "evaluate", "evolve", "orchestrate")]
         + [("orchestrate", 2)]
-        + [("queue", 1), ("queue", 2)]  # an area added since: migrated on this open
+        + [("queue", 1), ("queue", 2)]  # areas added since: migrated on this open
+        + [("memory", 1), ("nursery", 1)]
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from evopipe.evaluate.dataset import Dataset, parse_mapping
 from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, EvolveHook, Progress
+from evopipe.evolve.ecosystem import MemoryRecorder, memory_donors, memory_seeds
 from evopipe.evolve.evaluator import DatasetEvaluator
 from evopipe.evolve.fitness import Evaluator
 from evopipe.evolve.genome import candidate_id
@@ -53,6 +54,8 @@ class EvolveArgs:
     """Evolve this operator's own pipeline; ``pipeline`` is then the reference task."""
     dataset: Dataset | None = None
     """An in-memory dataset (``source.dataset`` then only names it)."""
+    from_memory: bool = False
+    """Start the population with stored pipelines that served a similar task (pattern DB)."""
     run_id: str | None = None
     """The evolution run's id (None: a new one), so a caller can know it before it ends."""
 
@@ -98,6 +101,7 @@ class Evolutions:
             evaluator = OperatorFitness(args.operator, reference.pipeline, task_eval, runner)
         elif on_projection is not None:
             on_projection(await projection(seed, task_eval, args.config))
+        store, task = self.app.store, args.operator is None
         return await start(
             seed,
             repo=EvolutionRepository(self.app.store),
@@ -114,6 +118,9 @@ class Evolutions:
                 "operator": args.operator,
                 "operator_pipelines": {n: candidate_id(p) for n, p in promoted.items()},
             },
+            memory=MemoryRecorder(store),
+            from_memory=memory_seeds(store, seed) if task and args.from_memory else (),
+            donors=memory_donors(store, seed) if task else (),
         )
 
     def _supplied(self, config: EvolveConfig, model_id: str | None) -> dict[str, Any]:
@@ -156,6 +163,7 @@ class Evolutions:
             evaluator=evaluator,
             run_operator=runner,
             hooks=hooks,
+            memory=MemoryRecorder(self.app.store),
             operators=self._supplied(config, model_id),
         )
 
@@ -184,7 +192,7 @@ class Evolutions:
         # an operator candidate is judged by what it does to the run's reference task and
         # promoted under its pipeline's name (operator-reflect): evolution then runs it
         evaluator, _, _ = self._rebuild(info, no_cache)
-        return await promote(
+        decision = await promote(
             cid,
             repo=repo,
             registry=Registry(self.app.store),
@@ -192,4 +200,9 @@ class Evolutions:
             incumbent=repo.get_spec(info["seed_id"]),
             confidence=confidence,
             approved_by=approved_by,
+            certified=self.app.memory.is_certified,
         )
+        if decision.promoted:  # the champion enters the pattern DB
+            test = repo.get_evaluation(cid, evaluator.dataset_key, "test")
+            self.app.memory.remember_champion(decision, repo.get_spec(cid), test)
+        return decision

@@ -49,21 +49,33 @@ class Generations:
         inputs: Mapping[str, Any] | None = None,
         max_rounds: int = 3,
         retrieval_fallback: bool = False,
+        use_memory: bool = True,
     ) -> GenerateOutcome:
         """Generate (recorded in the store), write the files only when valid, optionally run
-        it. A generated pipeline runs under the untrusted policy unless the session trusts."""
+        it. A generated pipeline runs under the untrusted policy unless the session trusts.
+        ``use_memory``: retrieve stored pipelines and the failure museum's lessons too (failed
+        rounds are filed in the museum either way)."""
         from evopipe.genesis.driver import agenerate
 
         services = self.app.services(
             base_dir=output.parent if output else None, journal=self.app.store
         )
-        result = await agenerate(
-            request,
-            model=model or self.app.settings.model,
-            services=services,
-            max_rounds=max_rounds,
-            retrieval_fallback=retrieval_fallback,
-        )
+        memory = self.app.memory
+        try:
+            result = await agenerate(
+                request,
+                model=model or self.app.settings.model,
+                services=services,
+                max_rounds=max_rounds,
+                retrieval_fallback=retrieval_fallback,
+                memory=memory.for_genesis(request) if use_memory else (),
+                lessons=memory.lessons(request) if use_memory else (),
+            )
+        except GenerationError as exc:
+            memory.file_rounds(request, exc.rounds)
+            raise
+        memory.file_rounds(request, result.rounds)
+        memory.reused(result.pattern)
         outcome = GenerateOutcome(result)
         if output is not None:
             outcome.written = result.write(output)

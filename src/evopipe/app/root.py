@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
+    from evopipe.app.memory import Memory
     from evopipe.app.models import Models
+    from evopipe.app.nursery import Nursery
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
@@ -248,6 +250,8 @@ class App:
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
+    memory: Operations[Memory] = Operations("evopipe.app.memory:Memory")
+    nursery: Operations[Nursery] = Operations("evopipe.app.nursery:Nursery")
     routing: Operations[Routing] = Operations("evopipe.app.routing:Routing")
     releases: Operations[Releases] = Operations("evopipe.app.releases:Releases")
     chains: Operations[Chains] = Operations("evopipe.app.chains:Chains")

@@ -13,12 +13,23 @@ from pathlib import Path
 from evopipe.evaluate.migrations import MIGRATIONS as EVALUATE
 from evopipe.evolve.migrations import MIGRATIONS as EVOLVE
 from evopipe.genesis.migrations import MIGRATIONS as GENESIS
+from evopipe.memory.migrations import MIGRATIONS as MEMORY
+from evopipe.nursery.migrations import MIGRATIONS as NURSERY
 from evopipe.orchestrate.migrations import MIGRATIONS as ORCHESTRATE
 from evopipe.queue.migrations import MIGRATIONS as QUEUE
 from evopipe.store import SecretRedactor, Store, resolve_db_url
 from evopipe.store.migrate import CORE, MigrationSet
 
-MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE, QUEUE)
+MIGRATIONS: tuple[MigrationSet, ...] = (
+    CORE,
+    GENESIS,
+    EVALUATE,
+    EVOLVE,
+    ORCHESTRATE,
+    QUEUE,
+    MEMORY,
+    NURSERY,
+)
 """All areas' migration sets, in the order they are applied (the store's own first)."""
 
 
@@ -37,4 +48,14 @@ def open_store(
     return Store.open(url, redact=redactor if len(redactor) else None, migrations=MIGRATIONS)
 
 
-__all__ = ["EVALUATE", "EVOLVE", "GENESIS", "MIGRATIONS", "ORCHESTRATE", "QUEUE", "open_store"]
+__all__ = [
+    "EVALUATE",
+    "EVOLVE",
+    "GENESIS",
+    "MEMORY",
+    "MIGRATIONS",
+    "NURSERY",
+    "ORCHESTRATE",
+    "QUEUE",
+    "open_store",
+]

@@ -22,6 +22,8 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.runs",
     "evopipe.cli.registry",
     "evopipe.cli.interop",
+    "evopipe.cli.memory",
+    "evopipe.cli.nursery",
     "evopipe.cli.mcp",
     "evopipe.cli.worker",
     "evopipe.cli.release",

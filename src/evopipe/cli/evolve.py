@@ -100,6 +100,9 @@ def evolve_cmd(
     request: str = typer.Option(None, "--request", help="No seed: genesis writes it from this."),
     seed_out: Path = typer.Option(None, "--seed-out", help="Where --request writes the seed."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
+    from_memory: bool = typer.Option(
+        False, "--from-memory", help="Start from stored pipelines of a similar task."
+    ),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     executor: str = EXECUTOR_OPTION,
@@ -150,7 +153,9 @@ def evolve_cmd(
                 typer.echo(f"seed generated from the request: {outcome.seed_path}", err=True)
                 result = outcome.result
             else:
-                args = EvolveArgs(pipeline, source, config, operator_model, operator)
+                args = EvolveArgs(
+                    pipeline, source, config, operator_model, operator, from_memory=from_memory
+                )
                 evolving = app.evolutions.evolve(args, hooks=[hook], on_projection=show)
                 result = asyncio.run(evolving)
     except EvopipeError as exc:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evopipe.evolve.config import EvolveConfig, EvolveConfigError, EvolveHook, Progress
+from evopipe.evolve.ecosystem import MemoryRecorder
 from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
@@ -76,10 +77,21 @@ class Evolution:
         run_id: str,
         run_operator: OperatorRunner | None = None,
         hooks: Sequence[EvolveHook] = (),
+        memory: MemoryRecorder | None = None,
+        from_memory: Sequence[Pipeline] = (),
+        donors: Sequence[Pipeline] = (),
         operators: Mapping[str, Operator] | None = None,
     ) -> None:
+        """``memory`` records failures and innovations (and lends ``reflect`` the museum's
+        lessons); ``from_memory`` joins the seed in generation 0; ``donors`` are stored
+        pipelines ``transplant`` and ``crossover`` may draw from after the population."""
         self.operators = operator_table(config, operators)
         self.repo = repo
+        self.memory = memory
+        self.from_memory = tuple(from_memory)
+        self.donors = tuple(donors)
+        if memory is not None and run_operator is not None:
+            run_operator = memory.lessons(run_operator)
         self.evaluator = evaluator
         self.config = config
         self.run_id = run_id
@@ -130,6 +142,8 @@ class Evolution:
             record = EvalRecord(key, record.examples)
             self.repo.put_evaluation(cid, self.evaluator.dataset_key, record)
             self.paid_evaluations += 1
+            if self.memory is not None:
+                self.memory.evaluated(cid, record)
         return record
 
     async def admit(self, pipeline: Pipeline, member: Member) -> str:
@@ -212,6 +226,8 @@ class Evolution:
             tally[outcome] = tally.get(outcome, 0) + 1
             if outcome in ("ok", "repaired"):
                 break
+            if self.memory is not None and outcome in ("invalid", "failed"):
+                self.memory.rejected(name, parent, outcome)
         return Proposal(
             generation=gen,
             slot=slot,
@@ -241,7 +257,7 @@ class Evolution:
         op = self.operators[name]
         ranked = sorted(population, key=self._rank)
         ranked += sorted((i for i in self.records if i not in population), key=self._rank)
-        others = [self.specs[i] for i in ranked if i != parent][:8]
+        others = [self.specs[i] for i in ranked if i != parent][:8] + list(self.donors)
         ctx = OperatorContext(
             rng=rng,
             feedback=await self.feedback_for(parent) if op.needs_feedback else None,
@@ -273,10 +289,16 @@ class Evolution:
         cid = candidate_id(seed)
         member = Member(cid, 0, 0, (), ("seed",), "", "evaluated")
         await self.admit(seed, member)
+        ids = [cid]
+        for stored in self.from_memory:
+            mid = candidate_id(stored)
+            if mid not in ids:
+                await self.admit(stored, Member(mid, 0, 0, (), ("memory",), "", "evaluated"))
+                ids.append(mid)
         pops = self.repo.populations(self.run_id)
         if 0 not in pops:
-            self.repo.put_population(self.run_id, 0, [cid])
-        return [cid]
+            self.repo.put_population(self.run_id, 0, ids)
+        return ids
 
     async def _generation(self, gen: int, population: list[str]) -> tuple[list[str], bool]:
         """Run one generation; returns the survivors and whether the budget stopped it."""
@@ -298,15 +320,30 @@ class Evolution:
             ops = (proposal.operator,) + (("repair",) if proposal.outcome == "repaired" else ())
             member = Member(proposal.child_id, 0, gen, proposal.parents, ops, diff, "evaluated")
             children.append(await self.admit(proposal.spec, member))
+            self._remember(proposal, ops)
         pool = sorted(set(population) | set(children))
         kept = survivors(self.points(pool), self.config.population)
         self.repo.put_population(self.run_id, gen, kept)
         return kept, False
 
+    def _remember(self, proposal: Proposal, ops: tuple[str, ...]) -> None:
+        """Offer an offspring that beat its parents to the innovation gallery."""
+        if self.memory is None or proposal.spec is None or proposal.child_id is None:
+            return
+        parent_q = max(self.records[p].quality for p in proposal.parents if p in self.records)
+        gain = self.records[proposal.child_id].quality - parent_q
+        if gain > 0:
+            self.memory.improved(
+                self.run_id, proposal.spec, proposal.child_id, ops, proposal.parents, gain
+            )
+
     async def run(self, seed: Pipeline) -> EvolutionResult:
         population = await self._seed(seed)
         seed_id = population[0]
         best_q, stale, stop = self.records[seed_id].quality, 0, "generations"
+        start_best = self.best(population)
+        if start_best != seed_id and self.records[start_best].quality >= 1.0:
+            return self._finish(seed_id, population, "perfect")  # a stored pipeline was perfect
         for gen in range(1, self.config.generations + 1):
             self.generation = gen
             population, budget_hit = await self._generation(gen, population)
@@ -403,18 +440,33 @@ async def start(
     hooks: Sequence[EvolveHook] = (),
     run_id: str | None = None,
     extra: dict[str, Any] | None = None,
+    memory: MemoryRecorder | None = None,
+    from_memory: Sequence[Pipeline] = (),
+    donors: Sequence[Pipeline] = (),
     operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
     """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store); ``operators``
-    adds operators to the built-in table for this run."""
+    adds operators to the built-in table for this run. The stored pipelines it starts from or
+    draws on are recorded with it, so a resume uses the same."""
     operator_table(config, operators)  # refuse before anything is written
     rid = run_id or new_run_id()
     repo.put_spec(candidate_id(seed), seed)
+    for stored in (*from_memory, *donors):
+        repo.put_spec(candidate_id(stored), stored)
+    recalled = {
+        "from_memory": [candidate_id(p) for p in from_memory],
+        "donors": [candidate_id(p) for p in donors],
+    }
     repo.create_run(
         rid,
         seed.name,
         candidate_id(seed),
-        {"config": config.to_json(), "dataset_key": evaluator.dataset_key, **(extra or {})},
+        {
+            "config": config.to_json(),
+            "dataset_key": evaluator.dataset_key,
+            **(extra or {}),
+            "memory": recalled,
+        },
     )
     evo = Evolution(
         repo=repo,
@@ -423,6 +475,9 @@ async def start(
         run_id=rid,
         run_operator=run_operator,
         hooks=hooks,
+        memory=memory,
+        from_memory=from_memory,
+        donors=donors,
         operators=operators,
     )
     return await evo.run(seed)
@@ -435,11 +490,13 @@ async def resume(
     evaluator: Evaluator,
     run_operator: OperatorRunner | None = None,
     hooks: Sequence[EvolveHook] = (),
+    memory: MemoryRecorder | None = None,
     operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
     """Continue a run from its checkpoints: nothing already evaluated is paid for again."""
     info = repo.get_run(run_id)
     config = EvolveConfig.from_json(info["config"]["config"])
+    recalled = info["config"].get("memory") or {}
     evo = Evolution(
         repo=repo,
         evaluator=evaluator,
@@ -447,6 +504,9 @@ async def resume(
         run_id=run_id,
         run_operator=run_operator,
         hooks=hooks,
+        memory=memory,
+        from_memory=[repo.get_spec(c) for c in recalled.get("from_memory", [])],
+        donors=[repo.get_spec(c) for c in recalled.get("donors", [])],
         operators=operators,
     )
     return await evo.run(repo.get_spec(info["seed_id"]))

@@ -9,6 +9,7 @@ human approval (``--approve``) is required as well, and recorded with the versio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -137,9 +138,11 @@ async def promote(
     incumbent: Pipeline | None,
     confidence: float | None = None,
     approved_by: str | None = None,
+    certified: Callable[[str], bool] | None = None,
 ) -> Decision:
     """Assess ``cid`` against ``incumbent`` (the champion, else the run's seed) and promote it
-    if it wins; the decision says why either way."""
+    if it wins; the decision says why either way. ``certified(cid)`` says whether the nursery
+    certified a candidate (needed when the spec's ``promotion.require_certification``)."""
     spec = repo.get_spec(cid)
     name = spec.name
     conf = confidence if confidence is not None else spec.promotion.confidence
@@ -152,6 +155,9 @@ async def promote(
 
     if inc_id == cid:
         return decide(False, "the candidate is the incumbent", {})
+    if spec.promotion.require_certification and not (certified is not None and certified(cid)):
+        why = "certification required by promotion.require_certification"
+        return decide(False, f"{why} (evopipe nursery run {cid[:12]} --dataset ...)", {})
     comparison: dict[str, Any] = {}
     if base is not None:
         comparison = compare(

@@ -8,16 +8,17 @@ import asyncio
 import copy
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evopipe.engine import RunOptions, RunResult, Services, run_pipeline
 from evopipe.genesis import artifacts, records
-from evopipe.genesis.assemble import assemble
+from evopipe.genesis.assemble import adapt_pattern, assemble
 from evopipe.genesis.errors import GenerationError, MetaLimitExceeded
 from evopipe.genesis.limits import MetaBudget, MetaLimits
-from evopipe.genesis.patterns import LIBRARY_DIR
+from evopipe.genesis.memory import reusable
+from evopipe.genesis.patterns import LIBRARY_DIR, Pattern, load_patterns
 from evopipe.genesis.repairs import DEFAULT_LIMITS, apply_repairs
 from evopipe.genesis.result import GenerationResult, Round, Source
 from evopipe.genesis.retrieval import Hit, retrieve
@@ -44,6 +45,7 @@ class _Ctx:
     model_id: str
     budget: MetaBudget
     hits: list[Hit]
+    lessons: Sequence[str] = ()
     analysis: dict[str, Any] | None = None
     rounds: list[Round] = field(default_factory=list)
 
@@ -59,13 +61,18 @@ async def agenerate(
     budget: MetaBudget | None = None,
     depth: int = 0,
     retrieval_fallback: bool = False,
+    memory: Sequence[Pattern] = (),
+    lessons: Sequence[str] = (),
 ) -> GenerationResult:
     """Generate a validated pipeline for ``request`` (see the module doc).
 
     ``strategy`` None picks by model: ``assemble`` for an embedded local model (too weak and
     slow to write whole specs under a grammar), ``auto`` otherwise. With
     ``retrieval_fallback``, when every model round failed, one last round adapts the best
-    retrieved pattern without the model's analysis; the failed rounds stay in the result."""
+    retrieved pattern without the model's analysis; the failed rounds stay in the result.
+    ``memory``: stored pipelines (:func:`evopipe.genesis.memory.memory_patterns`) retrieved
+    beside the library; one that served a near-identical task is reused in the first round.
+    ``lessons``: the failure museum's notes, shown to the model repair rounds."""
     if not request.strip():
         raise GenerationError("the request is empty", diagnostics=[])
     started = time.monotonic()
@@ -80,7 +87,8 @@ async def agenerate(
         services=replace(base, models=models, store=None, base_dir=LIBRARY_DIR),
         model_id=model_id,
         budget=budget,
-        hits=retrieve(request, k=3),
+        hits=retrieve(request, k=3, patterns=(*load_patterns(), *memory) if memory else None),
+        lessons=lessons,
     )
     chosen = strategy or _default_strategy(models, model_id)
     try:
@@ -120,6 +128,11 @@ def generate(request: str, **kwargs: Any) -> GenerationResult:
 
 
 async def _search(ctx: _Ctx, max_rounds: int, strategy: Strategy) -> Round | None:
+    remembered = reusable(ctx.request, ctx.hits)
+    if remembered is not None:
+        reused = adapt_pattern(remembered, ctx.request, None)
+        if (await _round(ctx, "assemble", lambda: _as_future(reused))).valid:
+            return ctx.rounds[-1]
     if strategy != "assemble":
         await _round(ctx, "draft", lambda: _draft(ctx))
         for _ in range(max_rounds):
@@ -258,6 +271,8 @@ async def _repair(ctx: _Ctx, previous: dict[str, Any], diags: list[Diagnostic]) 
         "draft": json.dumps(shown, indent=1, ensure_ascii=False),
         "diagnostics": "\n".join(describe(d) for d in diags) or "(none)",
     }
+    if ctx.lessons:
+        inputs["diagnostics"] += "\n\nLessons from earlier failures:\n" + "\n".join(ctx.lessons)
     result = await _run_library(ctx, repair, inputs)
     draft = result.outputs.get("draft")
     if not isinstance(draft, dict):

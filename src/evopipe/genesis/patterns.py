@@ -7,11 +7,11 @@ Patterns ship as YAML files in ``evopipe/library/patterns/``; each carries a des
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from evopipe.memory.patterns import walk_steps
 from evopipe.spec import Pipeline, load_file
 from evopipe.spec.kinds import LlmStep
 
@@ -59,17 +59,7 @@ class Pattern:
 
     def prompts(self) -> list[str]:
         """Prompt templates of every llm-like step, inner steps included."""
-        return [s.prompt for s in _walk(self.pipeline.steps) if isinstance(s, LlmStep)]
-
-
-def _walk(steps: Sequence[object]) -> list[object]:
-    out: list[object] = []
-    for step in steps:
-        out.append(step)
-        inner = getattr(step, "steps", None)
-        if isinstance(inner, list):
-            out.extend(_walk(inner))
-    return out
+        return [s.prompt for s in walk_steps(self.pipeline.steps) if isinstance(s, LlmStep)]
 
 
 @lru_cache(maxsize=4)

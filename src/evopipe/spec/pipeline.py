@@ -52,6 +52,10 @@ class Promotion(Strict):
     """Rules for promoting an evolved version of this pipeline to champion."""
 
     require_approval: bool = False
+    require_certification: bool = Field(
+        default=False,
+        description="Promote only a candidate the nursery certified (evopipe nursery run).",
+    )
     confidence: float = Field(default=0.95, gt=0, lt=1)
 
 

@@ -24,6 +24,7 @@ from evopipe.evolve.operators.parallelise import Parallelise
 from evopipe.evolve.operators.params import ParameterTweak
 from evopipe.evolve.operators.reflect import Reflect
 from evopipe.evolve.operators.remove import RemoveStep
+from evopipe.evolve.operators.scout import Scout
 from evopipe.evolve.operators.tool_search import ToolSearch
 from evopipe.evolve.operators.transplant import Transplant
 
@@ -47,6 +48,7 @@ OPERATORS: dict[str, Operator] = {
         Parallelise(),
         Transplant(),
         Crossover(),
+        Scout(),
     )
 }
 """Operator name → operator. The loop draws from the names enabled for a run.
