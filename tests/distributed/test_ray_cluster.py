@@ -93,8 +93,8 @@ def _count(events: list[Any], type_: str) -> Counter[str]:
     return Counter(e.step_id for e in events if e.type == type_)
 
 
-async def _kill_workers_when(ready: Any, app: App) -> None:
-    """Wait until ``ready()``, then SIGKILL every worker of the pool."""
+async def _kill_workers_when(ready: Any, app: App) -> float:
+    """Wait until ``ready()``, then SIGKILL every worker of the pool; return when (epoch s)."""
     for _ in range(2400):  # polls a file or the journal: no event to wait on
         if ready():
             break
@@ -102,14 +102,15 @@ async def _kill_workers_when(ready: Any, app: App) -> None:
     executor: Any = app.executor
     for _, pid in await asyncio.to_thread(executor.worker_places):
         os.kill(pid, signal.SIGKILL)
+    return time.time()
 
 
-async def _run_killing(app: App, path: Path, ready: Any) -> Any:
+async def _run_killing(app: App, path: Path, ready: Any) -> tuple[Any, float]:
+    """The run's result, and when its workers were killed."""
     handle = await app.runs.start(str(path), {})
     killer = asyncio.ensure_future(_kill_workers_when(lambda: ready(handle.run_id), app))
     result = await handle.result()
-    await killer
-    return result
+    return result, await killer
 
 
 def _started(app: App, step: str, delay_s: float) -> Any:
@@ -134,7 +135,7 @@ def test_a_worker_killed_mid_step_is_retried_and_journaled_once(
     with App(settings) as app:
         executor: Any = app.executor
         before = {pid for _, pid in executor.worker_places()}
-        result = asyncio.run(_run_killing(app, path, _started(app, "b", 0.5)))
+        result, killed_at = asyncio.run(_run_killing(app, path, _started(app, "b", 0.5)))
         events = _events(app, result.run_id)
         after = {pid for _, pid in executor.worker_places()}
     assert result.status == "succeeded", result.error
@@ -142,7 +143,11 @@ def test_a_worker_killed_mid_step_is_retried_and_journaled_once(
     assert _count(events, "step_succeeded") == {"a": 1, "b": 1, "c": 1}
     assert _count(events, "step_failed") == {}
     b_done = next(e for e in events if e.type == "step_succeeded" and e.step_id == "b")
-    assert b_done.payload["calls"] >= 2  # the attempt ran again: the model was asked again
+    b_started = next(e for e in events if e.type == "step_started" and e.step_id == "b")
+    assert b_started.ts < killed_at < b_done.ts  # the kill landed while b was in flight
+    # model calls run on the run's owner, not in the killed worker: whether the retried attempt
+    # asks the model again depends on timing, so only "at least once" is certain
+    assert b_done.payload["calls"] >= 1
 
 
 def test_a_side_effecting_step_is_not_rerun_when_its_worker_dies(
@@ -153,7 +158,7 @@ def test_a_side_effecting_step_is_not_rerun_when_its_worker_dies(
     path = _pipeline(tmp_path, "shell", body)
     settings = _settings(tmp_path, "ray", ray_cluster, db=str(tmp_path / "s.db"), trust=True)
     with App(settings) as app:
-        result = asyncio.run(_run_killing(app, path, lambda _: marks.exists()))
+        result, _ = asyncio.run(_run_killing(app, path, lambda _: marks.exists()))
         events = _events(app, result.run_id)
     time.sleep(1.0)  # a re-run by Ray would have appended by now
     assert marks.read_text(encoding="utf-8").splitlines() == ["ran"]
