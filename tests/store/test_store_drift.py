@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 from evopipe.app.schema import MIGRATIONS
+from evopipe.auth import tables as auth_tables
 from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
@@ -24,10 +25,17 @@ from evopipe.store.drift import schema_drift
 SRC = Path(__file__).resolve().parents[2] / "src" / "evopipe"
 LIVE: list[Table] = [
     table
-    for module in (core_tables, genesis_tables, evaluate_tables, evolve_tables, orchestrate_tables)
+    for module in (
+        core_tables,
+        genesis_tables,
+        evaluate_tables,
+        evolve_tables,
+        orchestrate_tables,
+        auth_tables,
+    )
     for table in module.metadata.sorted_tables
 ]
-AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "app")
+AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "auth", "app")
 
 
 def test_the_migrations_build_exactly_the_live_tables(tmp_path: Path) -> None:
@@ -114,6 +122,7 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evaluate",
         "evolve",
         "orchestrate",
+        "auth",
     }
     for path in modules:
         live = {m for m in _imports(path) if m.endswith(".tables") or ".tables." in m}

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from evopipe.auth.migrations import MIGRATIONS as AUTH
 from evopipe.evaluate.migrations import MIGRATIONS as EVALUATE
 from evopipe.evolve.migrations import MIGRATIONS as EVOLVE
 from evopipe.genesis.migrations import MIGRATIONS as GENESIS
@@ -17,7 +18,7 @@ from evopipe.orchestrate.migrations import MIGRATIONS as ORCHESTRATE
 from evopipe.store import SecretRedactor, Store, resolve_db_url
 from evopipe.store.migrate import CORE, MigrationSet
 
-MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE)
+MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE, AUTH)
 """All areas' migration sets, in the order they are applied (the store's own first)."""
 
 
@@ -36,4 +37,4 @@ def open_store(
     return Store.open(url, redact=redactor if len(redactor) else None, migrations=MIGRATIONS)
 
 
-__all__ = ["EVALUATE", "EVOLVE", "GENESIS", "MIGRATIONS", "ORCHESTRATE", "open_store"]
+__all__ = ["AUTH", "EVALUATE", "EVOLVE", "GENESIS", "MIGRATIONS", "ORCHESTRATE", "open_store"]
