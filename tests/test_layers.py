@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
-    "cli": {"app", "evopipe"},
+    "cli": {"app", "evopipe", "server"},  # `evopipe serve` launches the HTTP face
     "server": {"app", "evopipe"},
     "chat": {"app", "evopipe"},
     "mcp": {"app", "evopipe"},

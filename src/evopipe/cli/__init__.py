@@ -21,6 +21,8 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.eval",
     "evopipe.cli.runs",
     "evopipe.cli.registry",
+    "evopipe.cli.keys",
+    "evopipe.cli.serve",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 
