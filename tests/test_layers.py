@@ -17,7 +17,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 CORE = {"spec", "check", "models", "engine", "steps"}
 BELOW_AREAS = CORE | {"store"}
-BELOW_APP = BELOW_AREAS | {"genesis", "evaluate", "orchestrate", "evolve", "interop", "auth"}
+BELOW_APP = BELOW_AREAS | {
+    "genesis",
+    "evaluate",
+    "orchestrate",
+    "evolve",
+    "interop",
+    "queue",
+    "auth",
+}
 
 ALLOWED: dict[str, set[str]] = {
     "spec": set(),
@@ -30,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluate": BELOW_AREAS,
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
+    "queue": BELOW_AREAS,
     "auth": BELOW_AREAS,
     "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,

@@ -18,6 +18,7 @@ from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
 from evopipe.orchestrate import tables as orchestrate_tables
+from evopipe.queue import tables as queue_tables
 from evopipe.store import Store
 from evopipe.store import tables as core_tables
 from evopipe.store.drift import schema_drift
@@ -31,11 +32,12 @@ LIVE: list[Table] = [
         evaluate_tables,
         evolve_tables,
         orchestrate_tables,
+        queue_tables,
         auth_tables,
     )
     for table in module.metadata.sorted_tables
 ]
-AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "auth", "app")
+AREAS_ABOVE_THE_STORE = ("genesis", "evaluate", "evolve", "orchestrate", "queue", "auth", "app")
 
 
 def test_the_migrations_build_exactly_the_live_tables(tmp_path: Path) -> None:
@@ -122,6 +124,7 @@ def test_migrations_carry_their_own_ddl() -> None:
         "evaluate",
         "evolve",
         "orchestrate",
+        "queue",
         "auth",
     }
     for path in modules:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from evopipe.app.generate import Generations
     from evopipe.app.models import Models
     from evopipe.app.pipelines import Pipelines
+    from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
     from evopipe.app.runs import Runs
     from evopipe.check import CheckOptions
@@ -211,6 +212,12 @@ class App:
         from evopipe.app.registry import RegistryOps
 
         return self._cached("registry", RegistryOps)  # type: ignore[no-any-return]
+
+    @property
+    def queue(self) -> Queue:
+        from evopipe.app.queue import Queue
+
+        return self._cached("queue", Queue)  # type: ignore[no-any-return]
 
     @property
     def model_ops(self) -> Models:

@@ -15,10 +15,11 @@ from evopipe.evaluate.migrations import MIGRATIONS as EVALUATE
 from evopipe.evolve.migrations import MIGRATIONS as EVOLVE
 from evopipe.genesis.migrations import MIGRATIONS as GENESIS
 from evopipe.orchestrate.migrations import MIGRATIONS as ORCHESTRATE
+from evopipe.queue.migrations import MIGRATIONS as QUEUE
 from evopipe.store import SecretRedactor, Store, resolve_db_url
 from evopipe.store.migrate import CORE, MigrationSet
 
-MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE, AUTH)
+MIGRATIONS: tuple[MigrationSet, ...] = (CORE, GENESIS, EVALUATE, EVOLVE, ORCHESTRATE, QUEUE, AUTH)
 """All areas' migration sets, in the order they are applied (the store's own first)."""
 
 
@@ -37,4 +38,13 @@ def open_store(
     return Store.open(url, redact=redactor if len(redactor) else None, migrations=MIGRATIONS)
 
 
-__all__ = ["AUTH", "EVALUATE", "EVOLVE", "GENESIS", "MIGRATIONS", "ORCHESTRATE", "open_store"]
+__all__ = [
+    "AUTH",
+    "EVALUATE",
+    "EVOLVE",
+    "GENESIS",
+    "MIGRATIONS",
+    "ORCHESTRATE",
+    "QUEUE",
+    "open_store",
+]

@@ -1,0 +1,60 @@
+"""``evopipe worker``: run queued runs (``app.queue``) until stopped, without the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from evopipe.app import App
+from evopipe.app.queue import QueueSettings
+from evopipe.cli._session import open_app
+
+
+def worker_cmd(
+    db: str | None = typer.Option(None, "--db", help="Store URL or path (the shared queue)."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Runs at once."),
+    lease_s: float = typer.Option(
+        30.0, "--lease-s", help="Lease time; a dead worker's runs are taken over after it."
+    ),
+    heartbeat_s: float = typer.Option(10.0, "--heartbeat-s", help="Lease renewal interval."),
+    drain: bool = typer.Option(False, "--drain", help="Exit once the queue is empty."),
+    trust: bool = typer.Option(False, "--trust", help="Allow python/shell/http steps."),
+) -> None:
+    """Lease queued runs and run them; SIGTERM or Ctrl-C finishes the runs in hand, then
+    exits (a killed worker's runs are resumed by another worker after its lease expires)."""
+    try:
+        settings = QueueSettings(lease_s=lease_s, heartbeat_s=heartbeat_s)
+    except Exception as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with open_app(db=db, trust=trust) as app:
+        handled = asyncio.run(_serve(app, settings, concurrency, drain))
+    typer.echo(f"worker stopped after {handled} run(s)", err=True)
+
+
+async def _serve(app: App, settings: QueueSettings, concurrency: int, drain: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    workers = [app.queue.worker(settings=settings) for _ in range(concurrency)]
+    if drain:
+        counts = await asyncio.gather(*(_drain(w) for w in workers))
+    else:
+        counts = await asyncio.gather(*(w.run(stop) for w in workers))
+    return sum(counts)
+
+
+async def _drain(worker: object) -> int:
+    handled = 0
+    while await worker.run_once() is not None:  # type: ignore[attr-defined]
+        handled += 1
+    return handled
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker_cmd)
