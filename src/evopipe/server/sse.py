@@ -57,8 +57,9 @@ async def with_keepalive(source: AsyncIterator[bytes], keepalive_s: float) -> As
             pending = None
             yield item
     finally:
-        if pending is not None:
+        if pending is not None and not pending.done():
             pending.cancel()
+            await asyncio.wait({pending})  # let the source unwind before closing it
         closer = getattr(iterator, "aclose", None)
         if closer is not None:
             await closer()
