@@ -87,7 +87,8 @@ async def test_fifty_random_disconnects_lose_and_double_nothing(
                                 got.append(json.loads(frame["data"]))
             if cuts < 50:
                 cuts += 1
-                live += served.app.store.get_run(run_id).status == "running"
+                journaled = served.app.store.find_run(run_id)
+                live += journaled is not None and journaled.status == "running"
     journal = [e.to_json() for e in served.app.store.load_events(run_id)]
     assert cuts >= 50
     assert live >= 10, live  # most cuts fall while the run is going on
