@@ -16,6 +16,7 @@ from evopipe.app import App, Settings
 from evopipe.app.auth import Auth
 from evopipe.app.serving import ServerOptions
 from evopipe.server import create_server
+from evopipe.store.testing import create_database, throwaway_postgres
 
 SPEC = """apiVersion: evopipe/v1
 kind: Pipeline
@@ -97,9 +98,24 @@ def options() -> ServerOptions:
     return ServerOptions(keepalive_s=1.0)
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster, started once per session (fails if not installed)."""
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, project: Path) -> str:
+    """The API tests run on SQLite and on PostgreSQL (a fresh database each)."""
+    if request.param == "sqlite":
+        return str(project / "evopipe.db")
+    return create_database(request.getfixturevalue("postgres_url"), "server")
+
+
 @pytest.fixture
-def served(project: Path, options: ServerOptions) -> Iterator[Served]:
-    with make_app(project) as app:
+def served(project: Path, db_url: str, options: ServerOptions) -> Iterator[Served]:
+    with make_app(project, db_url) as app:
         keys = add_keys(app)
         yield Served(app, create_server(app, options, keyless=False), keys)
 

@@ -4,6 +4,7 @@ conforms to the document: status code, content type, headers and body schema."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,12 @@ CHECKS = (
     response_headers_conformance,
     response_schema_conformance,
 )
+
+
+@pytest.fixture
+def db_url(project: Path) -> str:
+    """SQLite only (the API tests cover PostgreSQL)."""
+    return str(project / "evopipe.db")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import json
 import random
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,12 @@ import pytest
 import uvicorn
 
 SIM = "sim:latency_ms=250,seed=3"
+
+
+@pytest.fixture
+def db_url(project: Path) -> str:
+    """SQLite only (the API tests cover PostgreSQL)."""
+    return str(project / "evopipe.db")
 
 
 @pytest.fixture
