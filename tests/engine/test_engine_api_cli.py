@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from evopipe.app import load, parse_inputs
@@ -61,13 +60,6 @@ def test_parse_inputs_keeps_json_types(tmp_path: Path) -> None:
         "l": ["q"],
         "s": "hello world",
     }
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EVOPIPE_DB", raising=False)
-    return CliRunner()
 
 
 def test_cli_run_waits_then_approve_resumes(cli: CliRunner, tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def last_user_text(request: ModelRequest) -> str:
     return request.messages[-1].content
 
 
-def labeller(cost_usd: float = 0.0) -> Callable[[ModelRequest], ModelResponse]:
+def labeller(cost_usd: float | None = 0.0) -> Callable[[ModelRequest], ModelResponse]:
     """Answers 'refund' when the message mentions money back, else 'other'; priced per call."""
 
     def fn(request: ModelRequest) -> ModelResponse:

@@ -6,7 +6,7 @@ id alone."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +14,12 @@ from evopipe.evaluate.dataset import Dataset, parse_mapping
 from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, EvolveHook, Progress
 from evopipe.evolve.evaluator import DatasetEvaluator
 from evopipe.evolve.fitness import Evaluator
+from evopipe.evolve.genome import candidate_id
 from evopipe.evolve.lineage import RENDERERS, lineage
 from evopipe.evolve.loop import EvolutionResult, resume, start
 from evopipe.evolve.meta import OPERATOR_PIPELINES, OperatorFitness
 from evopipe.evolve.operator_runner import EngineOperatorRunner, load_operator
+from evopipe.evolve.promoted import promoted_operators, recorded_operators
 from evopipe.evolve.promotion import Decision, promote
 from evopipe.evolve.repository import EvolutionRepository
 from evopipe.evolve.source import EvalSource, make_evaluator, projection
@@ -63,10 +65,13 @@ class Evolutions:
         base_dir: Path | None,
         operator_model: str | None,
         dataset: Dataset | None = None,
+        operators: dict[str, Pipeline] | None = None,
     ) -> tuple[DatasetEvaluator, EngineOperatorRunner]:
+        """``operators``: operator pipelines run in place of the shipped files (promoted)."""
         services = self.app.services(base_dir=base_dir, journaled=False)
         task_eval = make_evaluator(source, services, dataset)
-        runner = EngineOperatorRunner(services, model=operator_model or source.model)
+        model = operator_model or source.model
+        runner = EngineOperatorRunner(services, model=model, overrides=operators)
         return task_eval, runner
 
     async def evolve(
@@ -79,7 +84,10 @@ class Evolutions:
         """Load the seed, project the cost, evolve, return the result (checkpointed)."""
         reference = self.app.pipelines.resolve(args.pipeline)
         base_dir = reference.path.parent if reference.path else None
-        task_eval, runner = self._parts(args.source, base_dir, args.operator_model, args.dataset)
+        promoted = promoted_operators(Registry(self.app.store))  # evolved operators, by name
+        task_eval, runner = self._parts(
+            args.source, base_dir, args.operator_model, args.dataset, promoted
+        )
         seed: Pipeline = reference.pipeline
         evaluator: Evaluator = task_eval
         if args.operator is not None:
@@ -99,17 +107,22 @@ class Evolutions:
                 "pipeline_path": reference.source,
                 "operator_model": args.operator_model,
                 "operator": args.operator,
+                "operator_pipelines": {n: candidate_id(p) for n, p in promoted.items()},
             },
         )
 
     def _rebuild(
-        self, info: dict[str, Any]
+        self, info: dict[str, Any], no_cache: bool = False
     ) -> tuple[Evaluator, DatasetEvaluator, EngineOperatorRunner]:
         extra = info["config"]
         source = EvalSource(**extra["source"])
+        if no_cache:
+            source = replace(source, no_cache=True)
         path = Path(extra["pipeline_path"]) if extra.get("pipeline_path") else None
         base_dir = path.parent if path is not None else None
-        task_eval, runner = self._parts(source, base_dir, extra.get("operator_model"))
+        repo = EvolutionRepository(self.app.store)
+        used = recorded_operators(repo, extra.get("operator_pipelines") or {})  # as it ran
+        task_eval, runner = self._parts(source, base_dir, extra.get("operator_model"), None, used)
         if extra.get("operator"):
             if path is None:
                 raise EvopipeError("this operator evolution recorded no reference pipeline file")
@@ -138,6 +151,7 @@ class Evolutions:
         *,
         approved_by: str | None = None,
         confidence: float | None = None,
+        no_cache: bool = False,
     ) -> Decision:
         """Promote candidate ``ident`` (an id prefix) only if it beats the incumbent on the
         test split (paired bootstrap)."""
@@ -147,14 +161,14 @@ class Evolutions:
         if not runs:
             raise EvopipeError(f"candidate {cid[:12]} belongs to no evolution run")
         info = repo.get_run(runs[-1])
-        if info["config"].get("operator"):
-            raise EvopipeError("operator candidates are not promoted to the registry")
-        _, task_eval, _ = self._rebuild(info)
+        # an operator candidate is judged by what it does to the run's reference task and
+        # promoted under its pipeline's name (operator-reflect): evolution then runs it
+        evaluator, _, _ = self._rebuild(info, no_cache)
         return await promote(
             cid,
             repo=repo,
             registry=Registry(self.app.store),
-            evaluator=task_eval,
+            evaluator=evaluator,
             incumbent=repo.get_spec(info["seed_id"]),
             confidence=confidence,
             approved_by=approved_by,

@@ -13,11 +13,12 @@ through it, so a setting means the same thing everywhere.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from evopipe.app.settings import Settings
 from evopipe.engine import Services
@@ -26,6 +27,8 @@ from evopipe.engine.journal import MemoryJournal
 from evopipe.engine.policy import Policy
 from evopipe.spec.errors import EvopipeError
 from evopipe.store import SecretRedactor
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from evopipe.app.evaluate import Evaluations
@@ -39,6 +42,31 @@ if TYPE_CHECKING:
     from evopipe.check import CheckOptions
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
+
+
+class Operations(Generic[T]):
+    """A group of operations on an :class:`App`, built on first use (its module is imported
+    then, so ``import evopipe.app`` stays light): ``app.runs``, ``app.pipelines``, ..."""
+
+    def __init__(self, target: str) -> None:
+        self.module, _, self.cls = target.partition(":")
+        self.name = self.cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, app: None, owner: type) -> Operations[T]: ...
+    @overload
+    def __get__(self, app: App, owner: type) -> T: ...
+    def __get__(self, app: App | None, owner: type) -> Operations[T] | T:
+        if app is None:
+            return self
+        group = app._ops.get(self.name)
+        if group is None:
+            factory = getattr(importlib.import_module(self.module), self.cls)
+            group = app._ops[self.name] = factory(app)
+        return cast(T, group)
 
 
 class App:
@@ -171,59 +199,14 @@ class App:
 
     # -- operations --------------------------------------------------------------------------
 
-    def _cached(self, name: str, factory: Any) -> Any:
-        op = self._ops.get(name)
-        if op is None:
-            op = self._ops[name] = factory(self)
-        return op
-
-    @property
-    def runs(self) -> Runs:
-        from evopipe.app.runs import Runs
-
-        return self._cached("runs", Runs)  # type: ignore[no-any-return]
-
-    @property
-    def pipelines(self) -> Pipelines:
-        from evopipe.app.pipelines import Pipelines
-
-        return self._cached("pipelines", Pipelines)  # type: ignore[no-any-return]
-
-    @property
-    def generations(self) -> Generations:
-        from evopipe.app.generate import Generations
-
-        return self._cached("generations", Generations)  # type: ignore[no-any-return]
-
-    @property
-    def evaluations(self) -> Evaluations:
-        from evopipe.app.evaluate import Evaluations
-
-        return self._cached("evaluations", Evaluations)  # type: ignore[no-any-return]
-
-    @property
-    def evolutions(self) -> Evolutions:
-        from evopipe.app.evolve import Evolutions
-
-        return self._cached("evolutions", Evolutions)  # type: ignore[no-any-return]
-
-    @property
-    def registry(self) -> RegistryOps:
-        from evopipe.app.registry import RegistryOps
-
-        return self._cached("registry", RegistryOps)  # type: ignore[no-any-return]
-
-    @property
-    def queue(self) -> Queue:
-        from evopipe.app.queue import Queue
-
-        return self._cached("queue", Queue)  # type: ignore[no-any-return]
-
-    @property
-    def model_ops(self) -> Models:
-        from evopipe.app.models import Models
-
-        return self._cached("models", Models)  # type: ignore[no-any-return]
+    runs: Operations[Runs] = Operations("evopipe.app.runs:Runs")
+    pipelines: Operations[Pipelines] = Operations("evopipe.app.pipelines:Pipelines")
+    generations: Operations[Generations] = Operations("evopipe.app.generate:Generations")
+    evaluations: Operations[Evaluations] = Operations("evopipe.app.evaluate:Evaluations")
+    evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
+    registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
+    queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
+    model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

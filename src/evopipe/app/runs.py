@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from evopipe.app.pipelines import UsageError
 from evopipe.engine import RunOptions, RunResult, resume_run, run_pipeline
@@ -91,6 +91,21 @@ class _Notify:
             self.started.set()
 
 
+P = ParamSpec("P")
+
+
+def _waiting(
+    start: Callable[Concatenate[Runs, P], Awaitable[RunHandle]],
+) -> Callable[Concatenate[Runs, P], Coroutine[Any, Any, RunResult]]:
+    """``run``: :meth:`Runs.start` (same arguments), then wait for the result."""
+
+    async def run(self: Runs, /, *args: P.args, **kwargs: P.kwargs) -> RunResult:
+        return await (await start(self, *args, **kwargs)).result()
+
+    run.__doc__ = "Run and wait for the result (the arguments of :meth:`start`)."
+    return run
+
+
 class Runs:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -98,33 +113,6 @@ class Runs:
         self._changed: dict[str, asyncio.Event] = {}
 
     # -- starting ----------------------------------------------------------------------------
-
-    async def run(
-        self,
-        target: str | Path | Pipeline,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        model: str | None = None,
-        fork_from: str | None = None,
-        run_id: str | None = None,
-        subscribers: Sequence[Subscriber] = (),
-    ) -> RunResult:
-        """Run and wait for the result."""
-        handle = await self.start(
-            target,
-            inputs,
-            model=model,
-            fork_from=fork_from,
-            run_id=run_id,
-            subscribers=subscribers,
-        )
-        return await handle.result()
-
-    def run_sync(
-        self, target: str | Path | Pipeline, inputs: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> RunResult:
-        """Blocking form of :meth:`run` (not from inside a running event loop)."""
-        return asyncio.run(self.run(target, inputs, **kwargs))
 
     async def start(
         self,
@@ -156,6 +144,14 @@ class Runs:
             resolved.pipeline, dict(inputs or {}), services=services, options=options
         )
         return await self._launch(rid, coro, started)
+
+    run = _waiting(start)
+
+    def run_sync(
+        self, target: str | Path | Pipeline, inputs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Blocking form of :meth:`run` (not from inside a running event loop)."""
+        return asyncio.run(self.run(target, inputs, **kwargs))
 
     async def _launch(self, run_id: str, coro: Any, started: asyncio.Event) -> RunHandle:
         task: asyncio.Task[RunResult] = asyncio.ensure_future(coro)

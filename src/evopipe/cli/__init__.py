@@ -21,6 +21,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.eval",
     "evopipe.cli.runs",
     "evopipe.cli.registry",
+    "evopipe.cli.interop",
     "evopipe.cli.worker",
     "evopipe.cli.keys",
     "evopipe.cli.serve",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import typer
 
 from evopipe.app import App, EvopipeError, Settings
+
+T = TypeVar("T")
 
 
 def open_app(
@@ -23,3 +28,14 @@ def open_app(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     return App(settings)
+
+
+def call(op: Callable[[App], T], *, db: str | None = None, exit_code: int = 2) -> T:
+    """Run one operation in a fresh session; an :class:`EvopipeError` is printed as
+    ``error: …`` on stderr and exits with ``exit_code``."""
+    try:
+        with open_app(db=db) as app:
+            return op(app)
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exit_code) from None

@@ -39,7 +39,9 @@ _HELP = (
 )
 
 
-def _fmt_usd(value: float) -> str:
+def _fmt_usd(value: float, known: bool = True) -> str:
+    if not known:
+        return "unknown (a model has no price)"
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
@@ -55,16 +57,15 @@ def report_table(report: EvalReport) -> Table:
     if len(report.metric_means) > 1:
         for name, value in report.metric_means.items():
             table.add_row(f"  {name}", f"{value:.3f}")
-    table.add_row(
-        "cost / example", f"{_fmt_usd(obj.cost_usd)}  (total {_fmt_usd(obj.total_cost_usd)})"
-    )
+    cost = f"{_fmt_usd(obj.cost_usd)}  (total {_fmt_usd(obj.total_cost_usd)})"
+    table.add_row("cost / example", cost if obj.cost_known else _fmt_usd(0.0, known=False))
     table.add_row("tokens / example", f"{obj.tokens:.1f}  (total {obj.total_tokens})")
     cached = sum(r.cached_calls for r in report.examples)
     table.add_row(
         "model calls",
         f"{obj.total_calls - cached} made, {cached} cached (+{report.judge_calls} judge)",
     )
-    table.add_row("spent now", _fmt_usd(report.spent_usd))
+    table.add_row("spent now", _fmt_usd(report.spent_usd, obj.cost_known))
     table.add_row("latency p50 / p95", f"{obj.latency_p50_ms:.0f} ms / {obj.latency_p95_ms:.0f} ms")
     table.add_row("success rate", f"{obj.success_rate:.1%}")
     table.add_row("failures", str(report.failures))
@@ -81,7 +82,11 @@ def comparison_table(cmp: Comparison) -> Table:
     table.add_column("B", justify="right")
     table.add_row("quality", f"{p.mean_a:.3f}", f"{p.mean_b:.3f}")
     oa, ob = cmp.a.objectives, cmp.b.objectives
-    table.add_row("cost / example", _fmt_usd(oa.cost_usd), _fmt_usd(ob.cost_usd))
+    table.add_row(
+        "cost / example",
+        _fmt_usd(oa.cost_usd, oa.cost_known),
+        _fmt_usd(ob.cost_usd, ob.cost_known),
+    )
     table.add_row("latency p50", f"{oa.latency_p50_ms:.0f} ms", f"{ob.latency_p50_ms:.0f} ms")
     table.add_row("success rate", f"{oa.success_rate:.1%}", f"{ob.success_rate:.1%}")
     table.add_row(
@@ -136,10 +141,12 @@ def _progress() -> Progress:
     )
 
 
-def _compare(req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+def _compare(
+    req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool, no_cache: bool
+) -> None:
     if len(pipelines) != 3:
         raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-    with open_app(db=db) as app, _progress() as bar:
+    with open_app(db=db, no_cache=no_cache) as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(app.evaluations.compare(req, pipelines[1], pipelines[2]))
     if as_json:
@@ -148,10 +155,12 @@ def _compare(req: EvalRequest, pipelines: list[str], db: str | None, as_json: bo
         Console().print(comparison_table(outcome.comparison))
 
 
-def _single(req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool) -> None:
+def _single(
+    req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool, no_cache: bool
+) -> None:
     if len(pipelines) != 1:
         raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-    with open_app(db=db) as app, _progress() as bar:
+    with open_app(db=db, no_cache=no_cache) as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(app.evaluations.evaluate(req, pipelines[0]))
     if outcome.projection is not None:
@@ -160,6 +169,8 @@ def _single(req: EvalRequest, pipelines: list[str], db: str | None, as_json: boo
         typer.echo(json.dumps(outcome.report.to_json(), indent=2, default=str))
     else:
         Console().print(report_table(outcome.report))
+    if (note := outcome.report.coverage_note()) is not None:
+        Console(stderr=True).print(f"note: {note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -182,6 +193,7 @@ def register(app: typer.Typer) -> None:
         allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
         db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
     ) -> None:
         req = EvalRequest(
             dataset=dataset,
@@ -201,9 +213,9 @@ def register(app: typer.Typer) -> None:
         )
         try:
             if pipelines[0] == "compare":
-                _compare(req, pipelines, db, as_json)
+                _compare(req, pipelines, db, as_json, no_cache)
             else:
-                _single(req, pipelines, db, as_json)
+                _single(req, pipelines, db, as_json, no_cache)
         except EvopipeError as exc:
             Console(stderr=True).print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from None

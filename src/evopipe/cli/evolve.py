@@ -61,6 +61,8 @@ def _report(result: EvolutionResult, as_json: bool) -> None:
         f"({s['candidates']} candidates, {s['calls']} calls, ${s['cost_usd']:.4f})"
     )
     typer.echo(f"Pareto front: {', '.join(i[:12] for i in result.front)}")
+    for note in s.get("notes", ()):
+        typer.echo(f"note: {note}")
     typer.echo(f"see: evopipe lineage {result.run_id}; evopipe promote {result.champion_id[:12]}")
 
 
@@ -84,6 +86,7 @@ def evolve_cmd(
     output: str = typer.Option(None, help="Pipeline output to score."),
     operator: str = typer.Option(None, help="Evolve this operator's pipeline (e.g. reflect)."),
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -115,6 +118,7 @@ def evolve_cmd(
             mapping=parse_mapping(mapping),
             expected=expected,
             output=output,
+            no_cache=no_cache,
         )
         args = EvolveArgs(pipeline, source, config, operator_model, operator)
 
@@ -147,12 +151,15 @@ def promote_cmd(
     confidence: float = typer.Option(None, help="Override promotion.confidence."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
     try:
         with open_app(db=db) as app:
             decision = asyncio.run(
-                app.evolutions.promote(ident, approved_by=approve, confidence=confidence)
+                app.evolutions.promote(
+                    ident, approved_by=approve, confidence=confidence, no_cache=no_cache
+                )
             )
     except EvopipeError as exc:
         _fail(exc)

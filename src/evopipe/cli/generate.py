@@ -11,7 +11,7 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.generate import GenerateOutcome, GenerationError
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call, open_app
 
 
 def generate_cmd(
@@ -79,8 +79,7 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List stored generations."""
-    with open_app(db=db) as app:
-        rows = app.generations.list(limit=limit)
+    rows = call(lambda app: app.generations.list(limit=limit), db=db)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
         return
@@ -96,12 +95,7 @@ def show_cmd(
     db: str = typer.Option(None, "--db", help="Store URL or path."),
 ) -> None:
     """Show one generation: request, each round's draft and diagnostics, the final spec."""
-    try:
-        with open_app(db=db) as app:
-            data = app.generations.get(generation_id)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    data = call(lambda app: app.generations.get(generation_id), db=db, exit_code=1)
     typer.echo(json.dumps(data, indent=2, default=str))
 
 

@@ -7,8 +7,7 @@ import json
 
 import typer
 
-from evopipe.app import EvopipeError
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -16,8 +15,7 @@ _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 def list_cmd(db: str | None = _DB, as_json: bool = _JSON) -> None:
     """Registered names with their number of versions and current champion."""
-    with open_app(db=db) as app:
-        entries = app.registry.list()
+    entries = call(lambda app: app.registry.list(), db=db)
     if as_json:
         typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
         return
@@ -34,12 +32,7 @@ def show_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Versions (with their promotion evidence), the champion and the pointer's history."""
-    try:
-        with open_app(db=db) as app:
-            data = app.registry.show(name)
-    except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    data = call(lambda app: app.registry.show(name), db=db)
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
         return

@@ -11,18 +11,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evopipe.app import EvopipeError
-from evopipe.cli._session import open_app
+from evopipe.cli._session import call
 
 _DB = typer.Option(
     None, "--db", help="Store URL or path (default: $EVOPIPE_DB or .evopipe/evopipe.db)."
 )
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-
-def _fail(exc: EvopipeError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
 
 
 def _fmt_ms(value: Any) -> str:
@@ -36,11 +30,7 @@ def list_cmd(
     status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
 ) -> None:
     """List recent runs, newest first."""
-    try:
-        with open_app(db=db) as app:
-            runs = app.runs.list(limit=limit, status=status)
-    except EvopipeError as exc:
-        raise _fail(exc) from exc
+    runs = call(lambda app: app.runs.list(limit=limit, status=status), db=db)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in runs], indent=2))
         return
@@ -58,11 +48,7 @@ def show_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Show a run: status, steps (attempts, durations, cached), outputs and usage."""
-    try:
-        with open_app(db=db) as app:
-            summary = app.runs.get(run_id)
-    except EvopipeError as exc:
-        raise _fail(exc) from exc
+    summary = call(lambda app: app.runs.get(run_id), db=db)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -89,11 +75,7 @@ def gc_cmd(
 ) -> None:
     """Delete finished runs older than the age (with their events), unreferenced blobs and
     stale cache entries. Unfinished runs are never deleted."""
-    try:
-        with open_app(db=db) as app:
-            counts = app.runs.gc(older_than)
-    except EvopipeError as exc:
-        raise _fail(exc) from exc
+    counts = call(lambda app: app.runs.gc(older_than), db=db)
     if as_json:
         typer.echo(json.dumps(counts.to_json()))
         return

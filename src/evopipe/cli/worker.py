@@ -8,8 +8,9 @@ import signal
 
 import typer
 
-from evopipe.app import App
+from evopipe.app import App, EvopipeError
 from evopipe.app.queue import QueueSettings
+from evopipe.app.worker import Worker
 from evopipe.cli._session import open_app
 
 
@@ -27,7 +28,7 @@ def worker_cmd(
     exits (a killed worker's runs are resumed by another worker after its lease expires)."""
     try:
         settings = QueueSettings(lease_s=lease_s, heartbeat_s=heartbeat_s)
-    except Exception as exc:
+    except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     with open_app(db=db, trust=trust) as app:
@@ -49,9 +50,9 @@ async def _serve(app: App, settings: QueueSettings, concurrency: int, drain: boo
     return sum(counts)
 
 
-async def _drain(worker: object) -> int:
+async def _drain(worker: Worker) -> int:
     handled = 0
-    while await worker.run_once() is not None:  # type: ignore[attr-defined]
+    while await worker.run_once() is not None:
         handled += 1
     return handled
 

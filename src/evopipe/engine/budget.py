@@ -14,6 +14,11 @@ from evopipe.engine.types import UsageTotals
 from evopipe.spec.errors import EvopipeError
 
 
+def add_cost(a: float | None, b: float | None) -> float | None:
+    """Sum of two costs; unknown (``None``) when either is unknown — never a silent 0."""
+    return None if a is None or b is None else a + b
+
+
 class BudgetExceeded(EvopipeError):
     """A run-tree budget was exhausted; ``budget`` names it (``max_tokens`` ...)."""
 
@@ -44,6 +49,7 @@ class Budget:
         "output_tokens",
         "parent",
         "steps",
+        "unpriced",
     )
 
     def __init__(self, limits: Limits, parent: Budget | None = None) -> None:
@@ -54,6 +60,8 @@ class Budget:
         self.output_tokens = 0
         self.cost_usd = 0.0
         self.calls = 0
+        self.unpriced = 0
+        """Calls whose price is unknown: the run's cost is then unknown too."""
         self.exceeded: BudgetExceeded | None = None
         self.deadline = time.monotonic() + limits.timeout_s if limits.timeout_s else None
 
@@ -108,13 +116,24 @@ class Budget:
                 node._fail("timeout_s", f"{lim.timeout_s} s elapsed")
             node = node.parent
 
-    def add_usage(self, input_tokens: int, output_tokens: int, cost_usd: float, calls: int) -> None:
-        """Account a model call; raise if a limit is now exceeded."""
+    def add_usage(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None,
+        calls: int,
+        model: str | None = None,
+    ) -> None:
+        """Account a model call (``cost_usd=None``: no known price); raise if a limit is now
+        exceeded — or cannot be enforced (a USD limit and a call without a price)."""
         node: Budget | None = self
         while node is not None:
             node.input_tokens += input_tokens
             node.output_tokens += output_tokens
-            node.cost_usd += cost_usd
+            if cost_usd is None:
+                node.unpriced += calls or 1
+            else:
+                node.cost_usd += cost_usd
             node.calls += calls
             node = node.parent
         node = self
@@ -123,8 +142,18 @@ class Budget:
             tokens = node.input_tokens + node.output_tokens
             if lim.max_tokens is not None and tokens > lim.max_tokens:
                 node._fail("max_tokens", f"{tokens} tokens used, limit {lim.max_tokens}")
+            if lim.max_cost_usd is not None and cost_usd is None:
+                node._fail("max_cost_usd", unpriced_message(model, lim.max_cost_usd))
             if lim.max_cost_usd is not None and node.cost_usd > lim.max_cost_usd:
                 node._fail("max_cost_usd", f"${node.cost_usd:.6f} spent, limit ${lim.max_cost_usd}")
+            node = node.parent
+
+    def refuse_unpriced(self, model: str) -> None:
+        """Before calling a model without a known price: a USD limit could not be enforced."""
+        node: Budget | None = self
+        while node is not None:
+            if node.limits.max_cost_usd is not None:
+                node._fail("max_cost_usd", unpriced_message(model, node.limits.max_cost_usd))
             node = node.parent
 
     def fail_timeout(self) -> BudgetExceeded:
@@ -141,4 +170,13 @@ class Budget:
         raise self.exceeded
 
     def usage(self) -> UsageTotals:
-        return UsageTotals(self.input_tokens, self.output_tokens, self.cost_usd, self.calls)
+        cost = None if self.unpriced else self.cost_usd
+        return UsageTotals(self.input_tokens, self.output_tokens, cost, self.calls)
+
+
+def unpriced_message(model: str | None, limit: float) -> str:
+    name = model or "a model"
+    return (
+        f"limit ${limit} cannot be enforced: {name} has no known price; add "
+        f'[prices."{name}"] to evopipe.toml, or bound the run with max_tokens instead'
+    )

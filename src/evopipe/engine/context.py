@@ -47,7 +47,7 @@ class StepUsage:
     def __init__(self) -> None:
         self.input_tokens = 0
         self.output_tokens = 0
-        self.cost_usd = 0.0
+        self.cost_usd: float | None = 0.0
         self.calls = 0
         self.cached = False
 

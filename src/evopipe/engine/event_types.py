@@ -102,7 +102,8 @@ class StepSucceeded(TypedDict, total=False):
     model: str
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """``None``: a call had no known price."""
     calls: int
     cached: bool
     meta: dict[str, Any]
@@ -141,9 +142,14 @@ class ModelCall(TypedDict, total=False):
     attempt: int
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """``None``: the model has no known price."""
     cached: bool
     latency_ms: float
+    requests: int
+    """Provider requests behind this call when more than one (adapter re-asks)."""
+    error: str
+    """Set when the call failed after sending requests (they are usage all the same)."""
 
 
 @_open

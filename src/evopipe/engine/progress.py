@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from evopipe.engine.budget import add_cost
 from evopipe.engine.types import Event
+
+
+def usd(cost: float | None) -> str:
+    """A cost for people: ``$0.0012``, or ``cost unknown`` (a model without a price)."""
+    return "cost unknown" if cost is None else f"${cost:.4f}"
+
 
 _END = {"step_succeeded": "✓", "step_failed": "✗", "step_waiting": "⏸"}
 
@@ -25,7 +32,7 @@ class _Line:
         self.kind = kind
         self.started = time.monotonic()
         self.tokens = 0
-        self.cost = 0.0
+        self.cost: float | None = 0.0
 
 
 class ProgressDisplay:
@@ -37,7 +44,7 @@ class ProgressDisplay:
         self._live: Live | None = None
         self._running: dict[str, _Line] = {}
         self._tokens = 0
-        self._cost = 0.0
+        self._cost: float | None = 0.0
         self._done = 0
 
     def on_event(self, *, event: Event) -> None:
@@ -64,19 +71,20 @@ class ProgressDisplay:
     def _on_model_call(self, event: Event) -> None:
         line = self._running.get(str(event.step_id))
         tokens = int(event.data.get("input_tokens", 0)) + int(event.data.get("output_tokens", 0))
-        cost = float(event.data.get("cost_usd", 0.0))
+        raw = event.data.get("cost_usd", 0.0)
+        cost = None if raw is None else float(raw)
         self._tokens += tokens
-        self._cost += cost
+        self._cost = add_cost(self._cost, cost)
         if line is not None:
             line.tokens += tokens
-            line.cost += cost
+            line.cost = add_cost(line.cost, cost)
 
     def _end(self, event: Event) -> None:
         line = self._running.pop(str(event.step_id), None)
         self._done += 1
         mark = _END.get(event.type, "·")
         took = f"{(time.monotonic() - line.started) * 1000:.0f} ms" if line else ""
-        extra = f"  {line.tokens} tok  ${line.cost:.4f}" if line and line.tokens else ""
+        extra = f"  {line.tokens} tok  {usd(line.cost)}" if line and line.tokens else ""
         self._console.print(f"{mark} {event.step_id}  {took}{extra}", highlight=False)
 
     _on_step_succeeded = _end
@@ -89,7 +97,7 @@ class ProgressDisplay:
             self._live = None
         self._console.print(
             f"run {event.run_id}: {event.data.get('status')}  "
-            f"{self._tokens} tok  ${self._cost:.4f}",
+            f"{self._tokens} tok  {usd(self._cost)}",
             highlight=False,
         )
 
@@ -102,9 +110,9 @@ class ProgressDisplay:
                 line.kind,
                 f"{now - line.started:.1f}s",
                 f"{line.tokens} tok",
-                f"${line.cost:.4f}",
+                usd(line.cost),
             )
-        table.add_row(f"{self._done} done", "", "", f"{self._tokens} tok", f"${self._cost:.4f}")
+        table.add_row(f"{self._done} done", "", "", f"{self._tokens} tok", usd(self._cost))
         return table
 
     def close(self) -> None:

@@ -68,9 +68,13 @@ def replayed_from(event: Event) -> Replayed:
         output=data.get("output"),
         input_tokens=int(data.get("input_tokens", 0)),
         output_tokens=int(data.get("output_tokens", 0)),
-        cost_usd=float(data.get("cost_usd", 0.0)),
+        cost_usd=_cost(data.get("cost_usd", 0.0)),
     )
     return Replayed(record, dict(data))
+
+
+def _cost(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:

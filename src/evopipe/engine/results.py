@@ -27,14 +27,15 @@ class UsageTotals:
 
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
+    """``None`` when a call had no known price (unknown, never a silent 0)."""
     calls: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
-            "cost_usd": round(self.cost_usd, 10),
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 10),
             "calls": self.calls,
         }
 
@@ -52,7 +53,7 @@ class StepRecord:
     error: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
     def to_json(self, *, with_output: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -157,7 +157,10 @@ async def resume_run(
         budget.steps += 1
         budget.input_tokens += rec.input_tokens
         budget.output_tokens += rec.output_tokens
-        budget.cost_usd += rec.cost_usd
+        if rec.cost_usd is None:
+            budget.unpriced += 1
+        else:
+            budget.cost_usd += rec.cost_usd
         budget.calls += int(rep.meta.get("calls", 0))
     return await _drive(state, pipeline, plan, dict(info.inputs), budget)
 

@@ -7,7 +7,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from evopipe.engine.budget import BudgetExceeded
+from evopipe.engine.budget import BudgetExceeded, add_cost
 from evopipe.engine.context import EngineContext, StepUsage
 from evopipe.engine.plan import PlannedStep
 from evopipe.engine.types import StepRecord
@@ -82,7 +82,7 @@ def _finished(
 ) -> StepRecord:
     duration_ms = (time.perf_counter() - t0) * 1000
     n_attempts = attempts[0]
-    cost = usage.cost_usd + result.cost_usd
+    cost = add_cost(usage.cost_usd, result.cost_usd)
     tin = usage.input_tokens + result.usage.input_tokens
     tout = usage.output_tokens + result.usage.output_tokens
     if result.usage.input_tokens or result.usage.output_tokens or result.cost_usd:
@@ -115,7 +115,7 @@ def _finished(
             data["model"] = attempts[1]
         if usage.calls:
             data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost, calls=usage.calls)
-        elif tin or tout or cost:
+        elif tin or tout or cost != 0.0:
             data.update(input_tokens=tin, output_tokens=tout, cost_usd=cost)
         if cached:
             data["cached"] = True

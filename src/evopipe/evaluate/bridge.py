@@ -32,6 +32,8 @@ class Outcome:
     cached_calls: int = 0
     cost_usd: float = 0.0
     paid_usd: float = 0.0
+    cost_known: bool = True
+    """False when a call had no known price: the costs above are then only the known part."""
     latency_ms: float = 0.0
     cached_steps: int = 0
 
@@ -59,6 +61,7 @@ async def run_one(
             cached_calls=meter.hits,
             cost_usd=meter.paid_usd + meter.saved_usd,
             paid_usd=meter.paid_usd,
+            cost_known=not meter.unpriced,
         )
     finally:
         METER.reset(token)
@@ -78,6 +81,7 @@ async def run_one(
         cached_calls=meter.hits,
         cost_usd=paid + meter.saved_usd,
         paid_usd=paid,
+        cost_known=not meter.unpriced and usage.cost_usd is not None,
         latency_ms=elapsed,
         cached_steps=sum(1 for s in result.steps if s.cached),
     )

@@ -21,11 +21,17 @@ from evopipe.models import (
     Capabilities,
     InMemoryCache,
     Model,
+    ModelError,
     ModelRequest,
     ModelResponse,
     ResponseCacheBackend,
 )
-from evopipe.models.codec import request_key, response_from_dict, response_to_dict
+from evopipe.models.codec import (
+    model_identity,
+    request_key,
+    response_from_dict,
+    response_to_dict,
+)
 
 
 @dataclass
@@ -33,11 +39,14 @@ class Meter:
     """Model traffic of one pipeline run, as seen through the evaluation cache."""
 
     calls: int = 0
-    """Calls that reached a model (paid, or failed), i.e. not served from the cache."""
+    """Requests that reached a model (paid, or failed; adapter re-asks included), i.e. not
+    served from the cache."""
     hits: int = 0
     paid_usd: float = 0.0
     saved_usd: float = 0.0
     """What the responses served from the cache cost when they were first made."""
+    unpriced: int = 0
+    """Responses (paid or replayed) without a known price: the cost is then unknown."""
 
 
 METER: ContextVar[Meter | None] = ContextVar("evopipe_evaluate_meter", default=None)
@@ -60,7 +69,7 @@ class EvalCachedModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         start = time.perf_counter()
-        key = request_key(request, self.inner.id)
+        key = request_key(request, model_identity(self.inner))
         stored = self.backend.get(key)
         meter = METER.get()
         if stored is not None:
@@ -68,13 +77,22 @@ class EvalCachedModel:
             if meter is not None:
                 meter.hits += 1
                 meter.saved_usd += hit.cost_usd or 0.0
+                meter.unpriced += hit.cost_usd is None
             latency = (time.perf_counter() - start) * 1000
             return dataclasses.replace(hit, cached=True, cost_usd=0.0, latency_ms=latency)
+        try:
+            response = await self.inner.complete(request)
+        except ModelError as exc:  # requests sent before the failure still count
+            if meter is not None:
+                spent = exc.spent
+                meter.calls += max(1, spent.requests) if spent is not None else 1
+                meter.paid_usd += (spent.cost_usd or 0.0) if spent is not None else 0.0
+                meter.unpriced += spent is not None and spent.cost_usd is None
+            raise
         if meter is not None:
-            meter.calls += 1
-        response = await self.inner.complete(request)
-        if meter is not None:
+            meter.calls += max(1, response.requests)
             meter.paid_usd += response.cost_usd or 0.0
+            meter.unpriced += response.cost_usd is None
         self.backend.put(key, response_to_dict(dataclasses.replace(response, cached=False)))
         return response
 

@@ -34,6 +34,9 @@ class ExampleResult:
     """Intrinsic cost: what the run costs without the cache."""
     paid_usd: float = 0.0
     """What this evaluation actually paid for the run."""
+    cost_known: bool = True
+    """False when a call had no known price: ``cost_usd``/``paid_usd`` are the known part and
+    reports say ``null`` (unknown), never a silent 0."""
     latency_ms: float = 0.0
     cached_steps: int = 0
     judge_calls: int = 0
@@ -63,8 +66,8 @@ class ExampleResult:
             "output_tokens": self.output_tokens,
             "calls": self.calls,
             "cached_calls": self.cached_calls,
-            "cost_usd": self.cost_usd,
-            "paid_usd": self.paid_usd,
+            "cost_usd": self.cost_usd if self.cost_known else None,
+            "paid_usd": self.paid_usd if self.cost_known else None,
             "latency_ms": self.latency_ms,
             "cached_steps": self.cached_steps,
         }
@@ -85,11 +88,13 @@ class Objectives:
     total_cost_usd: float = 0.0
     total_tokens: int = 0
     total_calls: int = 0
+    cost_known: bool = True
+    """False when some call had no known price (the costs are then the known part only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "quality": self.quality.to_json(),
-            "cost_usd": self.cost_usd,
+            "cost_usd": self.cost_usd if self.cost_known else None,
             "tokens": self.tokens,
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
@@ -117,6 +122,7 @@ def objectives(
         total_cost_usd=total_cost,
         total_tokens=total_tokens,
         total_calls=total_calls,
+        cost_known=all(r.cost_known for r in results),
     )
 
 
@@ -139,6 +145,17 @@ class EvalReport:
     judge_cost_usd: float = 0.0
     judge_calls: int = 0
     duration_s: float = 0.0
+    dataset_size: int = 0
+    """Rows of a dataset whose splits evopipe drew itself (one file); 0 when they were given."""
+
+    def coverage_note(self) -> str | None:
+        """Says so when only one split of the dataset was scored (the default is ``val``)."""
+        if self.split == "all" or self.dataset_size <= self.planned:
+            return None
+        return (
+            f"scored {self.n} of {self.dataset_size} rows (split {self.split}); "
+            "pass --split all to score every row"
+        )
 
     @property
     def n(self) -> int:

@@ -161,6 +161,7 @@ def _result(
         cached_calls=outcome.cached_calls,
         cost_usd=outcome.cost_usd,
         paid_usd=outcome.paid_usd,
+        cost_known=outcome.cost_known,
         latency_ms=outcome.latency_ms,
         cached_steps=outcome.cached_steps,
         judge_calls=int(sum(s.usage.get("calls", 0) for _, s in scored)),
@@ -224,6 +225,11 @@ def _report(
         stopped=spend.stopped,
         judge_cost_usd=sum(r.judge_cost_usd for r in results),
         judge_calls=sum(r.judge_calls for r in results),
+        dataset_size=(
+            len(dataset.examples)
+            if isinstance(dataset, Dataset) and not dataset.given_splits
+            else 0
+        ),
     )
 
 
@@ -269,6 +275,12 @@ async def evaluate(
                 spend.settle(0.0, 0)
                 raise
             spend.settle(result.paid_usd + result.judge_paid_usd, result.calls + result.judge_calls)
+            if spend.budget.max_usd is not None and not result.cost_known:
+                raise BudgetError(
+                    f"--budget-usd ${spend.budget.max_usd} cannot be enforced: a model this "
+                    'pipeline calls has no known price (add [prices."MODEL"] to evopipe.toml, '
+                    "or use --budget-calls)"
+                )
         cfg.recorder.add_example(eval_id, result)
         return result
 

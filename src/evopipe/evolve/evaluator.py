@@ -8,12 +8,24 @@ hash, the metric and the model override.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 from evopipe.engine import RunOptions
 from evopipe.evaluate import Dataset, EvalSettings, Metric, evaluate
 from evopipe.evolve.fitness import EvalRecord, ExampleResult
-from evopipe.spec import Pipeline
+from evopipe.models.codec import model_identity
+from evopipe.spec import EvopipeError, Pipeline
+
+
+def _model_identity(services: Any, model: str | None) -> str:
+    """The evaluated model's id and content hash (an edited scripted file is a new model)."""
+    models = services.models
+    mid = model or getattr(models, "default_model_id", "")
+    try:
+        return model_identity(models.get(mid, cache_policy="off"))
+    except (EvopipeError, TypeError):  # unknown or unavailable here: its id still binds
+        return model or ""
 
 
 class DatasetEvaluator:
@@ -27,16 +39,23 @@ class DatasetEvaluator:
         model: str | None = None,
         output: str | None = None,
         concurrency: int = 4,
+        reuse: bool = True,
     ) -> None:
+        """``reuse=False`` (``--no-cache``): evaluations stored by earlier runs never match."""
         self.dataset = dataset
         self.metrics = metrics
         self.services = services
         self.model = model
         self.output = output
         self.concurrency = concurrency
-        raw = f"{dataset.content_hash}|{metric_spec}|{model or ''}|{output or ''}"
+        identity = _model_identity(services, model)
+        raw = f"{dataset.content_hash}|{metric_spec}|{identity}|{output or ''}"
+        if not reuse:
+            raw += f"|{uuid.uuid4().hex}"
         self._key = hashlib.sha256(raw.encode()).hexdigest()[:32]
         self.evaluations = 0
+        self.cost_known = True
+        """False once an evaluated call had no known price (a USD budget is then refused)."""
 
     @property
     def dataset_key(self) -> str:
@@ -63,6 +82,7 @@ class DatasetEvaluator:
             concurrency=self.concurrency,
             settings=settings,
         )
+        self.cost_known = self.cost_known and report.objectives.cost_known
         return EvalRecord(
             split,
             tuple(

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evopipe.evolve.config import EvolveConfig, EvolveHook, Progress
+from evopipe.evolve.config import EvolveConfig, EvolveConfigError, EvolveHook, Progress
 from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
+from evopipe.evolve.notes import run_notes
 from evopipe.evolve.operators import OPERATORS, OperatorContext, OperatorError, OperatorRunner
 from evopipe.evolve.repository import EvolutionRepository, Member, Proposal
 from evopipe.evolve.selection import oriented, pareto_front, sample_parent, survivors
@@ -40,7 +41,7 @@ class MeteredRunner:
         out = await self.inner(name, inputs)
         usage = out.pop("__usage__", {}) if isinstance(out, dict) else {}
         self.calls += int(usage.get("calls", 0))
-        self.cost_usd += float(usage.get("cost_usd", 0.0))
+        self.cost_usd += float(usage.get("cost_usd") or 0.0)  # unknown price: known part
         return out
 
 
@@ -78,6 +79,9 @@ class Evolution:
         self.records: dict[str, EvalRecord] = {}
         self.feedback: dict[str, EvalRecord] = {}
         self.specs: dict[str, Pipeline] = {}
+        self.attempts: dict[str, dict[str, int]] = {}
+        """Operator → outcome → count, over every try of this process (not only the tries
+        that became a slot's proposal): what the notes explain idle operators with."""
         self.generation = 0
         self.paid_evaluations = 0
         self.done: dict[tuple[int, int], Proposal] = repo.proposals(run_id)
@@ -99,6 +103,12 @@ class Evolution:
     def over_budget(self) -> bool:
         calls, cost = self.spent()
         c = self.config
+        if c.budget_usd is not None and not getattr(self.evaluator, "cost_known", True):
+            raise EvolveConfigError(
+                f"--budget-usd ${c.budget_usd} cannot be enforced: a model the candidates call "
+                'has no known price (add [prices."MODEL"] to evopipe.toml, or use '
+                "--budget-calls)"
+            )
         return (c.budget_calls is not None and calls >= c.budget_calls) or (
             c.budget_usd is not None and cost >= c.budget_usd
         )
@@ -183,18 +193,21 @@ class Evolution:
         order = self.operator_order(gen, slot)
         calls0, cost0 = self.runner.calls, self.runner.cost_usd
         outcome, child, used, fed = "none", None, order[0], False
+        partners: tuple[str, ...] = ()
         for k in range(self.config.tries_per_slot):
             name = order[k % len(order)]
             used = name
             fed = fed or OPERATORS[name].needs_feedback
-            outcome, child = await self._try(name, parent, population, rng)
+            outcome, child, partners = await self._try(name, parent, population, rng)
+            tally = self.attempts.setdefault(name, {})
+            tally[outcome] = tally.get(outcome, 0) + 1
             if outcome in ("ok", "repaired"):
                 break
         return Proposal(
             generation=gen,
             slot=slot,
             operator=used,
-            parents=(parent,),
+            parents=(parent, *partners),
             outcome=outcome,
             child_id=candidate_id(child) if child is not None else None,
             spec=child,
@@ -214,9 +227,12 @@ class Evolution:
 
     async def _try(
         self, name: str, parent: str, population: list[str], rng: random.Random
-    ) -> tuple[str, Pipeline | None]:
+    ) -> tuple[str, Pipeline | None, tuple[str, ...]]:
+        """(outcome, child, ids of the other parents the operator drew from)."""
         op = OPERATORS[name]
-        others = [self.specs[i] for i in sorted(population, key=self._rank) if i != parent][:3]
+        ranked = sorted(population, key=self._rank)
+        ranked += sorted((i for i in self.records if i not in population), key=self._rank)
+        others = [self.specs[i] for i in ranked if i != parent][:8]
         ctx = OperatorContext(
             rng=rng,
             feedback=await self.feedback_for(parent) if op.needs_feedback else None,
@@ -227,16 +243,17 @@ class Evolution:
         try:
             child = await op.apply(self.specs[parent], ctx)
         except OperatorError:
-            return "failed", None
+            return "failed", None, ()
         if child is None:
-            return "none", None
+            return "none", None, ()
         checked = check_offspring(child)
         if checked.pipeline is None:
-            return "invalid", None
+            return "invalid", None, ()
         cid = candidate_id(checked.pipeline)
         if cid in self.specs:
-            return "duplicate", None
-        return checked.verdict, checked.pipeline
+            return "duplicate", None, ()
+        partners = tuple(dict.fromkeys(candidate_id(p) for p in ctx.partners))
+        return checked.verdict, checked.pipeline, tuple(p for p in partners if p != parent)
 
     def _rank(self, cid: str) -> tuple[float, str]:
         return (-self.records[cid].quality, cid)
@@ -291,10 +308,17 @@ class Evolution:
             q = self.records[self.best(population)].quality
             stale = 0 if q > best_q else stale + 1
             best_q = max(best_q, q)
-            if q >= 1.0 or stale >= self.config.patience:
+            if q >= 1.0:
+                stop = "perfect"  # nothing left to improve on the selection split
+                break
+            if stale >= self.config.patience:
                 stop = "converged"
                 break
         return self._finish(seed_id, population, stop)
+
+    def _selection_size(self) -> int | None:
+        size = getattr(self.evaluator, "split_size", None)
+        return int(size(self.config.selection_split)) if callable(size) else None
 
     def _finish(self, seed_id: str, population: list[str], stop: str) -> EvolutionResult:
         ids = list(self.records)
@@ -314,6 +338,13 @@ class Evolution:
             "calls": calls,
             "cost_usd": cost,
             "candidates": len(ids),
+            "notes": run_notes(
+                stop=stop,
+                seed_quality=self.records[seed_id].quality,
+                selection=(self.config.selection_split, self._selection_size()),
+                attempts=self.attempts,
+                generations=self.generation,
+            ),
             "meta": meta_metrics(
                 seed_quality=self.records[seed_id].quality,
                 best_quality=self.records[champion].quality,

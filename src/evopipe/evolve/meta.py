@@ -76,7 +76,7 @@ class OperatorFitness:
             usage = out.pop("__usage__", {})
             if isinstance(usage, dict):
                 calls += int(usage.get("calls", 0))
-                cost += float(usage.get("cost_usd", 0.0))
+                cost += float(usage.get("cost_usd") or 0.0)  # unknown price: known part
             return out
 
         ctx = OperatorContext(rng=random.Random(self.seed), feedback=feedback, run_operator=metered)

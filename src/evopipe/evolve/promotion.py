@@ -99,6 +99,35 @@ def compare(incumbent: EvalRecord, candidate: EvalRecord, confidence: float) -> 
     return result.to_json()
 
 
+SMALL_TEST_SPLIT = 30
+
+
+def small_split_hint(n: int, confidence: float) -> str | None:
+    """Why a refusal may say more about the test split than about the candidate."""
+    if n >= SMALL_TEST_SPLIT:
+        return None
+    alpha = 1 - confidence
+    best = 2 * 0.5**n  # every example won by the same margin: the exact sign test
+    if best >= alpha:
+        return (
+            f"the test split has only {n} shared example(s): even a candidate that wins every "
+            f"one by the same margin gets p = {best:.3g} ≥ {alpha:.3g}, so it can never pass — "
+            f"add test rows (at least {_rows_needed(alpha)}; {SMALL_TEST_SPLIT}+ is better) or "
+            "lower --confidence"
+        )
+    return (
+        f"the test split has only {n} shared example(s): a real improvement rarely reaches "
+        f"p < {alpha:.3g} on so few — add test rows ({SMALL_TEST_SPLIT}+) to decide"
+    )
+
+
+def _rows_needed(alpha: float) -> int:
+    n = 1
+    while 2 * 0.5**n >= alpha:
+        n += 1
+    return n
+
+
 async def promote(
     cid: str,
     *,
@@ -135,7 +164,8 @@ async def promote(
                 f"does not beat the incumbent on the test split at {conf:.0%} confidence "
                 f"(diff {comparison['diff']:+.3f}, p = {comparison['p_value']:.4f})"
             )
-            return decide(False, why, comparison)
+            hint = small_split_hint(int(comparison.get("n", 0)), conf)
+            return decide(False, why + (f"; {hint}" if hint else ""), comparison)
     if spec.promotion.require_approval and not approved_by:
         return decide(
             False, "approval required by promotion.require_approval (use --approve)", comparison

@@ -27,6 +27,8 @@ class EvalSource:
     output: str | None = None
     split_seed: int = 0
     concurrency: int = 4
+    no_cache: bool = False
+    """Reuse no evaluation stored by an earlier run (``--no-cache``)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -51,6 +53,7 @@ def make_evaluator(
         model=source.model,
         output=source.output,
         concurrency=source.concurrency,
+        reuse=not source.no_cache,
     )
 
 

@@ -17,6 +17,22 @@ def contract_schemas(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
     return out
 
 
+def referencing_schema_files(pipeline: Pipeline, folder: str) -> Pipeline:
+    """``pipeline`` with each inline contract of :func:`contract_schemas` replaced by a
+    ``schema_file`` reference to ``<folder>/<step id>.schema.json``."""
+    files = contract_schemas(pipeline)
+    steps = []
+    for step in pipeline.steps:
+        name = f"{step.id}.schema.json"
+        if step.output is not None and name in files:
+            contract = step.output.model_copy(
+                update={"schema_": None, "schema_file": f"{folder}/{name}"}
+            )
+            step = step.model_copy(update={"output": contract})
+        steps.append(step)
+    return pipeline.model_copy(update={"steps": steps})
+
+
 def readme(pipeline: Pipeline, request: str, *, pattern: str | None, rounds: int) -> str:
     """A short README: what it does, inputs, steps, outputs, how to run it."""
     lines = [

@@ -7,6 +7,7 @@ properties: {b: ...}}}}``. Leaf types are guessed from the field name (``confide
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -104,8 +105,52 @@ def _collect_reads(data: Raw) -> dict[str, list[tuple[tuple[str | int, ...], boo
     return out
 
 
+def rename_refs(data: Raw, pattern: re.Pattern[str], new: str) -> None:
+    """Rewrite every match of ``pattern`` to ``new`` in the templates, conditions and outputs
+    of the document (contracts, ids and ``needs`` untouched)."""
+
+    for step in all_steps(data):
+        for key in list(step):
+            if key not in ("id", "kind", "needs", "output", "steps"):
+                step[key] = _rewrite(step[key], pattern, new)
+    if "outputs" in data:
+        data["outputs"] = _rewrite(data["outputs"], pattern, new)
+
+
+def _rewrite(value: Any, pattern: re.Pattern[str], new: str) -> Any:
+    """``pattern`` replaced by ``new`` in every string inside plain data."""
+    if isinstance(value, str):
+        return pattern.sub(new, value)
+    if isinstance(value, list):
+        return [_rewrite(v, pattern, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _rewrite(v, pattern, new) for k, v in value.items()}
+    return value
+
+
+def close_name(name: str, known: list[str]) -> str | None:
+    """The one name of ``known`` that ``name`` is a near miss of (a typo), if any."""
+    matches = difflib.get_close_matches(name, known, n=2, cutoff=0.75)
+    return matches[0] if len(matches) == 1 else None
+
+
+def _correct_field(data: Raw, sid: str, schema: dict[str, Any], field: str | int) -> str | None:
+    """A read of ``steps.sid.output.<field>`` where the contract defines a near-miss name:
+    rewrite the read to that name (never add the typo to the contract)."""
+    props = schema.get("properties")
+    if not isinstance(field, str) or not isinstance(props, dict) or field in props:
+        return None
+    match = close_name(field, [p for p in props if isinstance(p, str)])
+    if match is None:
+        return None
+    pattern = re.compile(rf"\bsteps\.{re.escape(sid)}\.output\.{re.escape(field)}\b")
+    rename_refs(data, pattern, f"steps.{sid}.output.{match}")
+    return f"{sid}: read of output.{field} → output.{match} (its contract's field)"
+
+
 def ensure_contracts(data: Raw) -> list[str]:
-    """Give every model step a contract and add missing read fields; return notes."""
+    """Give every model step a contract and add missing read fields; return notes. A read of a
+    near-miss of a contract field (a typo) is corrected instead of added."""
     reads = _collect_reads(data)
     notes: list[str] = []
     for step in all_steps(data):
@@ -127,6 +172,10 @@ def ensure_contracts(data: Raw) -> list[str]:
             for path, iterated in reads.get(sid, []):
                 if path and not _has_path(schema, path):
                     if schema.get("type") not in (None, "object"):
+                        continue
+                    corrected = _correct_field(data, sid, schema, path[0])
+                    if corrected is not None:
+                        notes += [corrected] if corrected not in notes else []
                         continue
                     _add_path(schema, path, iterated)
                     notes.append(f"{sid}: added {'.'.join(map(str, path))} to its contract")
@@ -176,20 +225,10 @@ def rename_step_refs(
     the string values of ``container`` (all keys, or only ``keys``)."""
     tail = rf"(?=\.output\.{re.escape(field)}\b)" if field else r"\b"
     pattern = re.compile(rf"\bsteps\.{re.escape(old)}{tail}")
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, str):
-            return pattern.sub(f"steps.{new}", value)
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items()}
-        return value
-
     for key in list(container):
         if key in ("id", "kind", "needs", "output", "steps") or (keys and key not in keys):
             continue
-        container[key] = fix(container[key])
+        container[key] = _rewrite(container[key], pattern, f"steps.{new}")
 
 
 def redirect_reads(data: Raw, steps: list[Raw], old: str, first: Raw, renamed: Raw) -> list[str]:

@@ -8,7 +8,6 @@ only acts where the fix is unambiguous.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -151,6 +150,18 @@ def drop_unknown_keys(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw
     return data, [f"dropped unknown key {where}" for where in notes]
 
 
+@repair("drop-persona-tools", "persona-tools-unsupported")
+def drop_persona_tools(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
+    """Remove ``personas.*.tools``: no step kind gives them to the model."""
+    personas = data.get("personas")
+    notes: list[str] = []
+    for name, persona in personas.items() if isinstance(personas, dict) else ():
+        if isinstance(persona, dict) and "tools" in persona:
+            del persona["tools"]
+            notes.append(f"personas.{name}: dropped tools (unsupported)")
+    return data, notes
+
+
 @repair("strip-condition-braces", "condition-syntax")
 def strip_condition_braces(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
     """Conditions are expressions, not templates: strip ``{{ }}`` around them."""
@@ -242,20 +253,24 @@ def fix_unknown_step_refs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple
     return data, notes
 
 
-def _close(name: str, ids: list[str]) -> str | None:
-    matches = difflib.get_close_matches(name, ids, n=2, cutoff=0.75)
-    return matches[0] if len(matches) == 1 else None
+_close = contracts.close_name
 
 
 @repair("declare-inputs", "template-unknown-ref")
 def declare_inputs(data: Raw, diagnostics: Sequence[Diagnostic]) -> tuple[Raw, list[str]]:
-    """Declare every ``inputs.z`` that templates read but the pipeline does not declare."""
+    """Declare every ``inputs.z`` that templates read but the pipeline does not declare — unless
+    ``z`` is a near miss of a declared input (a typo): then the reference is corrected."""
     declared = data.get("inputs")
     if not isinstance(declared, dict):
         declared = {}
     notes: list[str] = []
     for name in input_refs(data):
-        if name not in declared:
+        match = None if name in declared else contracts.close_name(name, list(declared))
+        if match is not None:
+            pattern = re.compile(rf"(?<![\w.])inputs\.{re.escape(name)}\b")
+            contracts.rename_refs(data, pattern, f"inputs.{match}")
+            notes.append(f"inputs.{name} → inputs.{match} (a declared input)")
+        elif name not in declared:
             declared[name] = {"type": "string", "description": f"The {name.replace('_', ' ')}."}
             notes.append(f"declared input {name!r} (string)")
     for name, schema in list(declared.items()):

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from evopipe.genesis.artifacts import referencing_schema_files
 from evopipe.genesis.repairs import Applied
 from evopipe.spec import Pipeline
+from evopipe.spec.canonical import to_yaml
 from evopipe.spec.errors import Diagnostic
 
 Source = Literal["draft", "repair", "assemble"]
@@ -81,17 +83,19 @@ class GenerationResult:
         to ``<stem>.README.md``; return the files written."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.yaml, encoding="utf-8")
         written = [target]
+        folder = target.with_name(f"{target.stem}.schemas")
         if self.schemas:
-            folder = target.with_name(f"{target.stem}.schemas")
             folder.mkdir(exist_ok=True)
             for name, schema in self.schemas.items():
                 file = folder / name
                 file.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
                 written.append(file)
+        # the spec reads its contracts from those files, so editing one changes the pipeline
+        text = to_yaml(referencing_schema_files(self.pipeline, folder.name)) if self.schemas else ""
+        target.write_text(text or self.yaml, encoding="utf-8")
         readme = target.with_name(f"{target.stem}.README.md")
-        readme.write_text(self.readme, encoding="utf-8")
+        readme.write_text(self.readme.replace(f"{self.pipeline.name}.yaml", target.name), "utf-8")
         written.append(readme)
         return written
 

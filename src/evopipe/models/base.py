@@ -88,6 +88,8 @@ class ModelResponse:
     cost_usd: float | None = None
     cached: bool = False
     tool_calls: tuple[ToolCall, ...] = ()
+    requests: int = 1
+    """Requests sent to the provider for this answer (an adapter's re-asks included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +124,22 @@ class StreamingModel(Model, Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[str]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What a failed call consumed before failing: every request sent is usage."""
+
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+    cost_usd: float | None = 0.0
+
+
 class ModelError(EvopipeError):
-    """A model call failed for a reason retrying will not fix (bad request, auth, unknown id)."""
+    """A model call failed for a reason retrying will not fix (bad request, auth, unknown id).
+
+    ``spent`` is set when requests were sent before the failure (re-asks, a 5xx after tokens).
+    """
+
+    spent: Spent | None = None
 
 
 class UnknownModelError(ModelError):

@@ -1,8 +1,9 @@
 """Content-addressed response cache: a :class:`CachedModel` wrapper over a backend protocol.
 
-The key is sha256 of (model id + ``request.cache_key_data()``). Policy ``auto`` caches calls at
-temperature 0, ``always`` caches every call (evaluation), ``off`` never. A hit is returned with
-``cached=True`` and ``cost_usd=0.0``. The store provides a persistent backend with the same
+The key is sha256 of (model identity + ``request.cache_key_data()``); the identity is the id plus
+a content hash for models defined by a file (``scripted:``, ``replay:``). Policy ``auto`` caches
+calls at temperature 0, ``always`` caches every call (evaluation), ``off`` never. A hit is returned
+with ``cached=True`` and ``cost_usd=0.0``. The store provides a persistent backend with the same
 protocol; :class:`InMemoryCache` is the in-process one.
 """
 
@@ -13,7 +14,12 @@ from dataclasses import replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from evopipe.models.base import Capabilities, Model, ModelRequest, ModelResponse
-from evopipe.models.codec import request_key, response_from_dict, response_to_dict
+from evopipe.models.codec import (
+    model_identity,
+    request_key,
+    response_from_dict,
+    response_to_dict,
+)
 
 CachePolicy = Literal["auto", "always", "off"]
 CACHE_POLICIES: tuple[CachePolicy, ...] = ("auto", "always", "off")
@@ -72,7 +78,7 @@ class CachedModel:
         return self.inner.capabilities
 
     def key(self, request: ModelRequest) -> str:
-        return request_key(request, self.inner.id)
+        return request_key(request, model_identity(self.inner))
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         if not should_cache(request, self.policy):

@@ -22,6 +22,19 @@ def request_key(request: ModelRequest, model_id: str | None = None) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
+def model_identity(model: Any) -> str:
+    """What a cached answer is bound to: the model id plus, for models defined by a file
+    (scripted, replay), a hash of that content — editing the file changes the identity."""
+    fingerprint = getattr(model, "fingerprint", None)
+    return f"{model.id}#{fingerprint}" if fingerprint else str(model.id)
+
+
+def content_fingerprint(data: Any) -> str:
+    """A short hash of plain data (a model's script or recordings)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def response_to_dict(response: ModelResponse) -> dict[str, Any]:
     return {
         "text": response.text,

@@ -26,6 +26,19 @@ class PriceBook:
 
     def cost(self, model_id: str, usage: Usage, *, provider: str, model_ref: str) -> float | None:
         """USD for ``usage`` on ``model_id`` (``provider:model_ref``), or ``None`` if unknown."""
+        price = self._lookup(model_id, usage, provider=provider, model_ref=model_ref)
+        if price is None:
+            self._warn_once(model_id)
+        return price
+
+    def known(self, model_id: str, *, provider: str, model_ref: str) -> bool:
+        """Whether ``model_id`` has a price (an override or the bundled data)."""
+        usage = Usage(1, 1)
+        return self._lookup(model_id, usage, provider=provider, model_ref=model_ref) is not None
+
+    def _lookup(
+        self, model_id: str, usage: Usage, *, provider: str, model_ref: str
+    ) -> float | None:
         override = self._overrides.get(model_id)
         if override is not None:
             return (
@@ -45,7 +58,6 @@ class PriceBook:
                 return float(calc.total_price)
             except LookupError:
                 pass
-        self._warn_once(model_id)
         return None
 
     def _warn_once(self, model_id: str) -> None:

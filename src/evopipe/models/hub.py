@@ -87,6 +87,15 @@ class ModelHub:
             self._wrapped[key] = CachedModel(model, self.cache, policy)
         return self._wrapped[key]
 
+    def price_known(self, model_id: str | None = None) -> bool:
+        """Whether calls to ``model_id`` have a known price (models off the network — local
+        and test models — are free)."""
+        mid = (model_id or self.default_model_id).strip()
+        if not self.get(mid, cache_policy="off").capabilities.network:
+            return True
+        provider, name = split_model_id(mid)
+        return self.prices.known(mid, provider=provider, model_ref=name)
+
     def _build(self, model_id: str) -> Model:
         provider, name = split_model_id(model_id)
         endpoint = self.config.endpoints.get(provider)

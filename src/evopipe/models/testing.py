@@ -38,10 +38,12 @@ from evopipe.models.base import (
     ModelTimeoutError,
     RateLimitedError,
     ServerError,
+    Spent,
     Usage,
 )
 from evopipe.models.codec import (
     canonical_json,
+    content_fingerprint,
     estimate_tokens,
     request_key,
     request_tokens,
@@ -65,6 +67,11 @@ def _respond(model_id: str, request: ModelRequest, text: str, data: Any = None) 
         data=data,
         cost_usd=0.0,
     )
+
+
+def _spent(request: ModelRequest, raw: str) -> Spent:
+    """A simulated request that was answered (unusably): usage all the same."""
+    return Spent(Usage(request_tokens(request), estimate_tokens(raw)), 1, 0.0)
 
 
 def _json_response(model_id: str, request: ModelRequest, data: Any) -> ModelResponse:
@@ -135,9 +142,11 @@ def _scripted_response(model_id: str, request: ModelRequest, value: Any) -> Mode
             try:
                 return _json_response(model_id, request, json.loads(value))
             except json.JSONDecodeError as exc:
-                raise InvalidOutputError(
+                error = InvalidOutputError(
                     "scripted response is not JSON", raw=value, errors=[str(exc)]
-                ) from exc
+                )
+                error.spent = _spent(request, value)
+                raise error from exc
         return _respond(model_id, request, value)
     return _json_response(model_id, request, value)
 
@@ -163,6 +172,10 @@ class ScriptedModel:
         self._rules = [(re.compile(p, re.DOTALL), v) for p, v in (rules or {}).items()]
         self._fallback = fallback
         self.calls: list[ModelRequest] = []
+        self.fingerprint = content_fingerprint(
+            {"responses": list(responses), "rules": dict(rules or {}), "fallback": fallback}
+        )
+        """Hash of the script: part of the response-cache key (an edited script misses)."""
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ScriptedModel:
@@ -218,6 +231,7 @@ class ReplayModel:
     def __init__(self, records: Mapping[str, dict[str, Any]], *, model_id: str = "replay") -> None:
         self._id = model_id
         self._records = dict(records)
+        self.fingerprint = content_fingerprint(self._records)
 
     @classmethod
     def from_file(cls, path: str | Path, *, model_id: str | None = None) -> ReplayModel:
@@ -347,7 +361,10 @@ class SimModel:
             await asyncio.sleep(delay / 1000)
         if fault is not None:
             self.faults.append(fault)
-            raise self._fault(fault)
+            error = self._fault(fault)
+            if isinstance(error, InvalidOutputError):
+                error.spent = _spent(request, error.raw)
+            raise error
         answer = self._fake.answer(request)
         return ModelResponse(
             text=answer.text,

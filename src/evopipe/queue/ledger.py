@@ -136,6 +136,7 @@ class CostLedger:
             )
             if admitted.rowcount != 1:
                 return None
+            now = time.time()  # after the tenant's row is locked: ordered with settlements
             result = conn.execute(
                 insert(c).values(
                     tenant=tenant,
@@ -166,13 +167,14 @@ class CostLedger:
         """Close an admitted call: release its reservation and charge its cost."""
         with self.store.begin() as conn:
             row = conn.execute(
-                select(c.c.tenant, c.c.reserved_usd).where(
-                    c.c.id == entry, c.c.status == "reserved"
-                )
+                select(c.c.tenant, c.c.reserved_usd)
+                .where(c.c.id == entry, c.c.status == "reserved")
+                .with_for_update()
             ).first()
             if row is None:  # already abandoned by a recovering worker
                 return
             tenant, reserved = row
+            _charge(conn, tenant, -reserved, cost_usd or 0.0)  # locks the tenant's row first
             conn.execute(
                 update(c)
                 .where(c.c.id == entry)
@@ -185,16 +187,15 @@ class CostLedger:
                     settled_at=time.time(),
                 )
             )
-            _charge(conn, tenant, -reserved, cost_usd or 0.0)
 
     def abandon(self, run_id: str) -> int:
         """Release the reservations of a run's calls left in flight by a dead worker (their
         cost is unknown: ``cost_usd`` stays NULL). Returns how many."""
         with self.store.begin() as conn:
             rows = conn.execute(
-                select(c.c.id, c.c.tenant, c.c.reserved_usd).where(
-                    c.c.run_id == run_id, c.c.status == "reserved"
-                )
+                select(c.c.id, c.c.tenant, c.c.reserved_usd)
+                .where(c.c.run_id == run_id, c.c.status == "reserved")
+                .with_for_update()
             ).all()
             for entry, tenant, reserved in rows:
                 conn.execute(

@@ -139,10 +139,13 @@ class RunQueue:
         self.postgres = store.dialect == "postgresql"
 
     @contextmanager
-    def _tx(self, lock_key: str | None = None) -> Iterator[Connection]:
+    def _tx(self, lock: tuple[str, str] | None = None) -> Iterator[Connection]:
         with self.store.begin() as conn:
-            if lock_key is not None and self.postgres:  # serialise submissions on one key
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock_key})
+            if lock is not None and self.postgres:  # serialise submissions on one key
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:t), hashtext(:k))"),
+                    {"t": lock[0], "k": lock[1]},
+                )
             yield conn
 
     # -- submitting --------------------------------------------------------------------------
@@ -153,7 +156,7 @@ class RunQueue:
         if strategy not in STRATEGIES:
             raise QueueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
         now = time.time()
-        lock = f"{new.tenant}\x00{new.key}" if new.key is not None else None
+        lock = (new.tenant, new.key) if new.key is not None else None
         interrupted: list[str] = []
         with self._tx(lock) as conn:
             if new.key is not None:

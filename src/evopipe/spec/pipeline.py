@@ -27,7 +27,8 @@ class Defaults(Strict):
 
 
 class Persona(Strict):
-    """A named system prompt with its own model settings and allowed tools."""
+    """A named system prompt with its own model settings (``tools`` is refused by the checker:
+    no step kind passes a persona's tools to its model)."""
 
     system: str
     model: str | None = None

@@ -26,6 +26,22 @@ def unknown_persona(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+def persona_tools(ctx: Context) -> Iterator[Diagnostic]:
+    """A persona lists `tools`, which no step kind gives to the model (they would do nothing)."""
+    for scope in ctx.analysis.scopes:
+        if not scope.isolated:
+            continue
+        for name, persona in scope.pipeline.personas.items():
+            if persona.tools:
+                yield ctx.diag(
+                    "persona-tools-unsupported",
+                    f"persona {name!r} lists tools {persona.tools}, but no step kind passes a "
+                    "persona's tools to its model: they would silently do nothing",
+                    (*scope.where[:-1], "personas", name, "tools"),
+                    hint="remove `tools` from the persona; use `tool` steps for deterministic work",
+                )
+
+
 def _model_uses(ctx: Context) -> Iterator[tuple[str, PathKey]]:
     for scope in ctx.analysis.scopes:
         if scope.isolated:
@@ -108,6 +124,33 @@ RULES = (
                 kind: llm
                 persona: captain
                 prompt: Greet the crew.
+            """
+        ),
+    ),
+    Rule(
+        "persona-tools-unsupported",
+        "A persona lists `tools`, which no step kind gives to the model (they would do nothing).",
+        persona_tools,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports., tools: [search]}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
+            """,
+            4,
+            45,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: helper
+            personas:
+              clerk: {system: You file reports.}
+            steps:
+              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
             """
         ),
     ),

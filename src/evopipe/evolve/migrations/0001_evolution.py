@@ -1,94 +1,10 @@
 """0001 evolution: evolution runs, candidate specs and evaluations, members, proposals, state.
 
-Frozen: the tables exactly as this migration created them, defined here and never imported
-from the live ``tables.py`` (a later change to a table is a new migration).
+Frozen: its tables are the snapshot ``0001_evolution.json`` beside this module, never the live
+``tables.py``.
 """
 
-from __future__ import annotations
-
-from sqlalchemy import Column, Connection, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.ddl import snapshot_migration
 
 NAME = "evolution"
-
-metadata = MetaData()
-
-evo_runs = Table(
-    "evo_runs",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("pipeline_name", String(200), nullable=False),
-    Column("seed_id", String(128), nullable=False),
-    Column("config_json", Text, nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("summary_json", Text, nullable=True),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-
-evo_specs = Table(
-    "evo_specs",
-    metadata,
-    Column("candidate_id", String(128), primary_key=True),
-    Column("spec_json", Text, nullable=False),
-    Column("traits_json", Text, nullable=False),
-)
-
-evo_evaluations = Table(
-    "evo_evaluations",
-    metadata,
-    Column("candidate_id", String(128), primary_key=True),
-    Column("dataset_key", String(128), primary_key=True),
-    Column("split", String(32), primary_key=True),
-    Column("record_json", Text, nullable=False),
-    Column("calls", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
-
-evo_members = Table(
-    "evo_members",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("candidate_id", String(128), primary_key=True),
-    Column("seq", Integer, nullable=False),
-    Column("generation", Integer, nullable=False),
-    Column("parents_json", Text, nullable=False),
-    Column("operators_json", Text, nullable=False),
-    Column("diff", Text, nullable=False),
-    Column("status", String(32), nullable=False),
-    Index("ix_evo_members_run_seq", "run_id", "seq"),
-)
-
-evo_proposals = Table(
-    "evo_proposals",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("generation", Integer, primary_key=True),
-    Column("slot", Integer, primary_key=True),
-    Column("operator", String(64), nullable=False),
-    Column("parents_json", Text, nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("child_id", String(128), nullable=True),
-    Column("spec_json", Text, nullable=True),
-    Column("feedback_id", String(128), nullable=True),
-    Column("calls", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-)
-
-evo_state = Table(
-    "evo_state",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("generation", Integer, primary_key=True),
-    Column("population_json", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
-
-
-def upgrade(conn: Connection) -> None:
-    """Create the evolution tables."""
-    metadata.create_all(
-        conn,
-        tables=[evo_runs, evo_specs, evo_evaluations, evo_members, evo_proposals, evo_state],
-        checkfirst=False,
-    )
+upgrade = snapshot_migration(__file__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from evopipe.evolve.fitness import EvalRecord
@@ -39,6 +39,9 @@ class OperatorContext:
     models: Sequence[str] = ()
     """Model ids a model switch may choose from."""
     run_operator: OperatorRunner | None = None
+    partners: list[Pipeline] = field(default_factory=list)
+    """Filled by the operator: the other candidates it took material from (crossover,
+    transplant). The loop records them as the child's further parents."""
 
 
 class Operator(Protocol):

@@ -1,4 +1,6 @@
-"""Insert a self-consistency ensemble: sample an answering step several times, then vote."""
+"""Insert a self-consistency ensemble: sample an answering step several times, then vote.
+
+An ``extract`` answer (genesis output) is sampled and voted on with its own output contract."""
 
 from __future__ import annotations
 
@@ -27,10 +29,11 @@ class InsertEnsemble:
     name = "insert_ensemble"
     level = "structure"
     needs_feedback = False
+    applies_to = "an llm or extract step that the pipeline's outputs read"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering and s.kind == "llm"]
+        steps = [s for s in llm_steps(parent) if s.id in answering]
         if not steps:
             return None
         step = ctx.rng.choice(steps)
@@ -48,10 +51,11 @@ class InsertEnsemble:
         vote_id = fresh_id({"steps": data["steps"] + samples}, f"{step.id}_vote")
         vote = {
             "id": vote_id,
-            "kind": "llm",
+            "kind": step.kind,  # an extract votes with the same contract: readers keep fields
             "prompt": VOTE.format(answers=answers),
             "model": step.model,
             "temperature": 0.0,
+            "output": base.get("output"),
         }
         data["steps"][at + 1 : at + 1] = [*samples, vote]
         data["outputs"] = rewire(data["outputs"], step.id, vote_id)

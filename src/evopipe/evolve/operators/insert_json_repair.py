@@ -35,6 +35,7 @@ class InsertJsonRepair:
     name = "insert_json_repair"
     level = "structure"
     needs_feedback = False
+    applies_to = "a free-text llm step whose whole output is a pipeline output"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         answering = set(output_steps(parent))

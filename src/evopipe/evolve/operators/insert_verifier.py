@@ -1,4 +1,8 @@
-"""Insert a critic-refine pair after an answering step: critique the answer, then revise it."""
+"""Insert a critic-refine pair after an answering step: critique the answer, then revise it.
+
+Works on ``llm`` answers and on ``extract`` answers (what genesis produces): the refine step of
+an ``extract`` is an ``extract`` with the same output contract, so ``steps.x.output.field``
+readers keep working once rewired to it."""
 
 from __future__ import annotations
 
@@ -25,20 +29,24 @@ REFINE = (
     "in the same format as the proposed answer."
 )
 
+SAME_SHAPE = " Reply with JSON of the same structure as the proposed answer."
+
 
 class InsertVerifier:
     name = "insert_verifier"
     level = "structure"
     needs_feedback = False
+    applies_to = "an llm or extract step that the pipeline's outputs read"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering and s.kind == "llm"]
+        steps = [s for s in llm_steps(parent) if s.id in answering]
         if not steps:
             return None
         step = ctx.rng.choice(steps)
         data = spec_data(parent)
         at = step_index(data, step.id)
+        structured = step.output is not None  # extract steps always have a contract
         critic = fresh_id(data, f"{step.id}_critic")
         refine = fresh_id({"steps": [*data["steps"], {"id": critic}]}, f"{step.id}_refine")
         new_steps = [
@@ -50,10 +58,12 @@ class InsertVerifier:
             },
             {
                 "id": refine,
-                "kind": "llm",
-                "prompt": REFINE.format(prompt=step.prompt, source=step.id, critic=critic),
+                "kind": step.kind,
+                "prompt": REFINE.format(prompt=step.prompt, source=step.id, critic=critic)
+                + (SAME_SHAPE if structured else ""),
                 "model": step.model,
                 "max_tokens": step.max_tokens,
+                "output": data["steps"][at].get("output"),
             },
         ]
         data["steps"][at + 1 : at + 1] = new_steps

@@ -25,6 +25,7 @@ class Parallelise:
     name = "parallelise"
     level = "structure"
     needs_feedback = False
+    applies_to = "a `needs` edge that no template reference requires"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         edges = [

@@ -15,6 +15,7 @@ class Transplant:
     name = "transplant"
     level = "structure"
     needs_feedback = False
+    applies_to = "a donor candidate whose outputs read a step this pipeline lacks"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         have = {s.id for s in parent.steps}
@@ -27,6 +28,7 @@ class Transplant:
         if not donors:
             return None
         donor = ctx.rng.choice(donors)
+        ctx.partners.append(donor)
         deps = step_dependencies(donor)
         wanted: list[str] = []
         stack = [sid for sid in output_steps(donor) if sid not in have]

@@ -1,54 +1,10 @@
 """0001 generations: every ``evopipe generate`` with its rounds (drafts and diagnostics).
 
-Frozen: the tables exactly as this migration created them, defined here and never imported
-from the live ``tables.py`` (a later change to a table is a new migration).
+Frozen: its tables are the snapshot ``0001_generations.json`` beside this module, never the live
+``tables.py``.
 """
 
-from __future__ import annotations
-
-from sqlalchemy import Column, Connection, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.ddl import snapshot_migration
 
 NAME = "generations"
-
-metadata = MetaData()
-
-generations = Table(
-    "generations",
-    metadata,
-    Column("generation_id", String(32), primary_key=True),
-    Column("request", Text, nullable=False),
-    Column("model", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("name", String(100), nullable=True),
-    Column("spec_yaml", Text, nullable=True),
-    Column("spec_hash", String(64), nullable=True),
-    Column("rounds", Integer, nullable=False),
-    Column("first_try_valid", Integer, nullable=False),
-    Column("source", String(16), nullable=True),
-    Column("pattern", String(100), nullable=True),
-    Column("error", Text, nullable=True),
-    Column("duration_s", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_generations_created", "created_at"),
-)
-
-generation_rounds = Table(
-    "generation_rounds",
-    metadata,
-    Column("generation_id", String(32), primary_key=True),
-    Column("number", Integer, primary_key=True),
-    Column("source", String(16), nullable=False),
-    Column("valid", Integer, nullable=False),
-    Column("draft_json", Text, nullable=True),
-    Column("repaired_json", Text, nullable=True),
-    Column("repairs_json", Text, nullable=False),
-    Column("first_diagnostics_json", Text, nullable=False),
-    Column("diagnostics_json", Text, nullable=False),
-    Column("error", Text, nullable=True),
-    Column("duration_s", Float, nullable=False),
-)
-
-
-def upgrade(conn: Connection) -> None:
-    """Create the generation tables."""
-    metadata.create_all(conn, tables=[generations, generation_rounds], checkfirst=False)
+upgrade = snapshot_migration(__file__)

@@ -28,6 +28,7 @@ from evopipe.models.base import (
     ModelRequest,
     ModelResponse,
     ModelTimeoutError,
+    Spent,
     ToolCall,
     Usage,
 )
@@ -68,6 +69,15 @@ class _Outcome:
     reply: RawReply
     data: Any = None
     usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Requests sent so far for one ``complete`` (a failure reports them as spent)."""
+
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:
@@ -142,11 +152,17 @@ class SDKAdapter(ABC):
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self._ensure_allowed()
         start = time.perf_counter()
+        tally = _Tally()
         try:
             async with self.limiter, asyncio.timeout(request.timeout_s):
-                outcome = await self._complete_checked(request)
+                outcome = await self._complete_checked(request, tally)
         except TimeoutError as exc:
-            raise ModelTimeoutError(f"{self._id}: no answer within {request.timeout_s}s") from exc
+            error = ModelTimeoutError(f"{self._id}: no answer within {request.timeout_s}s")
+            error.spent = self._spent(tally)
+            raise error from exc
+        except ModelError as exc:
+            exc.spent = self._spent(tally)
+            raise
         reply = outcome.reply
         return ModelResponse(
             text=reply.text,
@@ -160,7 +176,16 @@ class SDKAdapter(ABC):
                 self._id, outcome.usage, provider=self.provider, model_ref=self.name
             ),
             tool_calls=reply.tool_calls,
+            requests=outcome.requests,
         )
+
+    def _spent(self, tally: _Tally) -> Spent | None:
+        if not tally.requests:
+            return None
+        cost = self.ctx.prices.cost(
+            self._id, tally.usage, provider=self.provider, model_ref=self.name
+        )
+        return Spent(tally.usage, tally.requests, cost)
 
     async def _checked_call(
         self, request: ModelRequest, messages: list[Message], native: bool
@@ -178,21 +203,21 @@ class SDKAdapter(ABC):
             mapped.args = (scrub_secrets(str(mapped), self.ctx.config.env),)
             raise mapped from None
 
-    async def _complete_checked(self, request: ModelRequest) -> _Outcome:
+    async def _complete_checked(self, request: ModelRequest, tally: _Tally) -> _Outcome:
         schema = request.output_schema
         messages = list(request.messages)
         native = self.native_schema
         if schema is not None and not native:
             messages.insert(0, Message("system", schema_instruction(schema)))
-        usage = Usage()
         for attempt in range(self.reasks + 1):
+            tally.requests += 1  # sent, whatever comes back
             reply = await self._checked_call(request, messages, native)
-            usage = usage + reply.usage
+            tally.usage = tally.usage + reply.usage
             if schema is None or reply.tool_calls:
-                return _Outcome(reply, None, usage)
+                return _Outcome(reply, None, tally.usage, tally.requests)
             data, errors = parse_json_reply(reply.text, schema)
             if not errors:
-                return _Outcome(reply, data, usage)
+                return _Outcome(reply, data, tally.usage, tally.requests)
             if attempt == self.reasks:
                 raise InvalidOutputError(
                     f"{self._id}: output does not match the schema: {'; '.join(errors)}",

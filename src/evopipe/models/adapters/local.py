@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from evopipe.models.base import (
     ModelRequest,
     ModelResponse,
     ModelTimeoutError,
+    Spent,
     Usage,
 )
 from evopipe.models.registry import ProviderContext
@@ -269,9 +271,12 @@ class LocalModel:
                     result = await asyncio.to_thread(runtime.chat, **kwargs)
                     usage = usage + _usage(result)
                     try:
-                        return self._response(request, result, start, usage)
+                        return replace(
+                            self._response(request, result, start, usage), requests=attempt + 1
+                        )
                     except InvalidOutputError as exc:
                         if attempt == self.reasks:
+                            exc.spent = Spent(usage, attempt + 1, 0.0)
                             raise
                         kwargs["messages"] = [*kwargs["messages"], *_reask(exc)]
         except TimeoutError as exc:

@@ -1,0 +1,55 @@
+"""``evopipe worker``: drains the queue of a store shared with the process that submitted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from evopipe.app import App, Settings
+from evopipe.cli import worker as worker_cli
+from evopipe.spec.loader import loads
+
+SIM = loads(
+    """
+apiVersion: evopipe/v1
+name: sim
+inputs: {text: {type: string}}
+steps:
+  - {id: a, kind: llm, model: "sim:latency_ms=5", prompt: "say {{ inputs.text }}"}
+outputs: {out: "{{ steps.a.output }}"}
+"""
+).pipeline
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    worker_cli.register(app)
+
+    @app.command("noop", hidden=True)
+    def _noop() -> None:  # a second command keeps `worker` a named subcommand
+        """unused"""
+
+    return app
+
+
+def test_worker_drains_the_queue(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    with App(Settings.load(tmp_path, db=db)) as app:
+        ids = [asyncio.run(app.queue.submit(SIM, {"text": f"t{i}"})).run_id for i in range(3)]
+    args = ["worker", "--db", db, "--drain", "--concurrency", "2", "--heartbeat-s", "1"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "after 3 run(s)" in result.output
+    with App(Settings.load(tmp_path, db=db)) as app:
+        assert {app.queue.get(i).outcome for i in ids} == {"succeeded"}
+        assert all(app.runs.get(i)["status"] == "succeeded" for i in ids)
+
+
+def test_worker_refuses_a_heartbeat_not_below_the_lease(tmp_path: Path) -> None:
+    args = ["worker", "--db", str(tmp_path / "q.db"), "--lease-s", "5", "--heartbeat-s", "5"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 2
+    assert "heartbeat_s" in result.output
