@@ -144,7 +144,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def seed(db: str, runs: int, clients: int) -> list[str]:
     """``runs`` queued runs of tenant ``bench`` (then marked done) and one key per client."""
     from evopipe.app import App, Settings
-    from evopipe.app.auth import Auth
     from evopipe.queue import NewRun, RunQueue
     from evopipe.queue.tables import run_queue
     from evopipe.spec import loads
@@ -153,7 +152,7 @@ def seed(db: str, runs: int, clients: int) -> list[str]:
     env = {"EVOPIPE_CONFIG": "/nonexistent"}
     with App(Settings.load(db=db, default_model="fake", environ=env), environ=env) as app:
         keys = [
-            Auth(app).create_key(tenant="bench", role="runner", name=f"client{i}")[0]
+            app.auth.create_key(tenant="bench", role="runner", name=f"client{i}")[0]
             for i in range(clients)
         ]
         spec_json = spec_to_json(loads(SPEC).pipeline)

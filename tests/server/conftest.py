@@ -13,7 +13,6 @@ import pytest
 from fastapi import FastAPI
 
 from evopipe.app import App, Settings
-from evopipe.app.auth import Auth
 from evopipe.app.serving import ServerOptions
 from evopipe.server import create_server
 from evopipe.store.testing import create_database, throwaway_postgres
@@ -70,7 +69,7 @@ def make_app(project: Path, db: str | None = None, model: str = "fake") -> App:
 
 
 def add_keys(app: App, tenants: tuple[str, ...] = ("a", "b")) -> dict[str, str]:
-    auth = Auth(app)
+    auth = app.auth
     return {
         f"{t}:{r}": auth.create_key(tenant=t, role=r, name=f"{t}-{r}")[0]
         for t in tenants

@@ -235,3 +235,16 @@ async def test_keys_are_managed_per_tenant_by_admins(
     cross = await client.post(f"/keys/{other}/revoke", headers=served.headers("a:admin"))
     assert cross.status_code == 404
     assert (await client.get("/runs", headers=served.headers("b:viewer"))).status_code == 200
+
+
+async def test_a_busy_thread_key_refuses_with_409_under_the_reject_strategy(
+    specs: dict[str, str], served: Any, client: httpx.AsyncClient
+) -> None:
+    body = {"spec": specs["echo"], "key": "thread-1", "strategy": "reject"}
+    first = await client.post("/runs", json=body, headers=served.headers("a:runner"))
+    assert first.status_code == 202
+    second = await client.post("/runs", json=body, headers=served.headers("a:runner"))
+    assert second.status_code == 409
+    assert second.headers["content-type"] == PROBLEM
+    other_tenant = await client.post("/runs", json=body, headers=served.headers("b:runner"))
+    assert other_tenant.status_code == 202  # keys are per tenant

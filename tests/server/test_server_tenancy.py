@@ -143,9 +143,8 @@ async def test_a_viewer_cannot_mutate(
         )
         assert response.status_code == 403, (method, path, response.status_code, response.text)
     assert state() == before
-    from evopipe.app.auth import Auth
 
-    assert all(k.revoked_at is None for k in Auth(served.app).list_keys("a"))
+    assert all(k.revoked_at is None for k in served.app.auth.list_keys("a"))
 
 
 @pytest.mark.parametrize("who", ["a:viewer", "a:runner", "a:editor", "a:admin"])

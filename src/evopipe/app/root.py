@@ -31,6 +31,7 @@ from evopipe.store import SecretRedactor
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from evopipe.app.auth import Auth
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
@@ -206,6 +207,7 @@ class App:
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
+    auth: Operations[Auth] = Operations("evopipe.app.auth:Auth")
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import json
 import typer
 
 from evopipe.app import EvopipeError
-from evopipe.app.auth import ROLES, Auth
+from evopipe.app.auth import ROLES
 from evopipe.cli._session import open_app
 
 _DB = typer.Option(None, "--db", help="Store URL or path.")
@@ -25,7 +25,7 @@ def create_cmd(
     """Create a key and print it (this is the only time the whole key is shown)."""
     try:
         with open_app(db=db) as app:
-            key, info = Auth(app).create_key(tenant=tenant, role=role, name=name)
+            key, info = app.auth.create_key(tenant=tenant, role=role, name=name)
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -47,7 +47,7 @@ def list_cmd(
 ) -> None:
     """Keys (never their secrets)."""
     with open_app(db=db) as app:
-        keys = Auth(app).list_keys(tenant)
+        keys = app.auth.list_keys(tenant)
     if as_json:
         typer.echo(json.dumps([k.to_json() for k in keys], indent=2))
         return
@@ -65,7 +65,7 @@ def revoke_cmd(
     """Revoke a key: refused from then on, by every server on the store."""
     try:
         with open_app(db=db) as app:
-            info = Auth(app).revoke(key_id)
+            info = app.auth.revoke(key_id)
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

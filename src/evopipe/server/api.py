@@ -7,7 +7,6 @@ from fastapi import FastAPI
 
 from evopipe import __version__
 from evopipe.app import App
-from evopipe.app.auth import Auth
 from evopipe.app.ratelimit import RateLimiter
 from evopipe.app.serving import ServerOptions
 from evopipe.server import problems, routes_other, routes_runs
@@ -29,7 +28,7 @@ def create_server(app: App, options: ServerOptions | None = None, *, keyless: bo
     )
     api.state.evopipe = ServerState(
         app=app,
-        auth=Auth(app),
+        auth=app.auth,
         limiter=RateLimiter(options.key_rate, options.tenant_rate),
         options=options,
         keyless=keyless,

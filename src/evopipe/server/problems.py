@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evopipe.app import EvopipeError, SpecError
 from evopipe.app.auth import AuthError, Forbidden
+from evopipe.app.queue import QueueBusyError
 from evopipe.app.tenancy import Conflict, NotFound
 
 PROBLEM = "application/problem+json"
@@ -60,12 +61,13 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (Forbidden, 403, "Forbidden"),
     (NotFound, 404, "Not Found"),
     (Conflict, 409, "Conflict"),
+    (QueueBusyError, 409, "Conflict"),
     (SpecError, 422, "Invalid pipeline"),
     (EvopipeError, 400, "Bad Request"),
 )
 """The first matching type decides the status (most specific first)."""
 
-DOCUMENTED = (400, 401, 403, 404, 413, 422, 429)
+DOCUMENTED = (400, 401, 403, 404, 409, 413, 422, 429)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}} for code in DOCUMENTED
 }

@@ -9,14 +9,13 @@ from collections.abc import Callable
 import uvicorn
 
 from evopipe.app import App
-from evopipe.app.auth import Auth
 from evopipe.app.serving import ServerOptions, binding
 from evopipe.server.api import PREFIX, create_server
 
 
 async def serve(app: App, options: ServerOptions, say: Callable[[str], None] = print) -> None:
     """Serve until interrupted; the runs in the workers' hands are finished first."""
-    bound = binding(options.host, have_keys=Auth(app).any_keys())
+    bound = binding(options.host, have_keys=app.auth.any_keys())
     say(bound.note)
     api = create_server(app, options, keyless=bound.keyless)
     config = uvicorn.Config(
