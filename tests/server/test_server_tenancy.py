@@ -51,6 +51,11 @@ def _body(method: str, path: str, specs: dict[str, str], ids: dict[str, str]) ->
             "rows": [{"text": "x", "expected": "y"}],
         },
         "/api/v1/registry/promote": {"candidate": ids["candidate"]},
+        "/api/v1/evolutions": {
+            "spec": specs["echo"],
+            "rows": [{"text": "x", "expected": "y"}] * 4,
+            "generations": 0,
+        },
     }
     if path.endswith(("/approve", "/reject")):
         return {"step_id": "review"}

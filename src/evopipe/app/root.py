@@ -33,6 +33,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from evopipe.app.auth import Auth
     from evopipe.app.evaluate import Evaluations
+    from evopipe.app.evolution_jobs import EvolutionJobs
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
     from evopipe.app.models import Models
@@ -208,6 +209,9 @@ class App:
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     auth: Operations[Auth] = Operations("evopipe.app.auth:Auth")
+    evolution_jobs: Operations[EvolutionJobs] = Operations(
+        "evopipe.app.evolution_jobs:EvolutionJobs"
+    )
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
 
     # -- lifecycle ---------------------------------------------------------------------------

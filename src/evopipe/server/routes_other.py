@@ -3,16 +3,20 @@ evolutions, keys and tokens. Each handler is one call into the application layer
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
 
 from evopipe import __version__
 from evopipe.app.auth import Principal
+from evopipe.app.evolve import EvolveConfig
 from evopipe.app.tenancy import TargetSpec
 from evopipe.server import schemas as s
+from evopipe.server import sse
 from evopipe.server.problems import RESPONSES
-from evopipe.server.security import caller, role, server_state, tenant_of
+from evopipe.server.security import caller, role, server_state, stream_caller, tenant_of
 
 router = APIRouter(responses=RESPONSES)
 Viewer = Annotated[Principal, Depends(role("viewer"))]
@@ -120,6 +124,66 @@ async def evaluate(body: s.EvaluateRequest, request: Request, principal: Editor)
         model=body.model,
         budget_usd=body.budget_usd,
     )
+
+
+@router.post("/evolutions", status_code=202, response_model=s.Evolution, tags=["evolve"])
+async def evolve(body: s.EvolveRequest, request: Request, principal: Editor) -> dict[str, Any]:
+    """Start an evolution on posted rows; follow it at ``/evolutions/{id}/events``."""
+    state = server_state(request)
+    config = EvolveConfig(
+        generations=body.generations,
+        population=body.population,
+        offspring=body.offspring,
+        budget_calls=body.budget_calls,
+        budget_usd=body.budget_usd,
+        seed=body.seed,
+    )
+    job = await state.app.evolution_jobs.start(
+        tenant_of(request, principal),
+        TargetSpec(pipeline=body.pipeline, spec=body.spec),
+        body.rows,
+        metric=body.metric,
+        config=config,
+        model=body.model,
+    )
+    return job.to_json()
+
+
+@router.get("/evolutions/{evolution_id}", response_model=s.Evolution, tags=["evolve"])
+def evolution(evolution_id: Name, request: Request, principal: Viewer) -> dict[str, Any]:
+    jobs = server_state(request).app.evolution_jobs
+    return jobs.get(tenant_of(request, principal), evolution_id).to_json()
+
+
+@router.get(
+    "/evolutions/{evolution_id}/events",
+    tags=["evolve"],
+    summary="The evolution's progress (SSE)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "progress stream"}},
+)
+def evolution_events(
+    evolution_id: Name,
+    request: Request,
+    principal: Annotated[Principal, Depends(stream_caller)],
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=40)] = None,
+    access_token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> StreamingResponse:
+    """One ``progress`` event after each evaluation and generation (``id`` numbers them;
+    ``Last-Event-ID`` continues), then ``end`` with the outcome."""
+    state = server_state(request)
+    tenant = tenant_of(request, principal)
+    jobs = state.app.evolution_jobs
+    job = jobs.get(tenant, evolution_id)
+    start = sse.resume_point(last_event_id, after)
+
+    async def frames() -> AsyncIterator[bytes]:
+        async for item in jobs.events(tenant, evolution_id, after=start):
+            yield sse.frame(item["seq"], "progress", item)
+        yield sse.frame(None, "end", job.to_json())
+
+    return sse.stream(frames(), state.options.keepalive_s)
 
 
 @router.get("/evolutions/{evolution_id}/lineage", response_model=s.Json, tags=["evolve"])

@@ -32,5 +32,6 @@ async def serve(app: App, options: ServerOptions, say: Callable[[str], None] = p
         await server.serve()
     finally:
         stop.set()
+        await app.evolution_jobs.drain()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*workers, return_exceptions=True)

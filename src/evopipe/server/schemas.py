@@ -144,3 +144,25 @@ class Json(BaseModel):
     """An object whose fields are those of the matching CLI ``--json`` output."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class EvolveRequest(_Strict):
+    pipeline: str | None = _NAME
+    spec: str | None = _YAML
+    rows: list[dict[str, Any]] = Field(min_length=2, max_length=5000)
+    metric: str = Field(default="exact", min_length=1, max_length=1000)
+    model: str | None = Field(default=None, max_length=500)
+    generations: int = Field(default=3, ge=0, le=50)
+    population: int = Field(default=4, ge=1, le=32)
+    offspring: int = Field(default=4, ge=1, le=32)
+    budget_calls: int | None = Field(default=None, ge=1)
+    budget_usd: float | None = Field(default=None, gt=0)
+    seed: int = Field(default=0, ge=0, le=2**31)
+
+
+class Evolution(BaseModel):
+    evolution_id: str
+    done: bool
+    progress_events: int
+    last: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
