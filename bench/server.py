@@ -229,30 +229,56 @@ async def sustained(port: int, keys: list[str], path: str, seconds: float) -> di
     }
 
 
+SSE_SPEC = """apiVersion: evopipe/v1
+kind: Pipeline
+name: bench-sse
+outputs: {a: "{{ steps.s8.output }}"}
+steps:
+""" + "".join(
+    f"  - {{id: s{i}, kind: llm, prompt: 'step {i}'"
+    + (f", needs: [s{i - 1}]" if i > 1 else "")
+    + "}\n"
+    for i in range(1, 9)
+)
+
+
 async def sse(port: int, keys: list[str], subscribers: int, runs: int) -> dict[str, Any]:
-    """``subscribers`` streams on each of ``runs`` runs (one after the other): for every event,
-    arrival time minus the event's ``ts`` (set when the engine emitted it)."""
+    """``subscribers`` streams on each of ``runs`` runs (one after the other): for every event
+    emitted once all of them are connected, arrival time minus the event's ``ts`` (set when the
+    engine emitted it; same clock)."""
     lags: list[float] = []
     incomplete = 0
-    body = {"spec": SPEC.replace("s3.output", "s3.output"), "model": "sim:latency_ms=40,seed=1"}
+    await latency(port, keys, "GET", "/api/v1/health", None, 1)
+    await latency(port, keys, "GET", "/api/v1/runs?limit=1", None, 1)  # keys verified once
+    body = {"spec": SSE_SPEC, "model": "sim:latency_ms=60,seed=1", "key": "sse"}
     for _ in range(runs):
-        poster = await Conn("127.0.0.1", port, {"Authorization": f"Bearer {keys[0]}"}).open()
-        status, data = await poster.request("POST", "/api/v1/runs", body)
-        poster.close()
-        assert status == 202, data
-        run_id = json.loads(data)["run_id"]
+        blocker = await _post(port, keys[0], {**body, "model": "sim:latency_ms=1500,seed=1"})
+        run_id = await _post(port, keys[0], body)  # waits behind the blocker (same thread key)
+        connected: list[float] = []
         results = await asyncio.gather(
-            *(_subscribe(port, keys[i % len(keys)], run_id) for i in range(subscribers))
+            *(_subscribe(port, keys[i % len(keys)], run_id, connected) for i in range(subscribers))
         )
+        assert blocker
+        ready = max(connected)
         for got, ended in results:
-            lags.extend(got)
+            lags.extend(lag for emitted, lag in got if emitted >= ready)
             incomplete += 0 if ended else 1
     return {**_summary(lags), "subscribers": subscribers, "runs": runs, "incomplete": incomplete}
 
 
-async def _subscribe(port: int, key: str, run_id: str) -> tuple[list[float], bool]:
+async def _post(port: int, key: str, body: Any) -> str:
     conn = await Conn("127.0.0.1", port, {"Authorization": f"Bearer {key}"}).open()
-    lags: list[float] = []
+    status, data = await conn.request("POST", "/api/v1/runs", body)
+    conn.close()
+    assert status == 202, data
+    return str(json.loads(data)["run_id"])
+
+
+async def _subscribe(
+    port: int, key: str, run_id: str, connected: list[float]
+) -> tuple[list[tuple[float, float]], bool]:
+    conn = await Conn("127.0.0.1", port, {"Authorization": f"Bearer {key}"}).open()
+    got: list[tuple[float, float]] = []
     try:
         await conn.send("GET", f"/api/v1/runs/{run_id}/events")
         status, _ = await conn.head()
@@ -262,13 +288,16 @@ async def _subscribe(port: int, key: str, run_id: str) -> tuple[list[float], boo
             while True:
                 line = await conn.reader.readline()
                 if not line:
-                    return lags, False
+                    return got, False
+                if line.startswith(b": connected"):
+                    connected.append(time.time())
                 if line.startswith(b"event: end"):
-                    return lags, True
+                    return got, True
                 if line.startswith(b"data: "):
                     text = line[6:].strip()
                     if text.startswith(b"{") and b'"ts"' in text:
-                        lags.append(time.time() - float(json.loads(text)["ts"]))
+                        emitted = float(json.loads(text)["ts"])
+                        got.append((emitted, time.time() - emitted))
     finally:
         conn.close()
 
@@ -340,6 +369,13 @@ def _with_tenant_seq_index(
             conn.execute("DROP INDEX ix_bench_tenant_seq")
 
 
+def _settle(db: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE run_queue SET status = 'done', outcome = 'cancelled'")
+
+
 def _page_bytes(db: str, keys: list[str], port: int) -> int:
     async def one() -> int:
         conn = await Conn("127.0.0.1", port, {"Authorization": f"Bearer {keys[0]}"}).open()
@@ -375,6 +411,7 @@ def main() -> None:
         finally:
             _stop(proc)
         indexed = _with_tenant_seq_index(db, keys, size, args)
+        _settle(db)  # the runs POSTed above are not what the SSE phase measures
         proc, port, _ = _spawn(db, 2, 100)
         try:
             events = asyncio.run(sse(port, keys, args.subscribers, args.sse_runs))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from evopipe.app.evolution_jobs import EvolutionJobs
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
+    from evopipe.app.journal_tails import JournalTails
     from evopipe.app.models import Models
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.queue import Queue
@@ -209,6 +210,7 @@ class App:
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
     auth: Operations[Auth] = Operations("evopipe.app.auth:Auth")
+    journal_tails: Operations[JournalTails] = Operations("evopipe.app.journal_tails:JournalTails")
     evolution_jobs: Operations[EvolutionJobs] = Operations(
         "evopipe.app.evolution_jobs:EvolutionJobs"
     )

@@ -6,7 +6,6 @@ that never went through the queue, such as one started by ``evopipe run``, belon
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,9 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["RunPage", "TenantRuns"]
 
 _FINAL_QUEUE = "done"
-EVENTS_POLL_S = 0.05
-"""How often a follower looks at the journal when no event arrived (runs execute in worker
-sessions whose wake-ups this session does not see)."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +149,6 @@ class TenantRuns:
 
     async def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[Any]:
         """The run's journal events with ``seq > after``, then new ones until it ends."""
-        queued = self._queued(run_id)
-        while queued is not None and not self._journaled(run_id):
-            if queued.status == _FINAL_QUEUE:
-                return
-            await asyncio.sleep(EVENTS_POLL_S)
-            queued = self.app.queue.get(run_id)
-        async for event in self.app.runs.events(run_id, after=after, poll_s=EVENTS_POLL_S):
+        self._queued(run_id)
+        async for event in self.app.journal_tails.follow(run_id, after=after):
             yield event
