@@ -353,6 +353,7 @@ def _with_tenant_seq_index(
     try:
 
         async def both() -> dict[str, Any]:
+            await latency(port, keys, "GET", "/api/v1/runs", None, 5)  # warm up (keys verified)
             api, _ = await latency(port, keys, "GET", "/api/v1/runs", None, args.requests)
             bare, _ = await latency(floor, keys, "GET", "/floor", None, args.requests)
             reads = await sustained(port, keys, "/api/v1/runs", args.seconds)
