@@ -120,6 +120,13 @@ def served(project: Path, db_url: str, options: ServerOptions) -> Iterator[Serve
 
 
 @pytest.fixture
+def served_keyless(project: Path) -> Iterator[App]:
+    """An app on a fresh SQLite store with no API key at all."""
+    with make_app(project) as app:
+        yield app
+
+
+@pytest.fixture
 async def workers(served: Served) -> AsyncIterator[None]:
     """Two in-process queue workers for the test's duration."""
     served.app.queue.configure(poll_s=0.05)

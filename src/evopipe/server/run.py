@@ -13,8 +13,14 @@ from evopipe.app.serving import ServerOptions, binding
 from evopipe.server.api import PREFIX, create_server
 
 
-async def serve(app: App, options: ServerOptions, say: Callable[[str], None] = print) -> None:
-    """Serve until interrupted; the runs in the workers' hands are finished first."""
+async def serve(
+    app: App,
+    options: ServerOptions,
+    say: Callable[[str], None] = print,
+    shutdown: asyncio.Event | None = None,
+) -> None:
+    """Serve until interrupted (or ``shutdown`` is set); the runs in the workers' hands are
+    finished first."""
     bound = binding(options.host, have_keys=app.auth.any_keys())
     say(bound.note)
     api = create_server(app, options, keyless=bound.keyless)
@@ -28,9 +34,17 @@ async def serve(app: App, options: ServerOptions, say: Callable[[str], None] = p
         f"evopipe API on http://{bound.host}:{options.port}{PREFIX} "
         f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s))"
     )
+
+    async def watch() -> None:
+        if shutdown is not None:
+            await shutdown.wait()
+            server.should_exit = True
+
+    watcher = asyncio.ensure_future(watch())
     try:
         await server.serve()
     finally:
+        watcher.cancel()
         stop.set()
         await app.evolution_jobs.drain()
         with contextlib.suppress(asyncio.CancelledError):
