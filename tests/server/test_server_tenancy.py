@@ -24,7 +24,7 @@ from evopipe.spec import loads
 READ_ONLY_POSTS = {"/api/v1/pipelines/validate", "/api/v1/tokens"}
 """POST operations that change nothing (a check; minting a token for one's own key)."""
 PUBLIC = {"/api/v1/health"}
-CONTROLLED = {"run_id", "name", "key_id"}
+CONTROLLED = {"run_id", "name", "key_id", "decision"}
 """Path parameters whose resources are real, so B's own key must reach them (a control)."""
 
 
@@ -57,7 +57,7 @@ def _body(method: str, path: str, specs: dict[str, str], ids: dict[str, str]) ->
             "generations": 0,
         },
     }
-    if path.endswith(("/approve", "/reject")):
+    if path.endswith("/{decision}"):
         return {"step_id": "review"}
     return bodies.get(path, {})
 
@@ -84,6 +84,7 @@ async def _tenant_resources(
         "evolution_id": f"evo-{tenant}",
         "key_id": served.keys[f"{tenant}:viewer"].split("_")[1],
         "candidate": f"cand{tenant}000000",
+        "decision": "approve",
     }
 
 

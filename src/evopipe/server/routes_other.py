@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from evopipe import __version__
@@ -166,9 +166,7 @@ def evolution_events(
     evolution_id: Name,
     request: Request,
     principal: Annotated[Principal, Depends(stream_caller)],
-    after: Annotated[int | None, Query(ge=0)] = None,
-    last_event_id: Annotated[str | None, Header(max_length=40)] = None,
-    access_token: Annotated[str | None, Query(max_length=2000)] = None,
+    start: sse.StartAfter,
 ) -> StreamingResponse:
     """One ``progress`` event after each evaluation and generation (``id`` numbers them;
     ``Last-Event-ID`` continues), then ``end`` with the outcome."""
@@ -176,7 +174,6 @@ def evolution_events(
     tenant = tenant_of(request, principal)
     jobs = state.app.evolution_jobs
     job = jobs.get(tenant, evolution_id)
-    start = sse.resume_point(last_event_id, after)
 
     async def frames() -> AsyncIterator[bytes]:
         async for item in jobs.events(tenant, evolution_id, after=start):

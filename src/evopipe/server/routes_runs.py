@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from evopipe.app.auth import Principal
@@ -76,20 +76,19 @@ def cancel_run(run_id: str, request: Request, principal: Runner) -> dict[str, An
     return _runs(request, principal).cancel(run_id)
 
 
-@router.post("/{run_id}/approve", response_model=s.Run, summary="Approve a waiting step")
-async def approve(
-    run_id: str, body: s.Decision, request: Request, principal: Runner
+@router.post("/{run_id}/{decision}", response_model=s.Run, summary="Approve or reject a step")
+async def decide(
+    run_id: str,
+    decision: Literal["approve", "reject"],
+    body: s.Decision,
+    request: Request,
+    principal: Runner,
 ) -> dict[str, Any]:
+    """The decision on a step waiting for approval; the run then continues (the answer comes
+    when it stops again)."""
     runs = _runs(request, principal)
-    return await runs.decide(run_id, body.step_id, approve=True, comment=body.comment)
-
-
-@router.post("/{run_id}/reject", response_model=s.Run, summary="Reject a waiting step")
-async def reject(
-    run_id: str, body: s.Decision, request: Request, principal: Runner
-) -> dict[str, Any]:
-    runs = _runs(request, principal)
-    return await runs.decide(run_id, body.step_id, approve=False, comment=body.comment)
+    approve = decision == "approve"
+    return await runs.decide(run_id, body.step_id, approve=approve, comment=body.comment)
 
 
 @router.get(
@@ -102,14 +101,11 @@ async def events(
     run_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(stream_caller)],
-    after: Annotated[int | None, Query(ge=0)] = None,
-    last_event_id: Annotated[str | None, Header(max_length=40)] = None,
-    access_token: Annotated[str | None, Query(max_length=2000)] = None,
+    start: sse.StartAfter,
 ) -> StreamingResponse:
     """``id`` is the journal ``seq``: reconnect with ``Last-Event-ID`` to continue, gap-free.
     ``access_token`` takes a signed token from ``POST /tokens`` (never an API key)."""
     runs = _runs(request, principal)
-    start = sse.resume_point(last_event_id, after)
     runs.get(run_id)  # another tenant's run: 404 before the stream starts
 
     async def frames() -> AsyncIterator[bytes]:

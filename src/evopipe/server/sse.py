@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
 HEADERS = {
@@ -30,11 +31,19 @@ def frame(event_id: int | None, kind: str, data: Any) -> bytes:
     return f"{head}event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-def resume_point(last_event_id: str | None, after: int | None) -> int:
-    """Where a stream starts: after ``Last-Event-ID`` if sent, else after ``?after=``."""
+def resume_point(
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=40)] = None,
+    access_token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> int:
+    """Where a stream starts: after ``Last-Event-ID`` if sent, else after ``?after=``
+    (a dependency of every stream; ``access_token`` is read by the credential check)."""
     if last_event_id is not None and last_event_id.strip().isdigit():
         return int(last_event_id.strip())
     return max(0, after or 0)
+
+
+StartAfter = Annotated[int, Depends(resume_point)]
 
 
 async def with_keepalive(source: AsyncIterator[bytes], keepalive_s: float) -> AsyncIterator[bytes]:
