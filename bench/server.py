@@ -340,36 +340,6 @@ async def phase_http(
     }
 
 
-def _with_tenant_seq_index(
-    db: str, keys: list[str], size: int, args: argparse.Namespace
-) -> dict[str, Any]:
-    """``GET /runs`` again once ``run_queue`` has an index on ``(tenant, seq)`` (proposed as a
-    queue migration: without it SQLite sorts all of a tenant's rows for every page)."""
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE INDEX IF NOT EXISTS ix_bench_tenant_seq ON run_queue (tenant, seq)")
-    proc, port, floor = _spawn(db, 0, size)
-    try:
-
-        async def both() -> dict[str, Any]:
-            await latency(port, keys, "GET", "/api/v1/runs", None, 5)  # warm up (keys verified)
-            api, _ = await latency(port, keys, "GET", "/api/v1/runs", None, args.requests)
-            bare, _ = await latency(floor, keys, "GET", "/floor", None, args.requests)
-            reads = await sustained(port, keys, "/api/v1/runs", args.seconds)
-            return {
-                "get_runs": _summary(api),
-                "get_floor": _summary(bare),
-                "sustained_reads": reads,
-            }
-
-        return asyncio.run(both())
-    finally:
-        _stop(proc)
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP INDEX ix_bench_tenant_seq")
-
-
 def _settle(db: str) -> None:
     import sqlite3
 
@@ -411,7 +381,6 @@ def main() -> None:
             http = asyncio.run(phase_http(port, floor, keys, args))
         finally:
             _stop(proc)
-        indexed = _with_tenant_seq_index(db, keys, size, args)
         _settle(db)  # the runs POSTed above are not what the SSE phase measures
         proc, port, _ = _spawn(db, 2, 100)
         try:
@@ -442,7 +411,6 @@ def main() -> None:
             "transport": "loopback, HTTP/1.1 keep-alive, server in a child process",
         },
         "http": http,
-        "get_runs_with_tenant_seq_index": indexed,
         "sse": events,
         "targets": TARGETS,
         "measured": measured,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from evopipe.app import load, parse_inputs
+from evopipe.app import EvopipeError, load, parse_inputs
 from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import build_app
 from evopipe.models import ModelHub
@@ -132,3 +133,14 @@ def test_cli_run_by_registered_name_runs_the_champion(cli: CliRunner, tmp_path: 
     out = cli.invoke(app, ["run", "greeter", "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["outputs"] == {"greeting": "champion-v1"}
+
+
+def test_parse_inputs_reads_at_files(tmp_path: Path) -> None:
+    article = tmp_path / "article.txt"
+    article.write_text("Otters hold hands.\n")
+    assert parse_inputs([f"text=@{article}", "handle=@"]) == {
+        "text": "Otters hold hands.\n",
+        "handle": "@",
+    }
+    with pytest.raises(EvopipeError, match="cannot read input file"):
+        parse_inputs([f"text=@{tmp_path / 'missing.txt'}"])

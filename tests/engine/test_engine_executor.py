@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from evopipe.engine import RunOptions, Services
+from evopipe.engine.conversations import MemoryConversations
 from evopipe.engine.executor import LocalExecutor, PickleExecutor, StepCall, plain_result
 from evopipe.engine.journal import MemoryJournal
 from evopipe.engine.runner import run_pipeline
@@ -28,7 +29,7 @@ INPUTS = {
     "counter": {"question": "I have a chair, two tables and a fish. How many objects?"},
     "classify": {"text": "My card was charged twice for one coffee."},
 }
-NEEDS_MORE = {"python", "shell", "http", "generate"}  # a trusted host, the network, genesis
+NEEDS_MORE = {"python", "shell", "http", "generate", "coding_agent"}  # trust, network, genesis
 
 
 def _examples() -> list[Path]:
@@ -42,6 +43,7 @@ async def _run(path: Path, executor: Any, tmp: Path) -> Any:
         store=MemoryJournal(),
         base_dir=path.parent,
         executor=executor,
+        hooks={"conversations": MemoryConversations()},  # the session kind's store
     )
     options = RunOptions(model="fake", workspace=tmp / "ws", run_id=f"r-{path.stem}")
     inputs = INPUTS.get(path.stem, {})

@@ -45,7 +45,7 @@ def test_every_built_in_kind_declares_its_capabilities_on_its_model() -> None:
     for name, model in KIND_MODELS.items():
         assert "kind_info" in vars(model), f"{name} inherits the cautious default"
         assert isinstance(model.kind_info, KindInfo)
-    assert builtin_kinds_where("needs_trust") == {"python", "shell", "http"}
-    assert builtin_kinds_where("calls_model") == {"llm", "extract", "generate"}
+    assert builtin_kinds_where("needs_trust") == {"python", "shell", "http", "coding_agent"}
+    assert builtin_kinds_where("calls_model") == {"llm", "extract", "generate", "agent", "session"}
     assert builtin_kinds_where("prompted") == {"llm", "extract"}
     assert builtin_kinds_where("container") == {"map", "loop", "pipeline", "generate"}

@@ -65,3 +65,20 @@ def test_unknown_local_name_and_missing_file(tmp_path: Path) -> None:
         hub.get("local:gpt-9")
     with pytest.raises(LocalModelUnavailableError, match="not found"):
         hub.get("local:missing.gguf")
+
+
+def test_a_llama_cpp_value_error_becomes_a_model_error() -> None:
+    """llama.cpp raises ValueError for a prompt longer than its context window."""
+    import threading
+
+    from evopipe.models.adapters.local import LocalRuntime
+
+    class Overflowing:
+        def create_chat_completion(self, **_: object) -> dict[str, object]:
+            raise ValueError("Requested tokens (2062) exceed context window of 2048")
+
+    runtime = LocalRuntime.__new__(LocalRuntime)
+    runtime.lock = threading.Lock()
+    runtime.llama = Overflowing()
+    with pytest.raises(ModelError, match=r"exceed context window of 2048"):
+        runtime.chat(messages=[])

@@ -18,6 +18,7 @@ from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
 from evopipe.queue import NewRun, RunQueue
 from evopipe.spec.loader import loads
+from evopipe.store.errors import StoreError
 
 FAST = QueueSettings(lease_s=2.0, heartbeat_s=0.05, poll_s=0.02)
 ONE = loads(
@@ -293,3 +294,67 @@ def test_n_workers_m_runs_each_run_executed_exactly_once(db_url: str, tmp_path: 
     first_steps = Counter(c for c in calls if " then " not in c)
     assert first_steps == Counter(f"m{i:02d}" for i in range(30))  # each run's step a: once
     assert len(calls) == 60
+
+
+async def test_a_worker_that_cannot_renew_its_lease_stops_and_another_resumes(
+    app: App, gated: Gated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = await app.queue.submit(ONE, {"mode": "hold"})
+    short = QueueSettings(lease_s=0.3, heartbeat_s=0.05, poll_s=0.02)
+
+    def store_down(*_args: object, **_kwargs: object) -> str:
+        raise StoreError("the database is unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(app.queue.rq, "heartbeat", store_down)
+        stopped = await asyncio.wait_for(app.queue.worker(settings=short).run_once(), 10)
+    assert stopped is not None
+    assert stopped.status == "leased"  # not released: its lease just runs out
+    run = app.store.get_run(held.run_id)
+    assert (run.status, run.cancel_requested) == ("cancelled", False)
+    await asyncio.sleep(0.3)
+    gated.gate.set()
+    done = await app.queue.worker(settings=FAST).run_once()
+    assert done is not None
+    assert (done.run_id, done.outcome, done.attempts) == (held.run_id, "succeeded", 2)
+    assert gated.calls == ["hold", "hold", "hold then <hold>"]  # step a was in flight: again
+
+
+async def test_a_worker_loop_survives_a_failing_store(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued = await app.queue.submit(ONE, {"mode": "x"})
+    worker = app.queue.worker(settings=FAST)
+    real, failures = app.queue.rq.lease, [1]
+
+    def flaky(owner: str, lease_s: float) -> object:
+        if failures:
+            failures.pop()
+            raise StoreError("the database is unreachable")
+        return real(owner, lease_s)
+
+    monkeypatch.setattr(app.queue.rq, "lease", flaky)
+    stop = asyncio.Event()
+    loop = asyncio.ensure_future(worker.run(stop))
+    await _until(lambda: app.queue.get(queued.run_id).status == "done")
+    stop.set()
+    assert await asyncio.wait_for(loop, 10) == 1
+    assert app.queue.get(queued.run_id).outcome == "succeeded"
+
+
+async def test_a_worker_shut_down_mid_run_gives_the_run_back_at_once(
+    app: App, gated: Gated
+) -> None:
+    held = await app.queue.submit(ONE, {"mode": "hold"})
+    slow = QueueSettings(lease_s=60.0, heartbeat_s=0.05, poll_s=0.02)
+    task = asyncio.ensure_future(app.queue.worker(settings=slow).run_once())
+    await _until(lambda: gated.calls == ["hold"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert app.queue.get(held.run_id).status == "queued"  # not after a 60 s lease
+    assert app.store.get_run(held.run_id).status == "cancelled"
+    gated.gate.set()
+    done = await app.queue.worker(settings=FAST).run_once()
+    assert done is not None
+    assert (done.run_id, done.outcome, done.attempts) == (held.run_id, "succeeded", 2)

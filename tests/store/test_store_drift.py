@@ -19,7 +19,7 @@ from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
 from evopipe.orchestrate import tables as orchestrate_tables
 from evopipe.queue import tables as queue_tables
-from evopipe.store import Store
+from evopipe.store import Store, conversation_tables
 from evopipe.store import tables as core_tables
 from evopipe.store.drift import schema_drift
 
@@ -28,6 +28,7 @@ LIVE: list[Table] = [
     table
     for module in (
         core_tables,
+        conversation_tables,
         genesis_tables,
         evaluate_tables,
         evolve_tables,

@@ -126,11 +126,15 @@ def test_core_migrations_come_first_and_are_recorded_by_area(tmp_path: Path) -> 
     db = tmp_path / "e.db"
     Store.open(str(db)).close()
     migrations = CORE.migrations()
-    assert [(m.version, m.name) for m in migrations] == [(1, "core"), (2, "drop_runs_last_seq")]
+    assert [(m.version, m.name) for m in migrations] == [
+        (1, "core"),
+        (2, "drop_runs_last_seq"),
+        (3, "conversations"),
+    ]
     ledger = [("ledger", 100, "area_ledger")]
     assert _recorded(db) == ledger + [("store", m.version, m.name) for m in migrations]
     Store.open(str(db), migrations=MIGRATIONS).close()  # the other areas, later
-    assert [(a, v) for a, v, _ in _recorded(db)][3:] == [
+    assert [(a, v) for a, v, _ in _recorded(db)][4:] == [
         ("genesis", 1),
         ("evaluate", 1),
         ("evolve", 1),
@@ -302,7 +306,7 @@ def test_a_failing_migration_is_not_recorded(
     db = tmp_path / "e.db"
     with pytest.raises(MigrationError, match="migration bad_area/0001_bad failed: no"):
         Store.open(str(db), migrations=[MigrationSet("bad_area", pkg)])
-    assert [a for a, _, _ in _recorded(db)] == ["ledger", "store", "store"]
+    assert [a for a, _, _ in _recorded(db)] == ["ledger", "store", "store", "store"]
     with sqlite3.connect(db) as conn:  # its DDL was rolled back with it
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchone() is None
     conn.close()

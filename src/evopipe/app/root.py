@@ -189,8 +189,17 @@ class App:
             bus=bus,
             policy=policy or self.policy,
             base_dir=(base_dir or self.project_dir).resolve(),
-            hooks={"generator": self._generate_hook},
+            hooks={"generator": self._generate_hook, "conversations": self.conversations},
         )
+
+    @property
+    def conversations(self) -> Any:
+        """Conversations of the ``session`` kind (and of a chat face): in the store, or in
+        memory when not persisting (:mod:`evopipe.engine.conversations`)."""
+        found = self._ops.get("conversations")
+        if found is None:
+            found = self._ops["conversations"] = _open_conversations(self)
+        return found
 
     async def _generate_hook(self, **kwargs: Any) -> Any:
         """The ``generate`` kind's hook (genesis is imported on first use)."""
@@ -240,3 +249,13 @@ class App:
         if runs is not None:
             await runs.drain()
         self.close()
+
+
+def _open_conversations(app: App) -> Any:
+    if app.settings.persist or app._store is not None:
+        from evopipe.store.conversations import StoreConversations
+
+        return StoreConversations(app.store)
+    from evopipe.engine.conversations import MemoryConversations
+
+    return MemoryConversations()

@@ -43,7 +43,8 @@ ACTIVE = frozenset({"running", "queued", "pending"})
 
 def parse_inputs(pairs: Sequence[str], inputs_file: Path | None = None) -> dict[str, Any]:
     """``--inputs FILE.json`` then ``-i key=value`` (a value that parses as JSON keeps its
-    type: ``-i n=3`` is the integer 3, ``-i 'tags=["a"]'`` a list; otherwise a string)."""
+    type: ``-i n=3`` is the integer 3, ``-i 'tags=["a"]'`` a list; otherwise a string;
+    ``-i text=@article.txt`` is the text of that file)."""
     out: dict[str, Any] = {}
     if inputs_file is not None:
         try:
@@ -57,11 +58,20 @@ def parse_inputs(pairs: Sequence[str], inputs_file: Path | None = None) -> dict[
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"bad input {pair!r}: expected key=value")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
+        out[key.strip()] = _input_value(raw)
     return out
+
+
+def _input_value(raw: str) -> Any:
+    if raw.startswith("@") and len(raw) > 1:
+        try:
+            return Path(raw[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read input file {raw[1:]}: {exc}") from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 @dataclass

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +26,21 @@ from evopipe.spec.errors import EvopipeError
 from evopipe.spec.loader import load_file
 from evopipe.spec.pipeline import Pipeline
 from evopipe.store.errors import RunNotFoundError
-from evopipe.store.records import TERMINAL_STATUSES
+from evopipe.store.records import TERMINAL_STATUSES, RunRecord
 
 if TYPE_CHECKING:
     from evopipe.app.root import App
 
+log = logging.getLogger("evopipe.queue")
+
 _SETTLED = TERMINAL_STATUSES | {"waiting"}
 """Run statuses a worker does not continue: finished, or waiting for an approval."""
+
+
+def _stopped_by_a_worker(run: RunRecord) -> bool:
+    """Cancelled without anyone asking: its worker lost its lease or was shut down. Such a
+    run is resumed by the next worker, not reported as cancelled."""
+    return run.status == "cancelled" and not run.cancel_requested
 
 
 def default_owner() -> str:
@@ -48,12 +58,17 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> int:
         """Run queued runs until ``stop`` is set (the run in hand is finished first);
-        returns how many this worker handled."""
+        returns how many this worker handled. A failure of the worker itself (the database
+        is unreachable) is logged and retried after ``poll_s``: the run's lease then expires
+        and it is taken over."""
         handled = 0
         while not stop.is_set():
-            if await self.run_once() is not None:
-                handled += 1
-                continue
+            try:
+                if await self.run_once() is not None:
+                    handled += 1
+                    continue
+            except Exception:
+                log.exception("worker %s failed; retrying", self.owner)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.poll_s)
         return handled
@@ -72,19 +87,30 @@ class Worker:
         try:
             status, error = await task
         except asyncio.CancelledError:
-            if not beat.done():  # we were cancelled, not the heartbeat: pass it on
-                raise
-            return self.queue.get(row.run_id)  # lease lost: its new owner releases it
+            if beat.done():  # the lease was lost: its new owner releases the run
+                return self.queue.get(row.run_id)
+            with contextlib.suppress(EvopipeError):  # shut down: back to the queue at once
+                rq.requeue(row)
+            raise
         finally:
             beat.cancel()
         rq.release(row, status, error)
         return self.queue.get(row.run_id)
 
     async def _heartbeat(self, row: QueueRow, task: asyncio.Future[Any]) -> None:
+        """Renew the lease; stop the run once it is lost, or could not be renewed for a whole
+        lease time (another worker may have taken the run over by then)."""
         told = False
+        renewed = time.monotonic()
         while not task.done():
             await asyncio.sleep(self.settings.heartbeat_s)
-            state = self.queue.rq.heartbeat(row, self.settings.lease_s)
+            try:
+                state = self.queue.rq.heartbeat(row, self.settings.lease_s)
+            except EvopipeError as exc:  # the store failed: keep trying until the lease ends
+                log.warning("worker %s: lease renewal failed: %s", self.owner, exc)
+                state = "lost" if time.monotonic() - renewed > self.settings.lease_s else "ok"
+            else:
+                renewed = time.monotonic()
             if state == "lost":
                 task.cancel()
                 return
@@ -116,8 +142,13 @@ class Worker:
                 )
                 if self.queue.rq.get(row.run_id).cancel_requested:
                     self._request_cancel(row.run_id)
-                result = await handle.result()
-            elif existing.status in _SETTLED:
+                try:
+                    result = await handle.result()
+                except asyncio.CancelledError:  # lease lost or shut down: stop the run too
+                    handle.task.cancel()
+                    await asyncio.wait({handle.task}, timeout=self.settings.lease_s)
+                    raise
+            elif existing.status in _SETTLED and not _stopped_by_a_worker(existing):
                 return existing.status, existing.error
             else:
                 self.queue.ledger.abandon(row.run_id)

@@ -39,6 +39,9 @@ def evaluate_in(namespace: Mapping[str, Any], step_id: str, condition: str) -> b
         raise ConditionError(f"step {step_id!r}: condition {condition!r}: {exc}") from None
 
 
+_ATTEMPT_ENDS = frozenset({"step_succeeded", "step_failed", "step_skipped"})
+
+
 class StepUsage:
     """Usage of one step across its attempts (model calls through the context)."""
 
@@ -181,3 +184,17 @@ class EngineContext:
 
     def emit(self, type: str, **data: Any) -> None:
         self._scope.state.emit(type, self.step_id, data)
+
+    def journaled(self, type: str) -> list[Mapping[str, Any]]:
+        store = self._scope.state.services.store
+        if store is None:
+            return []
+        found: list[Mapping[str, Any]] = []
+        for ev in store.load_events(self.run_id):
+            if ev.step_id != self.step_id:
+                continue
+            if ev.type in _ATTEMPT_ENDS:
+                found = []
+            elif ev.type == type:
+                found.append(dict(ev.data))
+        return found

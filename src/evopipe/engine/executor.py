@@ -127,6 +127,7 @@ class CallContext:
         self.run_pipeline = host.run_pipeline
         self.run_steps = host.run_steps
         self.emit = host.emit
+        self.journaled = host.journaled
 
     run_id = property(lambda self: self.call.run.run_id)
     step_id = property(lambda self: self.call.step_id)

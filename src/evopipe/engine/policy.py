@@ -41,6 +41,7 @@ _CONFIG_KEYS = frozenset(
         "env_passthrough",
         "max_output_bytes",
         "max_map_items",
+        "agent_network",
     }
 )
 
@@ -76,6 +77,8 @@ class Policy:
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     max_map_items: int = DEFAULT_MAX_MAP_ITEMS
     workspace_root: Path | None = field(default=None)
+    agent_network: bool = False
+    """Commands an ``agent`` step runs may reach the network (else: a new network namespace)."""
 
     @classmethod
     def untrusted(cls, *, workspace_root: Path | None = None) -> Policy:
@@ -93,6 +96,7 @@ class Policy:
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
         max_map_items: int = DEFAULT_MAX_MAP_ITEMS,
         workspace_root: Path | None = None,
+        agent_network: bool = False,
     ) -> Policy:
         """A policy for pipelines a person wrote and chose to trust (``--trust``)."""
         return cls(
@@ -104,6 +108,7 @@ class Policy:
             max_output_bytes=max_output_bytes,
             max_map_items=max_map_items,
             workspace_root=workspace_root,
+            agent_network=agent_network,
         )
 
     @classmethod
@@ -141,6 +146,7 @@ class Policy:
             max_output_bytes=max_output,
             max_map_items=max_items,
             workspace_root=workspace_root,
+            agent_network=section.get("agent_network") is True,
         )
 
     @classmethod

@@ -12,11 +12,13 @@ the same meta limits, so build one generator per top-level run tree.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from evopipe.engine import Services
 from evopipe.engine.types import Generator, ModelSource
+from evopipe.genesis.conform import conform_inputs
 from evopipe.genesis.driver import Strategy, agenerate
 from evopipe.genesis.limits import MetaBudget, MetaLimits
 from evopipe.spec import Pipeline
@@ -39,10 +41,12 @@ def make_generator(
         max_repair_rounds: int = 3,
         base_dir: Path | None = None,
         depth: int | None = None,
+        input_names: Collection[str] | None = None,
         **_: Any,
     ) -> Pipeline:
         """Generate a validated pipeline; raise GenerationError / MetaLimitExceeded
-        (``depth-exceeded`` when ``depth`` passes ``max_depth``)."""
+        (``depth-exceeded`` when ``depth`` passes ``max_depth``). ``input_names``: what the
+        caller will pass (see :func:`~evopipe.genesis.conform.conform_inputs`)."""
         level = depth or 0  # the engine also bounds nesting with limits.max_depth
         budget.check(level)
         services = Services(models=models, store=store)
@@ -55,6 +59,8 @@ def make_generator(
             budget=budget,
             depth=level,
         )
-        return result.pipeline
+        if input_names is None:
+            return result.pipeline
+        return conform_inputs(result.pipeline, input_names)
 
     return generator

@@ -92,6 +92,10 @@ class NodeContext:
     def emit(self, type: str, **data: Any) -> None:
         """Events of an exported graph are not journaled."""
 
+    def journaled(self, type: str) -> list[Mapping[str, Any]]:
+        """Nothing is journaled in an exported graph, so nothing is replayed."""
+        return []
+
 
 class Runtime:
     """The pipeline (from the exported spec), the models and the renderer the nodes share."""

@@ -12,13 +12,34 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from evopipe.spec.errors import EvopipeError
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One turn of a conversation. Function calling adds two shapes: an ``assistant`` message
+    carrying the ``tool_calls`` the model made, and a ``tool`` message carrying one call's
+    result (``tool_call_id`` and ``name`` say which call)."""
+
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
+
+    def key_data(self) -> list[Any]:
+        """Plain data for the cache key (plain messages keep their historical two-item form)."""
+        if not (self.tool_calls or self.tool_call_id or self.name):
+            return [self.role, self.content]
+        calls = [[c.id, c.name, c.arguments] for c in self.tool_calls]
+        return [self.role, self.content, calls, self.tool_call_id, self.name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +67,7 @@ class ModelRequest:
     def cache_key_data(self) -> dict[str, Any]:
         """Plain data identifying the request (timeout excluded: it does not change answers)."""
         return {
-            "messages": [[m.role, m.content] for m in self.messages],
+            "messages": [m.key_data() for m in self.messages],
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "stop": list(self.stop),
@@ -65,13 +86,6 @@ class Usage:
         return Usage(
             self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    name: str
-    arguments: dict[str, Any]
-    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from evopipe.models.base import (
     RateLimitedError,
     ServerError,
     Spent,
+    ToolCall,
     Usage,
 )
 from evopipe.models.codec import (
@@ -52,7 +53,7 @@ from evopipe.models.codec import (
 )
 from evopipe.models.schemafake import _WORDS, example_for
 
-TEST_CAPABILITIES = Capabilities(json_schema=True, tools=False, seed=True, network=False)
+TEST_CAPABILITIES = Capabilities(json_schema=True, tools=True, seed=True, network=False)
 
 
 def prompt_digest(request: ModelRequest) -> str:
@@ -100,6 +101,19 @@ class FakeModel:
     def answer(self, request: ModelRequest) -> ModelResponse:
         digest = prompt_digest(request)
         seed = int(digest[:12], 16)
+        if request.tools and not any(m.role == "tool" for m in request.messages):
+            # function calling: one call of a tool (chosen by the prompt's hash) with arguments
+            # valid against its parameter schema; after a tool result, a plain answer
+            tool = request.tools[seed % len(request.tools)]
+            call = ToolCall(tool.name, example_for(tool.parameters, seed), f"call_{digest[:8]}")
+            return ModelResponse(
+                text="",
+                model=self._id,
+                usage=Usage(request_tokens(request), 1),
+                finish_reason="tool_calls",
+                cost_usd=0.0,
+                tool_calls=(call,),
+            )
         if request.output_schema is not None:
             return _json_response(self._id, request, example_for(request.output_schema, seed))
         rng = random.Random(seed)
@@ -133,10 +147,44 @@ def error_from_marker(marker: Any) -> Exception | None:
     return ModelError(message)
 
 
-def _scripted_response(model_id: str, request: ModelRequest, value: Any) -> ModelResponse:
+def tool_calls_from_marker(marker: Any, seq: int = 0) -> tuple[ToolCall, ...] | None:
+    """``{"tool_calls": [{"name": ..., "arguments": {...}, "id": ...}], "text": ...}`` → calls.
+
+    ``id`` is optional (``call_<seq>_1``, ``call_<seq>_2`` ... by response number and position).
+    """
+    if not (isinstance(marker, Mapping) and "tool_calls" in marker):
+        return None
+    if not set(marker) <= {"tool_calls", "text"} or not isinstance(marker["tool_calls"], list):
+        raise ModelError(f"bad scripted tool call {marker!r:.120}")
+    calls = []
+    for i, item in enumerate(marker["tool_calls"], 1):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise ModelError(f"scripted tool call #{i} needs a 'name': {item!r:.120}")
+        args = item.get("arguments") or {}
+        if not isinstance(args, Mapping):
+            raise ModelError(f"scripted tool call #{i}: 'arguments' must be a mapping")
+        call_id = str(item.get("id") or f"call_{seq}_{i}")
+        calls.append(ToolCall(item["name"], dict(args), call_id))
+    return tuple(calls)
+
+
+def _scripted_response(
+    model_id: str, request: ModelRequest, value: Any, seq: int = 0
+) -> ModelResponse:
     error = error_from_marker(value)
     if error is not None:
         raise error
+    calls = tool_calls_from_marker(value, seq)
+    if calls is not None:
+        text = str(value.get("text") or "")
+        return ModelResponse(
+            text=text,
+            model=model_id,
+            usage=Usage(request_tokens(request), estimate_tokens(text) + len(calls)),
+            finish_reason="tool_calls",
+            cost_usd=0.0,
+            tool_calls=calls,
+        )
     if isinstance(value, str):
         if request.output_schema is not None:
             try:
@@ -155,8 +203,9 @@ class ScriptedModel:
     """Answers from a queue (in order) or from regex rules matched against the prompt.
 
     Rules are tried first (``re.search`` over the messages joined by newlines, in insertion
-    order); then the queue. A response is a string, a JSON value, or an error marker such as
-    ``{"error": "429", "retry_after": 1}``, ``{"error": "500"}``, ``{"error": "timeout"}``.
+    order); then the queue. A response is a string, a JSON value, an error marker such as
+    ``{"error": "429", "retry_after": 1}``, ``{"error": "500"}``, ``{"error": "timeout"}``, or
+    function calls: ``{"tool_calls": [{"name": "read", "arguments": {"path": "a.py"}}]}``.
     """
 
     def __init__(
@@ -212,13 +261,14 @@ class ScriptedModel:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls.append(request)
         prompt = "\n".join(m.content for m in request.messages)
+        seq = len(self.calls)
         for pattern, value in self._rules:
             if pattern.search(prompt):
-                return _scripted_response(self._id, request, value)
+                return _scripted_response(self._id, request, value, seq)
         if self._queue:
-            return _scripted_response(self._id, request, self._queue.popleft())
+            return _scripted_response(self._id, request, self._queue.popleft(), seq)
         if self._fallback is not None:
-            return _scripted_response(self._id, request, self._fallback)
+            return _scripted_response(self._id, request, self._fallback, seq)
         raise ModelError(
             f"{self._id}: script exhausted after {len(self.calls) - 1} call(s); "
             f"no rule matched prompt {prompt[:80]!r}"
@@ -419,4 +469,4 @@ class FunctionModel:
             result = await result
         if isinstance(result, ModelResponse):
             return result
-        return _scripted_response(self._id, request, result)
+        return _scripted_response(self._id, request, result, len(self.calls))

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 
 from evopipe.queue import tables as t
-from evopipe.queue.runqueue import Transactional
+from evopipe.queue.runqueue import Transactional, transaction
 from evopipe.spec.errors import EvopipeError
+from evopipe.store.errors import StoreError
 
 b = t.tenant_budgets
 c = t.cost_ledger
@@ -92,7 +93,7 @@ class CostLedger:
         if limit_usd is not None and limit_usd < 0:
             raise BudgetError(f"budget of tenant {tenant!r} must be >= 0, got {limit_usd}")
         now = time.time()
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             conn.execute(text(_INSERT_TENANT), {"tenant": tenant, "now": now})
             conn.execute(
                 update(b).where(b.c.tenant == tenant).values(limit_usd=limit_usd, updated_at=now)
@@ -100,7 +101,7 @@ class CostLedger:
         return self.budget(tenant)
 
     def budget(self, tenant: str) -> TenantBudget:
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             row = conn.execute(select(b).where(b.c.tenant == tenant)).first()
         if row is None:
             return TenantBudget(tenant, None, 0.0, 0.0)
@@ -127,7 +128,7 @@ class CostLedger:
                 b.c.spent_usd + b.c.reserved_usd + reserve_usd <= b.c.limit_usd,
             ),
         )
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             conn.execute(text(_INSERT_TENANT), {"tenant": tenant, "now": now})
             admitted = conn.execute(
                 update(b)
@@ -152,7 +153,10 @@ class CostLedger:
                     admitted_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            if key is None:
+                raise StoreError("cost ledger: the database returned no id for the new row")
+            return int(key[0])
 
     def settle(
         self,
@@ -165,7 +169,7 @@ class CostLedger:
         failed: bool = False,
     ) -> None:
         """Close an admitted call: release its reservation and charge its cost."""
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             row = conn.execute(
                 select(c.c.tenant, c.c.reserved_usd)
                 .where(c.c.id == entry, c.c.status == "reserved")
@@ -191,7 +195,7 @@ class CostLedger:
     def abandon(self, run_id: str) -> int:
         """Release the reservations of a run's calls left in flight by a dead worker (their
         cost is unknown: ``cost_usd`` stays NULL). Returns how many."""
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             rows = conn.execute(
                 select(c.c.id, c.c.tenant, c.c.reserved_usd)
                 .where(c.c.run_id == run_id, c.c.status == "reserved")
@@ -214,12 +218,12 @@ class CostLedger:
             stmt = stmt.where(c.c.tenant == tenant)
         if run_id is not None:
             stmt = stmt.where(c.c.run_id == run_id)
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             return [LedgerRow(**dict(r._mapping)) for r in conn.execute(stmt).all()]
 
     def total(self, tenant: str) -> tuple[float, int]:
         """The sum of the tenant's priced ledger rows, and how many calls had no price."""
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             priced = conn.execute(
                 select(func.coalesce(func.sum(c.c.cost_usd), 0.0)).where(c.c.tenant == tenant)
             ).scalar()

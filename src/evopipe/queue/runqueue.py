@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from evopipe.queue import tables as t
 from evopipe.spec.errors import EvopipeError
+from evopipe.store.errors import StoreError
 
 Strategy = Literal["reject", "enqueue", "interrupt"]
 STRATEGIES: tuple[str, ...] = ("reject", "enqueue", "interrupt")
@@ -90,6 +92,16 @@ class QueueRow:
     finished_at: float | None
 
 
+@contextmanager
+def transaction(store: Transactional) -> Iterator[Connection]:
+    """The store's transaction; a database failure comes out as a :class:`StoreError`."""
+    try:
+        with store.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"queue: database error: {exc}") from exc
+
+
 def _row(r: Any) -> QueueRow:
     m = r._mapping
     return QueueRow(
@@ -127,7 +139,9 @@ def _eligible(now: float) -> Any:
             earlier.c.seq < q.c.seq,
         ),
     )
-    free = or_(q.c.status == "queued", and_(q.c.status == "leased", q.c.lease_expires < now))
+    free = and_(  # the IN lets the (status, seq) index skip finished rows
+        q.c.status.in_(ACTIVE), or_(q.c.status == "queued", q.c.lease_expires < now)
+    )
     return and_(free, head)
 
 
@@ -140,7 +154,7 @@ class RunQueue:
 
     @contextmanager
     def _tx(self, lock: tuple[str, str] | None = None) -> Iterator[Connection]:
-        with self.store.begin() as conn:
+        with transaction(self.store) as conn:
             if lock is not None and self.postgres:  # serialise submissions on one key
                 conn.execute(
                     text("SELECT pg_advisory_xact_lock(hashtext(:t), hashtext(:k))"),
@@ -267,6 +281,17 @@ class RunQueue:
                     lease_expires=None,
                     finished_at=time.time(),
                 )
+            )
+        return bool(done.rowcount == 1)
+
+    def requeue(self, row: QueueRow) -> bool:
+        """Give a leased row back (its worker is shutting down): queued again at once, in its
+        place, instead of after its lease expires. False if the lease was lost."""
+        with self._tx() as conn:
+            done = conn.execute(
+                update(q)
+                .where(self._mine(row))
+                .values(status="queued", lease_owner=None, lease_expires=None)
             )
         return bool(done.rowcount == 1)
 

@@ -31,7 +31,7 @@ async def serve(
     stop = asyncio.Event()
     workers = [asyncio.ensure_future(app.queue.worker().run(stop)) for _ in range(options.workers)]
     say(
-        f"evopipe API on http://{bound.host}:{options.port}{PREFIX} "
+        f"the evopipe API is on http://{bound.host}:{options.port}{PREFIX} "
         f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s))"
     )
 

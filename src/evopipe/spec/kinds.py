@@ -198,6 +198,91 @@ class ToolStep(StepBase):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+AgentTool = Literal["list", "read", "grep", "write", "edit", "run"]
+_READ_TOOLS: tuple[AgentTool, ...] = ("list", "read", "grep")
+
+
+class AgentLimits(Strict):
+    """When an agent stops. Each limit is reported to the model as what remains."""
+
+    max_turns: int = Field(default=20, ge=1, le=1000, description="Model calls.")
+    max_tool_calls: int = Field(default=50, ge=1, le=10_000, description="Tool executions.")
+    max_tokens: int | None = Field(default=None, ge=1, description="Input + output tokens.")
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_wall_s: float = Field(default=600.0, gt=0, description="Wall time of the whole loop.")
+    stuck_after: int = Field(
+        default=3, ge=2, le=100, description="Identical action+result (or error) repeats → stuck."
+    )
+
+
+class AgentStep(StepBase):
+    """A tool-using agent loop in the run's workspace (files, allowlisted commands)."""
+
+    kind_info: ClassVar[KindInfo] = KindInfo(calls_model=True, side_effects=True, needs_trust=False)
+    """Allowed untrusted with read-only tools; write/edit/run are gated by the policy."""
+    kind: Literal["agent"] = "agent"
+    task: str = Field(description="Template: what the agent must do.")
+    system: str | None = Field(default=None, description="Extra system instructions (template).")
+    model: str | None = Field(default=None, description="`provider:model`; default from defaults.")
+    tools: list[AgentTool] = Field(
+        default_factory=lambda: list(_READ_TOOLS),
+        description="Tools offered; write/edit need a trusting policy, run needs shell.",
+    )
+    commands: list[str] = Field(
+        default_factory=list,
+        description="Allowlist for the run tool: patterns such as `pytest *`, `git diff*`.",
+    )
+    command_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    workdir: str = Field(default=".", description="Directory inside the workspace (template).")
+    protocol: Literal["auto", "functions", "json", "text"] = Field(
+        default="auto",
+        description="Function calling, JSON actions (schema-constrained) or free text; auto: "
+        "the first the model supports.",
+    )
+    limits: AgentLimits = Field(default_factory=AgentLimits)
+    verify: list[str] = Field(
+        default_factory=list,
+        description="Commands run after the loop (e.g. `python -m pytest -q`); all must pass.",
+    )
+    revert_on_failure: bool = Field(
+        default=True, description="Undo the agent's file changes when a verify command fails."
+    )
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, description="Output cap per model call.")
+
+
+class SessionStep(StepBase):
+    """One turn of a persisted conversation: history + prompt → reply, kept per user."""
+
+    kind_info: ClassVar[KindInfo] = KindInfo(calls_model=True, side_effects=True, needs_trust=False)
+    kind: Literal["session"] = "session"
+    session: str = Field(description="Template: the conversation's name (per user).")
+    user: str = Field(description="Template: who owns the conversation.")
+    prompt: str = Field(description="Template: the user's message.")
+    system: str | None = None
+    model: str | None = None
+    max_history: int = Field(default=50, ge=0, le=10_000, description="Messages sent back.")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
+class CodingAgentStep(StepBase):
+    """Drive a coding-agent CLI (Claude Code, Codex, Gemini CLI) in the run's workspace."""
+
+    kind_info: ClassVar[KindInfo] = KindInfo(side_effects=True, needs_trust=True)
+    kind: Literal["coding_agent"] = "coding_agent"
+    cli: Literal["claude", "codex", "gemini"]
+    prompt: str = Field(description="Template: the task for the coding agent.")
+    executable: str | None = Field(default=None, description="Program (default: the CLI's name).")
+    args: list[str] = Field(default_factory=list, description="Extra arguments (templates).")
+    cli_model: str | None = Field(default=None, description="The CLI's own model name.")
+    resume: str | None = Field(default=None, description="Template: a session id to continue.")
+    idle_timeout_s: float = Field(
+        default=300.0, gt=0, description="Kill the CLI after this long without output."
+    )
+    env: dict[str, str] = Field(default_factory=dict)
+
+
 KIND_MODELS: dict[str, type[StepBase]] = {
     "llm": LlmStep,
     "extract": ExtractStep,
@@ -212,6 +297,9 @@ KIND_MODELS: dict[str, type[StepBase]] = {
     "shell": ShellStep,
     "http": HttpStep,
     "tool": ToolStep,
+    "agent": AgentStep,
+    "session": SessionStep,
+    "coding_agent": CodingAgentStep,
 }
 """Built-in kind name → config model (plugins: :mod:`evopipe.spec.catalog`)."""
 

@@ -46,6 +46,9 @@ KINDS: dict[str, str] = {
     "shell": "evopipe.steps.shell",
     "http": "evopipe.steps.http",
     "tool": "evopipe.steps.tool",
+    "agent": "evopipe.steps.agent",
+    "session": "evopipe.steps.session",
+    "coding_agent": "evopipe.steps.coding_agent",
 }
 """Kind name → implementation module (built-in kinds)."""
 

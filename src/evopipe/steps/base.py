@@ -243,6 +243,13 @@ class StepContext(Protocol):
         """Publish an event about this step (journaled, shown by subscribers)."""
         ...
 
+    def journaled(self, type: str) -> list[Mapping[str, Any]]:
+        """The data of this step's events of ``type`` already in the run's journal, oldest
+        first, since the step's last completion or failure: what an interrupted attempt
+        emitted before the process died. A long-running kind (``agent``) replays them on
+        resume instead of redoing the work. Empty when the run is not journaled."""
+        ...
+
 
 class StepKind(Protocol):
     """A kind module (see the module docstring). Modules satisfy this protocol."""

@@ -3,9 +3,12 @@
 The engine never imports genesis: the generator is a hook in the services context,
 ``services.hooks["generator"]``, called as::
 
-    await generator(request=..., model_id=..., max_repair_rounds=..., base_dir=..., depth=...)
+    await generator(request=..., model_id=..., max_repair_rounds=..., base_dir=..., depth=...,
+                    input_names=...)
 
-(``depth`` is the generating run's depth, 0 at the top, for genesis's own nesting limit)
+(``depth`` is the generating run's depth, 0 at the top, for genesis's own nesting limit;
+``input_names`` the inputs this step will pass when it runs the result, so that genesis can
+make the pipeline accept them)
 returning a :class:`~evopipe.spec.pipeline.Pipeline` (or an object with a ``pipeline``
 attribute, a mapping, or YAML text — all validated into a Pipeline here). Without a generator
 the step fails with a message saying how to get one.
@@ -86,6 +89,7 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
         max_repair_rounds=config.max_repair_rounds,
         base_dir=ctx.base_dir,
         depth=ctx.depth,
+        input_names=sorted(config.inputs) if config.run else None,
     )
     generated = as_pipeline(ctx.step_id, produced)
     clamped = clamp_limits(generated.limits, ctx.pipeline.limits)

@@ -36,7 +36,7 @@ _CHUNK = 65536
 _REAP_TIMEOUT_S = 5.0
 
 
-class _TooMuchOutput(Exception):
+class TooMuchOutput(Exception):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.stream = stream
@@ -89,20 +89,20 @@ async def run(ctx: StepContext, config: ShellStep) -> StepResult:
         raise StepFailed(ctx.step_id, f"cannot start {argv[0]!r}: {exc.strerror}") from None
     try:
         exit_code, out, err = await asyncio.wait_for(
-            _communicate(proc, stdin, cap), timeout=config.timeout_s
+            communicate(proc, stdin, cap), timeout=config.timeout_s
         )
     except TimeoutError:
         raise StepFailed(
             ctx.step_id, f"timed out after {config.timeout_s}s; its process group was killed"
         ) from None
-    except _TooMuchOutput as exc:
+    except TooMuchOutput as exc:
         raise StepFailed(
             ctx.step_id,
             f"{exc.stream} exceeded the policy's max_output_bytes={cap}; "
             "its process group was killed",
         ) from None
     finally:
-        await _kill_group(proc)
+        await kill_group(proc)
     stderr = err.decode("utf-8", errors="replace")
     output = {
         "exit_code": exit_code,
@@ -118,7 +118,7 @@ async def run(ctx: StepContext, config: ShellStep) -> StepResult:
     return StepResult(output=output)
 
 
-async def _communicate(
+async def communicate(
     proc: asyncio.subprocess.Process, stdin: str | None, cap: int
 ) -> tuple[int, bytes, bytes]:
     assert proc.stdout is not None
@@ -138,7 +138,7 @@ async def _communicate(
         while chunk := await stream.read(_CHUNK):
             buf += chunk
             if len(buf) > cap:
-                raise _TooMuchOutput(name)
+                raise TooMuchOutput(name)
         return bytes(buf)
 
     _, out, err = await asyncio.gather(
@@ -147,7 +147,7 @@ async def _communicate(
     return await proc.wait(), out, err
 
 
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+async def kill_group(proc: asyncio.subprocess.Process) -> None:
     """Kill the child's process group (grandchildren included) unless all have exited."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

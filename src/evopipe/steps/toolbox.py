@@ -273,7 +273,7 @@ def sum_(items: list[Any]) -> Number:
     return _tidy(total)
 
 
-def _check_pattern(pattern: str) -> re.Pattern[str]:
+def check_pattern(pattern: str) -> re.Pattern[str]:
     if len(pattern) > MAX_PATTERN:
         raise ToolError(f"regular expression longer than {MAX_PATTERN} characters")
     try:
@@ -326,7 +326,7 @@ def regex_extract(
 ) -> str | None:
     """The first match of ``pattern`` in ``text`` (``group`` selects a capture group by number
     or name); ``default`` when nothing matches (null unless given)."""
-    m = _check_pattern(pattern).search(_text(text))
+    m = check_pattern(pattern).search(_text(text))
     return default if m is None else _pick(m, group)
 
 
@@ -334,7 +334,7 @@ def regex_findall(text: str, pattern: str, group: int | str = 0) -> list[str | N
     """Every non-overlapping match of ``pattern`` in ``text``, as a list of strings
     (``group`` selects a capture group; at most 100,000 matches)."""
     out: list[str | None] = []
-    for m in _check_pattern(pattern).finditer(_text(text)):
+    for m in check_pattern(pattern).finditer(_text(text)):
         out.append(_pick(m, group))
         if len(out) >= 100_000:
             break

@@ -93,6 +93,32 @@ def unsafe_kind(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+_GATED_TOOLS = ("write", "edit", "run")
+
+
+def unsafe_agent_tools(ctx: Context) -> Iterator[Diagnostic]:
+    """An `agent` step offers write/edit/run tools (or verify commands) under the untrusted
+    policy."""
+    if ctx.options.trusted:
+        return
+    for at in ctx.analysis.steps:
+        if at.step.kind != "agent":
+            continue
+        tools = vars(at.step).get("tools") or []
+        gated = [t for t in _GATED_TOOLS if t in tools]
+        if vars(at.step).get("verify"):
+            gated.append("verify")
+        if gated:
+            yield ctx.diag(
+                "unsafe-agent-tools",
+                f"agent step {at.step.id!r} uses {', '.join(gated)}, refused under the "
+                "untrusted policy",
+                (*at.where, "tools" if gated[0] != "verify" else "verify"),
+                hint="keep to list/read/grep, or validate/run with --trust if you wrote this "
+                "pipeline yourself",
+            )
+
+
 RULES = (
     Rule(
         "unknown-persona",
@@ -212,6 +238,36 @@ RULES = (
                 command: [ls, -l]
             """,
             trusted=True,
+        ),
+    ),
+    Rule(
+        "unsafe-agent-tools",
+        "An `agent` step offers `write`, `edit` or `run` (or `verify` commands) under the "
+        "untrusted policy (`--trust` allows them).",
+        unsafe_agent_tools,
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: fixer
+            steps:
+              - id: fix
+                kind: agent
+                task: Fix the bug.
+                tools: [read, edit]
+            """,
+            7,
+            12,
+        ),
+        example(
+            """
+            apiVersion: evopipe/v1
+            name: fixer
+            steps:
+              - id: fix
+                kind: agent
+                task: Find the bug.
+                tools: [read, grep]
+            """
         ),
     ),
 )

@@ -47,9 +47,7 @@ class AnthropicModel(SDKAdapter):
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         kwargs: dict[str, Any] = {
             "model": self.name,
-            "messages": [
-                {"role": m.role, "content": m.content} for m in messages if m.role != "system"
-            ],
+            "messages": _messages(messages),
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
         }
         if system:
@@ -74,6 +72,34 @@ class AnthropicModel(SDKAdapter):
 
     def _map_error(self, exc: Exception) -> ModelError | None:
         return map_anthropic_error(self.id, exc)
+
+
+def _messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages API shape: tool calls become ``tool_use`` blocks; consecutive tool results
+    go together in one user message of ``tool_result`` blocks."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            last = out[-1] if out else None
+            if last and last["role"] == "user" and isinstance(last["content"], list):
+                last["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif m.role == "assistant" and m.tool_calls:
+            blocks: list[dict[str, Any]] = (
+                [{"type": "text", "text": m.content}] if m.content else []
+            )
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
+                for c in m.tool_calls
+            ]
+            out.append({"role": "assistant", "content": blocks})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
 
 
 def _reply(message: Any) -> RawReply:

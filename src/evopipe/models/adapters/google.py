@@ -49,11 +49,7 @@ class GoogleModel(SDKAdapter):
 
     async def _call(self, request: ModelRequest, messages: list[Message], native: bool) -> RawReply:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
-        contents = [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-            for m in messages
-            if m.role != "system"
-        ]
+        contents = [_content(m) for m in messages if m.role != "system"]
         config: dict[str, Any] = {
             "max_output_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
             "temperature": request.temperature,
@@ -80,6 +76,16 @@ class GoogleModel(SDKAdapter):
 
     def _map_error(self, exc: Exception) -> ModelError | None:
         return map_google_error(self.id, exc)
+
+
+def _content(m: Message) -> dict[str, Any]:
+    """One ``Content``: function calls and function responses as their own parts."""
+    if m.role == "tool":
+        response = {"name": m.name, "response": {"result": m.content}}
+        return {"role": "user", "parts": [{"function_response": response}]}
+    parts: list[dict[str, Any]] = [{"text": m.content}] if m.content or not m.tool_calls else []
+    parts += [{"function_call": {"name": c.name, "args": c.arguments}} for c in m.tool_calls]
+    return {"role": "model" if m.role == "assistant" else "user", "parts": parts}
 
 
 def _tools(request: ModelRequest) -> types.Tool:

@@ -102,8 +102,13 @@ class LocalRuntime:
             )
 
     def chat(self, **kwargs: Any) -> dict[str, Any]:
+        """One completion; llama.cpp's ``ValueError`` (e.g. a prompt longer than the context
+        window) becomes a :class:`ModelError` naming the cause, like every adapter's errors."""
         with self.lock:
-            result: dict[str, Any] = self.llama.create_chat_completion(**kwargs)
+            try:
+                result: dict[str, Any] = self.llama.create_chat_completion(**kwargs)
+            except ValueError as exc:
+                raise ModelError(f"local model: {exc}") from exc
             return result
 
 
@@ -176,7 +181,10 @@ def close_runtimes() -> None:
 def chat_kwargs(request: ModelRequest) -> dict[str, Any]:
     """llama-cpp-python ``create_chat_completion`` arguments for ``request``."""
     kwargs: dict[str, Any] = {
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [
+            {"role": "user" if m.role == "tool" else m.role, "content": m.content}
+            for m in request.messages
+        ],
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
     }
     if request.temperature is not None:

@@ -52,7 +52,7 @@ class OpenAIModel(SDKAdapter):
     async def _call(self, request: ModelRequest, messages: list[Message], native: bool) -> RawReply:
         kwargs: dict[str, Any] = {
             "model": self.name,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_message(m) for m in messages],
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
         }
         optional = {
@@ -84,6 +84,26 @@ class OpenAIModel(SDKAdapter):
 
     def _map_error(self, exc: Exception) -> ModelError | None:
         return map_openai_error(self.id, exc)
+
+
+def _message(m: Message) -> dict[str, Any]:
+    """One message in the chat-completions shape (function calls and results included)."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content}
+    if m.role == "assistant" and m.tool_calls:
+        return {
+            "role": "assistant",
+            "content": m.content or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
+                for c in m.tool_calls
+            ],
+        }
+    return {"role": m.role, "content": m.content}
 
 
 def _reply(completion: Any) -> RawReply:

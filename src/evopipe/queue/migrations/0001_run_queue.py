@@ -49,6 +49,7 @@ run_queue = Table(
     Index("ux_run_queue_run_id", "run_id", unique=True),
     Index("ix_run_queue_status_seq", "status", "seq"),
     Index("ix_run_queue_key", "tenant", "thread_key", "status"),
+    Index("ix_run_queue_tenant_seq", "tenant", "seq"),
 )
 
 
