@@ -45,6 +45,8 @@ def _view(queued: QueuedRun | None, summary: dict[str, Any] | None) -> dict[str,
         "created_at": queued.created_at if queued else None,
         "finished_at": queued.finished_at if queued else None,
     }
+    if queued is not None and queued.status == "leased":
+        out["status"] = "running"
     if queued is not None and queued.status == _FINAL_QUEUE and queued.outcome:
         out["status"] = queued.outcome
     if summary is not None:
