@@ -137,7 +137,7 @@ def _world(root: Path) -> dict[str, Callable[[], str]]:
     code, out = _cli([
         "evolve", "examples/evolve/counter.yaml", "--dataset", "examples/data/bbh_object_counting",
         "--map", "question=input", "--metric", "numeric[pick=first]", "--generations", "1",
-        "--population", "2", "--offspring", "2", "--operators", "insert_tool,params", "--json",
+        "--population", "2", "--offspring", "2", "--operators", "tool_search,params", "--json",
     ])  # fmt: skip
     assert code == 0, out
     evolution = json.loads(out)

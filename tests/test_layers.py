@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
-    "cli": {"app", "evopipe", "server"},  # `evopipe serve` launches the HTTP face
+    "cli": {"app", "evopipe", "mcp", "server"},  # `evopipe mcp` and `evopipe serve` start faces
     "server": {"app", "evopipe"},
     "chat": {"app", "evopipe"},
     "mcp": {"app", "evopipe"},

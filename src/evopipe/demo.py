@@ -137,7 +137,7 @@ async def run_evolution(
                 population=2,
                 offspring=2,
                 seed=0,
-                operators=("insert_tool", "instruction"),
+                operators=("tool_search", "instruction"),
                 feedback_size=SIZES["train"],
             ),
         )

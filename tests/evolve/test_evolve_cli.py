@@ -49,7 +49,8 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
-    # the direct ``count_listed`` tool (no model call) answers 7 of the 10 val examples;
+    # the program found by ``tool_search`` (``count_listed`` on the question: no model call)
+    # answers 7 of the 10 val examples;
     # the seed, whose scripted answers are off by one, none
     assert result["seed_quality"] == 0.0
     assert result["champion_quality"] >= 0.7
@@ -65,7 +66,7 @@ def test_evolve_lineage_promote_rollback(tmp_path: Path) -> None:
 
     tree = runner.invoke(app, ["lineage", result["run_id"], *common])
     assert tree.exit_code == 0, tree.output
-    assert "insert_tool" in tree.stdout
+    assert "tool_search" in tree.stdout
     dot = runner.invoke(app, ["lineage", result["champion_id"][:12], "--format", "dot", *common])
     assert dot.stdout.startswith("digraph lineage")
 
@@ -93,7 +94,7 @@ def test_bad_arguments_give_clear_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(build_app(), ["evolve", "--db", str(tmp_path / "x.db")])
     assert out.exit_code == 2
-    assert "give PIPELINE, --dataset and --metric" in out.stderr
+    assert "give PIPELINE or --request, with --dataset and --metric" in out.stderr
     missing = runner.invoke(build_app(), ["lineage", "evo_nope", "--db", str(tmp_path / "x.db")])
     assert missing.exit_code == 2
     assert "no candidate" in missing.stderr

@@ -11,6 +11,7 @@ from evopipe.evolve.fitness import EvalRecord, ExampleResult
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.operators import OPERATORS, OperatorContext
 from evopipe.evolve.operators.base import output_steps
+from evopipe.evolve.operators.insert_tool import InsertTool
 from evopipe.evolve.validity import check_offspring
 from evopipe.spec import Pipeline
 from evopipe.spec.kinds import ExtractStep, LlmStep, ToolStep
@@ -168,8 +169,10 @@ COUNTING = EvalRecord(
 
 
 async def test_insert_tool_direct_recipe_answers_from_the_input_without_a_model() -> None:
+    # the class keeps its direct recipes; the registered operator has none (tool_search finds
+    # whole-input programs), see the next test
     parent = seed_pipeline()
-    child = await OPERATORS["insert_tool"].apply(parent, ctx(0, feedback=COUNTING))
+    child = await InsertTool().apply(parent, ctx(0, feedback=COUNTING))
     assert child is not None
     [tool] = child.steps
     assert isinstance(tool, ToolStep)
@@ -177,9 +180,18 @@ async def test_insert_tool_direct_recipe_answers_from_the_input_without_a_model(
     assert tool.args == {"text": "{{ inputs.question }}"}
     assert output_steps(child) == [tool.id]
     assert check_offspring(child).verdict == "ok"
-    again = await OPERATORS["insert_tool"].apply(parent, ctx(0, feedback=COUNTING))
+    again = await InsertTool().apply(parent, ctx(0, feedback=COUNTING))
     assert again is not None
     assert candidate_id(again) == candidate_id(child)
+
+
+async def test_the_default_insert_tool_has_no_hand_written_direct_recipe() -> None:
+    child = await OPERATORS["insert_tool"].apply(seed_pipeline(), ctx(0, feedback=COUNTING))
+    assert child is not None
+    assert child.steps[0].kind == "extract"
+    found = await OPERATORS["tool_search"].apply(seed_pipeline(), ctx(0, feedback=COUNTING))
+    assert found is not None
+    assert [s.tool for s in found.steps if isinstance(s, ToolStep)] == ["count_listed"]
 
 
 async def test_insert_tool_direct_recipe_needs_evidence_on_the_feedback() -> None:

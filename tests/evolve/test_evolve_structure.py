@@ -2,9 +2,10 @@
 
 The scripted model cannot count (asked directly it answers target + 1) but lists the objects
 of a question correctly when asked to. Evolution must find a deterministic tool structure: with
-this seed it is the direct ``tool: count_listed`` reading the question (no model call; it sums
-the quantities listed, so it misses the questions with items outside the asked category). The
-test-split score rises, the promotion succeeds, the lineage names the operator.
+this seed it is the program ``tool_search`` finds, ``tool: count_listed`` reading the question
+(no model call; it sums the quantities listed, so it misses the questions with items outside
+the asked category). The test-split score rises, the promotion succeeds, the lineage names the
+operator.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def test_evolution_discovers_the_count_tool(tmp_path: Path) -> None:
         while cid:
             ops |= set(nodes[cid]["operators"])
             cid = (nodes[cid]["parents"] or [None])[0]
-        assert ops & {"insert_tool", "transplant"}
+        assert ops & {"tool_search", "transplant"}
         # same seed, same lineage (offspring proposed again, evaluations served from the store)
         twin = await app.evolutions.evolve(args)
         assert genealogy(repo, twin.run_id) == genealogy(repo, result.run_id)

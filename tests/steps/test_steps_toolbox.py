@@ -74,6 +74,20 @@ from evopipe.steps.toolbox import TOOLS, ToolError, call_tool
         ("parse_number", {"text": "-7 apples"}, -7),
         ("parse_number", {"text": "about 42"}, 42),
         ("parse_number", {"text": "x = 1e3"}, 1000.0),
+        ("regex_split", {"text": "a, b, and c", "pattern": r"\s*,\s*(?:and\s+)?"}, ["a", "b", "c"]),
+        ("regex_split", {"text": "x1y22z", "pattern": r"\d+"}, ["x", "y", "z"]),
+        ("filter", {"items": ["a1", "b", "c2"], "pattern": r"\d"}, ["a1", "c2"]),
+        ("filter", {"items": ["a1", "b", 3], "pattern": r"\d", "invert": True}, ["b"]),
+        ("select", {"items": ["a", "b", "c"]}, "a"),
+        ("select", {"items": ["a", "b", "c"], "index": -1}, "c"),
+        ("compare", {"a": 3, "b": "10", "op": "<"}, True),
+        ("compare", {"items": ["1,200", "999"], "op": ">", "yes": "Yes", "no": "No"}, "Yes"),
+        ("compare", {"a": "Apple", "b": "apple", "op": "=="}, True),
+        ("compare", {"a": "pear", "b": "apple", "op": "<="}, False),
+        ("compare", {"a": 2, "b": 2.0, "op": "!="}, False),
+        ("logic", {"expression": "not ( True ) and ( True )"}, False),
+        ("logic", {"expression": "True or False and False"}, True),
+        ("logic", {"expression": "not not ( False or true )"}, True),
     ],
 )
 def test_tool_results(name: str, args: dict[str, Any], expected: Any) -> None:
@@ -108,6 +122,16 @@ def test_integral_results_are_ints() -> None:
         ("regex_extract", {"text": "ab", "pattern": "a", "group": 3}, "no group"),
         ("json_parse", {"text": "{bad"}, "invalid JSON"),
         ("parse_number", {"text": "none here"}, "no number"),
+        ("select", {"items": ["a"], "index": 1}, "out of range"),
+        ("compare", {"items": [1, 2, 3]}, "exactly 2"),
+        ("compare", {"a": 1}, "needs 'a' and 'b'"),
+        ("compare", {"a": 1, "b": 2, "items": [1, 2]}, "not both"),
+        ("logic", {"expression": "True and __import__"}, "unexpected text"),
+        ("logic", {"expression": "( True"}, "ends too early"),
+        ("logic", {"expression": "True False"}, "unexpected 'False'"),
+        ("logic", {"expression": "not " * 200 + "True"}, "nesting"),
+        ("filter", {"items": ["a"], "pattern": "(a+)+"}, "nests unbounded"),
+        ("regex_split", {"text": "a", "pattern": "("}, "bad regular expression"),
         ("min", {"items": []}, "empty"),
         ("split", {"text": "a", "sep": ""}, "must not be empty"),
     ],
@@ -199,3 +223,24 @@ def test_count_listed_answers_most_of_the_bbh_object_counting_anchor_test_split(
         str(call_tool("count_listed", {"text": r["input"]})) == r["target"].strip() for r in rows
     )
     assert right >= 80
+
+
+_BOOL_LEAF = st.sampled_from([("True", True), ("False", False)])
+
+
+def _bool_node(
+    children: st.SearchStrategy[tuple[str, bool]],
+) -> st.SearchStrategy[tuple[str, bool]]:
+    neg = children.map(lambda c: (f"not {c[0]}", not c[1]))
+    par = children.map(lambda c: (f"( {c[0]} )", c[1]))
+    both = st.tuples(children, children)
+    conj = both.map(lambda p: (f"( {p[0][0]} and {p[1][0]} )", p[0][1] and p[1][1]))
+    disj = both.map(lambda p: (f"( {p[0][0]} or {p[1][0]} )", p[0][1] or p[1][1]))
+    return neg | par | conj | disj
+
+
+@given(st.recursive(_BOOL_LEAF, _bool_node, max_leaves=12))
+@settings(max_examples=80, deadline=None)
+def test_logic_agrees_with_the_structure_it_parses(case: tuple[str, bool]) -> None:
+    text, value = case
+    assert call_tool("logic", {"expression": text}) is value

@@ -53,6 +53,8 @@ class EvolveArgs:
     """Evolve this operator's own pipeline; ``pipeline`` is then the reference task."""
     dataset: Dataset | None = None
     """An in-memory dataset (``source.dataset`` then only names it)."""
+    run_id: str | None = None
+    """The evolution run's id (None: a new one), so a caller can know it before it ends."""
 
 
 class Evolutions:
@@ -83,6 +85,7 @@ class Evolutions:
     ) -> EvolutionResult:
         """Load the seed, project the cost, evolve, return the result (checkpointed)."""
         reference = self.app.pipelines.resolve(args.pipeline)
+        operators = self._supplied(args.config, args.operator_model or args.source.model)
         base_dir = reference.path.parent if reference.path else None
         promoted = promoted_operators(Registry(self.app.store))  # evolved operators, by name
         task_eval, runner = self._parts(
@@ -102,6 +105,8 @@ class Evolutions:
             config=args.config,
             run_operator=runner,
             hooks=hooks,
+            run_id=args.run_id,
+            operators=operators,
             extra={
                 "source": args.source.to_json(),
                 "pipeline_path": reference.source,
@@ -110,6 +115,12 @@ class Evolutions:
                 "operator_pipelines": {n: candidate_id(p) for n, p in promoted.items()},
             },
         )
+
+    def _supplied(self, config: EvolveConfig, model_id: str | None) -> dict[str, Any]:
+        """Operators built for this run (``dspy_fewshot``...), driven by ``model_id``."""
+        from evopipe.app.integrations import supplied_operators
+
+        return supplied_operators(config.operators, self.app.models(), model_id)
 
     def _rebuild(
         self, info: dict[str, Any], no_cache: bool = False
@@ -134,9 +145,18 @@ class Evolutions:
     async def resume(self, run_id: str, *, hooks: Sequence[EvolveHook] = ()) -> EvolutionResult:
         """Continue an evolution run from its checkpoint (no evaluation is paid twice)."""
         repo = EvolutionRepository(self.app.store)
-        evaluator, _, runner = self._rebuild(repo.get_run(run_id))
+        info = repo.get_run(run_id)
+        evaluator, _, runner = self._rebuild(info)
+        extra = info["config"]
+        config = EvolveConfig.from_json(extra["config"])
+        model_id = extra.get("operator_model") or extra["source"].get("model")
         return await resume(
-            run_id, repo=repo, evaluator=evaluator, run_operator=runner, hooks=hooks
+            run_id,
+            repo=repo,
+            evaluator=evaluator,
+            run_operator=runner,
+            hooks=hooks,
+            operators=self._supplied(config, model_id),
         )
 
     def lineage(self, ident: str, fmt: str = "tree") -> str:

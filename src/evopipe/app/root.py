@@ -97,6 +97,7 @@ class App:
         self._policy: Policy | None = policy
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
+        self._otel: Subscriber | None = None
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -182,7 +183,8 @@ class App:
         """The engine's context for a run, an evaluation or an evolution (the one place
         ``Services`` is built): redacted subscribers, the genesis hook, this app's policy.
         Runs are journaled in :attr:`journal` (or ``journal``) unless ``journaled`` is False."""
-        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in subscribers])
+        watchers = [*subscribers, *self._observers()]
+        bus = EventBus([RedactingSubscriber(s, self.redactor) for s in watchers])
         return Services(
             models=self.models(cache_policy),
             store=(journal or self.journal) if journaled else None,
@@ -191,6 +193,17 @@ class App:
             base_dir=(base_dir or self.project_dir).resolve(),
             hooks={"generator": self._generate_hook, "conversations": self.conversations},
         )
+
+    def _observers(self) -> list[Subscriber]:
+        """Subscribers every run of this session gets: OpenTelemetry spans when ``otel`` is on
+        (a clear error if its extra is missing)."""
+        if not self.settings.otel:
+            return []
+        if self._otel is None:
+            from evopipe.app.integrations import otel_subscriber
+
+            self._otel = otel_subscriber(self.environ)
+        return [self._otel]
 
     @property
     def conversations(self) -> Any:

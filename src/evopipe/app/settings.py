@@ -2,7 +2,7 @@
 
 Sources, later ones winning: built-in defaults → the user's config file
 (``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``) and the project's ``evopipe.toml``
-(``default_model``, ``db``) → the environment (``EVOPIPE_DB``, ``EVOPIPE_MODEL``) → flags
+(``default_model``, ``db``, ``otel``) → the environment (``EVOPIPE_DB``, ``EVOPIPE_MODEL``) → flags
 (explicit keyword arguments of :meth:`Settings.load`).
 
 Settings hold no secrets: API keys stay in the environment and are read only when a client is
@@ -52,6 +52,9 @@ class Settings:
     """Use the store's response cache (``--no-cache`` turns it off)."""
     user_config: str | None = None
     """The user's config file; None: ``$EVOPIPE_CONFIG`` or ``~/.config/evopipe/config.toml``."""
+    otel: bool = False
+    """OpenTelemetry GenAI spans for every run (``otel = true``, ``--otel``; the ``otel`` extra;
+    see :func:`evopipe.app.integrations.otel_subscriber` for where they go)."""
 
     @classmethod
     def load(
@@ -96,11 +99,11 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_FILE_KEYS: dict[str, type] = {"default_model": str, "db": str}
+_FILE_KEYS: dict[str, type] = {"default_model": str, "db": str, "otel": bool}
 
 
 def _from_files(base: Path, user: str | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """``default_model`` and ``db`` from the user file, then the project file."""
+    """``default_model``, ``db`` and ``otel`` from the user file, then the project file."""
     from evopipe.models.config import user_config_path
 
     paths = [Path(user).expanduser() if user else user_config_path(env), base / PROJECT_FILE]

@@ -22,6 +22,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.runs",
     "evopipe.cli.registry",
     "evopipe.cli.interop",
+    "evopipe.cli.mcp",
     "evopipe.cli.worker",
     "evopipe.cli.keys",
     "evopipe.cli.serve",

@@ -18,11 +18,16 @@ def open_app(
     model: str | None = None,
     trust: bool = False,
     no_cache: bool = False,
+    otel: bool = False,
 ) -> App:
     """Config files and the environment, overridden by the flags that were given."""
     try:
         settings = Settings.load(
-            db=db, model=model, trust=trust or None, cache=False if no_cache else None
+            db=db,
+            model=model,
+            trust=trust or None,
+            cache=False if no_cache else None,
+            otel=otel or None,
         )
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)

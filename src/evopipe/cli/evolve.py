@@ -19,6 +19,7 @@ from evopipe.app.evolve import (
     Progress,
     parse_mapping,
 )
+from evopipe.app.evolve_request import RequestArgs, evolve_from_request
 from evopipe.cli._session import open_app
 
 
@@ -61,6 +62,14 @@ def _report(result: EvolutionResult, as_json: bool) -> None:
         f"({s['candidates']} candidates, {s['calls']} calls, ${s['cost_usd']:.4f})"
     )
     typer.echo(f"Pareto front: {', '.join(i[:12] for i in result.front)}")
+    health = s.get("meta", {}).get("operator_model", {})
+    if health.get("flag"):
+        bad, total = health["proposals"] - health["usable"], health["proposals"]
+        typer.echo(
+            f"warning: the operator model's output was unusable in {bad} of {total} LLM-operator"
+            " proposals (meta.operator_model); try a stronger --operator-model",
+            err=True,
+        )
     for note in s.get("notes", ()):
         typer.echo(f"note: {note}")
     typer.echo(f"see: evopipe lineage {result.run_id}; evopipe promote {result.champion_id[:12]}")
@@ -79,13 +88,17 @@ def evolve_cmd(
     seed: int = typer.Option(0, help="Random seed (same seed, same run)."),
     model: str = typer.Option(None, "--model", help="Model for every step (overrides)."),
     operator_model: str = typer.Option(None, help="Model driving LLM operators."),
-    operators: str = typer.Option(",".join(DEFAULT_OPERATORS), help="Operators to use."),
+    operators: str = typer.Option(
+        ",".join(DEFAULT_OPERATORS), help="Operators to use (also: dspy_fewshot, dspy extra)."
+    ),
     models: str = typer.Option("", help="Model pool for model_switch (comma-separated)."),
     mapping: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)."),
     expected: str = typer.Option(None, help="Dataset field holding the expected value."),
     output: str = typer.Option(None, help="Pipeline output to score."),
     operator: str = typer.Option(None, help="Evolve this operator's pipeline (e.g. reflect)."),
     resume: str = typer.Option(None, "--resume", help="Continue the evolution run ID."),
+    request: str = typer.Option(None, "--request", help="No seed: genesis writes it from this."),
+    seed_out: Path = typer.Option(None, "--seed-out", help="Where --request writes the seed."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -98,8 +111,10 @@ def evolve_cmd(
                 result = asyncio.run(app.evolutions.resume(resume, hooks=[hook]))
             _report(result, as_json)
             return
-        if pipeline is None or not dataset or not metric:
-            raise EvopipeError("give PIPELINE, --dataset and --metric (or --resume ID)")
+        if (pipeline is None) == (request is None) or not dataset or not metric:
+            raise EvopipeError(
+                "give PIPELINE or --request, with --dataset and --metric (or --resume ID)"
+            )
         config = EvolveConfig(
             generations=generations,
             population=population,
@@ -120,13 +135,22 @@ def evolve_cmd(
             output=output,
             no_cache=no_cache,
         )
-        args = EvolveArgs(pipeline, source, config, operator_model, operator)
 
         def show(proj: dict[str, Any]) -> None:
             typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
 
         with open_app(db=db) as app:
-            result = asyncio.run(app.evolutions.evolve(args, hooks=[hook], on_projection=show))
+            if request is not None:
+                req = RequestArgs(request, source, config, seed_out, operator_model)
+                outcome = asyncio.run(
+                    evolve_from_request(app, req, hooks=[hook], on_projection=show)
+                )
+                typer.echo(f"seed generated from the request: {outcome.seed_path}", err=True)
+                result = outcome.result
+            else:
+                args = EvolveArgs(pipeline, source, config, operator_model, operator)
+                evolving = app.evolutions.evolve(args, hooks=[hook], on_projection=show)
+                result = asyncio.run(evolving)
     except EvopipeError as exc:
         _fail(exc)
     _report(result, as_json)

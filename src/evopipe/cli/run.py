@@ -78,6 +78,7 @@ _JSON = typer.Option(False, "--json", help="Print the run result as JSON.")
 _EVENTS = typer.Option(None, "--events", help="Stream events to stdout: jsonl.")
 _TRUST = typer.Option(False, "--trust", help="Trusting policy (python/shell/http allowed).")
 _NO_CACHE = typer.Option(False, "--no-cache", help="Do not use the response cache.")
+_OTEL = typer.Option(False, "--otel", help="OpenTelemetry spans of the run (the otel extra).")
 
 
 def run_cmd(
@@ -91,6 +92,7 @@ def run_cmd(
     trust: bool = _TRUST,
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
+    otel: bool = _OTEL,
 ) -> None:
     """Run a pipeline durably (journaled; resumable with `evopipe resume`).
 
@@ -101,7 +103,7 @@ def run_cmd(
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache)
+    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache, otel=otel)
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
         return app.runs.run(target, values, fork_from=fork_from, subscribers=subs)

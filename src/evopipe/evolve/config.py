@@ -18,8 +18,12 @@ DEFAULT_OPERATORS: tuple[str, ...] = (
     "bootstrap",
     "instruction",
     "params",
+    "demo_select",
+    "clause",
+    "format_constraint",
     "model_switch",
     "insert_tool",
+    "tool_search",
     "insert_verifier",
     "insert_ensemble",
     "insert_json_repair",
@@ -28,6 +32,11 @@ DEFAULT_OPERATORS: tuple[str, ...] = (
     "transplant",
     "crossover",
 )
+
+SUPPLIED_OPERATORS: tuple[str, ...] = ("dspy_fewshot",)
+"""Operators not in the built-in table: the application layer builds them for a run (they need
+the session's models and an optional extra — ``dspy_fewshot``: DSPy's ``BootstrapFewShot``,
+the ``dspy`` extra) and hands them to :func:`~evopipe.evolve.loop.start`."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +69,11 @@ class EvolveConfig:
             raise EvolveConfigError(
                 f"unknown objective(s) {unknown}; choose from {', '.join(OBJECTIVES)}"
             )
-        bad_ops = [o for o in self.operators if o not in OPERATORS]
+        known = [*OPERATORS, *SUPPLIED_OPERATORS]
+        bad_ops = [o for o in self.operators if o not in known]
         if bad_ops or not self.operators:
             raise EvolveConfigError(
-                f"unknown operator(s) {bad_ops}; choose from {', '.join(OPERATORS)}"
+                f"unknown operator(s) {bad_ops}; choose from {', '.join(known)}"
             )
         if self.budget_calls is not None and self.budget_calls < 1:
             raise EvolveConfigError("--budget-calls must be >= 1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,14 @@ from evopipe.evolve.fitness import EvalRecord, Evaluator
 from evopipe.evolve.genome import candidate_id, spec_diff
 from evopipe.evolve.metrics import meta_metrics, operator_stats
 from evopipe.evolve.notes import run_notes
-from evopipe.evolve.operators import OPERATORS, OperatorContext, OperatorError, OperatorRunner
+from evopipe.evolve.operator_health import operator_model_report
+from evopipe.evolve.operators import (
+    OPERATORS,
+    Operator,
+    OperatorContext,
+    OperatorError,
+    OperatorRunner,
+)
 from evopipe.evolve.repository import EvolutionRepository, Member, Proposal
 from evopipe.evolve.selection import oriented, pareto_front, sample_parent, survivors
 from evopipe.evolve.validity import check_offspring
@@ -69,7 +76,9 @@ class Evolution:
         run_id: str,
         run_operator: OperatorRunner | None = None,
         hooks: Sequence[EvolveHook] = (),
+        operators: Mapping[str, Operator] | None = None,
     ) -> None:
+        self.operators = operator_table(config, operators)
         self.repo = repo
         self.evaluator = evaluator
         self.config = config
@@ -197,7 +206,7 @@ class Evolution:
         for k in range(self.config.tries_per_slot):
             name = order[k % len(order)]
             used = name
-            fed = fed or OPERATORS[name].needs_feedback
+            fed = fed or self.operators[name].needs_feedback
             outcome, child, partners = await self._try(name, parent, population, rng)
             tally = self.attempts.setdefault(name, {})
             tally[outcome] = tally.get(outcome, 0) + 1
@@ -229,7 +238,7 @@ class Evolution:
         self, name: str, parent: str, population: list[str], rng: random.Random
     ) -> tuple[str, Pipeline | None, tuple[str, ...]]:
         """(outcome, child, ids of the other parents the operator drew from)."""
-        op = OPERATORS[name]
+        op = self.operators[name]
         ranked = sorted(population, key=self._rank)
         ranked += sorted((i for i in self.records if i not in population), key=self._rank)
         others = [self.specs[i] for i in ranked if i != parent][:8]
@@ -326,7 +335,7 @@ class Evolution:
         champion = self.best(ids)
         calls, cost = self.spent()
         proposals, quality = self._stats_input()
-        summary = {
+        summary: dict[str, Any] = {
             "seed_id": seed_id,
             "champion_id": champion,
             "seed_quality": self.records[seed_id].quality,
@@ -355,12 +364,29 @@ class Evolution:
                 seed=self.specs[seed_id],
                 proposals=proposals,
                 quality=quality,
-            ),
+            )
+            | {"operator_model": operator_model_report(proposals, self.specs)},
         }
         self.repo.finish_run(self.run_id, "finished", summary)
         return EvolutionResult(
             self.run_id, seed_id, champion, front, population, self.generation, stop, summary
         )
+
+
+def operator_table(
+    config: EvolveConfig, supplied: Mapping[str, Operator] | None = None
+) -> dict[str, Operator]:
+    """The built-in operators plus those ``supplied`` for this run (the application layer
+    supplies the ones that need the session's models or an optional extra); every operator
+    the config enables must be in it."""
+    table = {**OPERATORS, **(supplied or {})}
+    missing = [name for name in config.operators if name not in table]
+    if missing:
+        raise EvolveConfigError(
+            f"operator(s) {', '.join(missing)} were not supplied for this run (evolve through "
+            "evopipe.app, which supplies them when their extra is installed)"
+        )
+    return table
 
 
 def new_run_id() -> str:
@@ -377,8 +403,11 @@ async def start(
     hooks: Sequence[EvolveHook] = (),
     run_id: str | None = None,
     extra: dict[str, Any] | None = None,
+    operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
-    """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store)."""
+    """Start a new evolution run of ``seed`` (checkpointed in ``repo``'s store); ``operators``
+    adds operators to the built-in table for this run."""
+    operator_table(config, operators)  # refuse before anything is written
     rid = run_id or new_run_id()
     repo.put_spec(candidate_id(seed), seed)
     repo.create_run(
@@ -394,6 +423,7 @@ async def start(
         run_id=rid,
         run_operator=run_operator,
         hooks=hooks,
+        operators=operators,
     )
     return await evo.run(seed)
 
@@ -405,6 +435,7 @@ async def resume(
     evaluator: Evaluator,
     run_operator: OperatorRunner | None = None,
     hooks: Sequence[EvolveHook] = (),
+    operators: Mapping[str, Operator] | None = None,
 ) -> EvolutionResult:
     """Continue a run from its checkpoints: nothing already evaluated is paid for again."""
     info = repo.get_run(run_id)
@@ -416,5 +447,6 @@ async def resume(
         run_id=run_id,
         run_operator=run_operator,
         hooks=hooks,
+        operators=operators,
     )
     return await evo.run(repo.get_spec(info["seed_id"]))

@@ -23,6 +23,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, ValidationError, validate_call
 
 from evopipe.spec.errors import EvopipeError
+from evopipe.steps.toolbox_listed import count_listed
+from evopipe.steps.toolbox_logic import compare, logic, select
 
 MAX_TEXT = 1_000_000
 """Longest string a tool accepts (characters)."""
@@ -358,6 +360,21 @@ def split(
     return [p for p in parts if p] if drop_empty else parts
 
 
+def regex_split(text: str, pattern: str, strip: bool = True, drop_empty: bool = True) -> list[str]:
+    """Split ``text`` wherever ``pattern`` matches (``"a, b and c"`` on ``",\\s*|\\s+and\\s+"``
+    → a, b, c). Pieces are stripped and empty ones dropped unless told otherwise."""
+    parts = check_pattern(pattern).split(_text(text))
+    pieces = [p.strip() if strip else p for p in parts if isinstance(p, str)]
+    return [p for p in pieces if p] if drop_empty else pieces
+
+
+def filter_(items: list[Any], pattern: str, invert: bool = False) -> list[Any]:
+    """The items (as strings) in which ``pattern`` is found, in input order; ``invert=true``
+    keeps the others (``filter(["a1", "b", "c2"], "\\d")`` → a1, c2)."""
+    compiled = check_pattern(pattern)
+    return [x for x in items if (compiled.search(str(x)) is None) == invert]
+
+
 def join(items: list[Any], sep: str = " ") -> str:
     """Join items (converted to strings) with ``sep``."""
     return sep.join(x if isinstance(x, str) else json.dumps(x) for x in items)
@@ -434,83 +451,6 @@ def maximum(items: list[Any]) -> Number:
     return max(_as_number(x) for x in items)
 
 
-_UNITS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_QUANTITY: dict[str, int] = {
-    **{w: i for i, w in enumerate(_UNITS)},
-    **{w: 20 + 10 * i for i, w in enumerate(_TENS)},
-    "a": 1,
-    "an": 1,
-    "single": 1,
-    "pair": 2,
-    "couple": 2,
-    "dozen": 12,
-}
-_LIST_VERB = re.compile(r"\b(?:have|has|had|own|owns|got|there (?:is|are|were|was))\s", re.I)
-_SENTENCE = re.compile(r"[^.!?]*[.!?]?")
-_ITEM_SEP = re.compile(r",|;|\band\b|&", re.I)
-MAX_LISTED = 10_000
-"""Longest text :func:`count_listed` reads (characters): enumerations are short."""
-
-
-def _quantity(item: str) -> int:
-    """The leading quantity of one listed item (``two pianos`` → 2, ``a flute`` → 1); an item
-    without one counts 1."""
-    first = item.split(maxsplit=1)[0].casefold().strip("'\"()")
-    if first.isdigit() and len(first) <= 6:
-        return int(first)
-    tens, _, unit = first.partition("-")
-    if unit and tens in _TENS and unit in _UNITS[1:10]:
-        return _QUANTITY[tens] + _QUANTITY[unit]
-    return _QUANTITY.get(first, 1)
-
-
-def count_listed(text: str) -> int:
-    """Count the things an English enumeration lists, summing their quantity words.
-
-    Reads each sentence that states a list after a verb such as *have*, *has* or *there are*
-    (questions, ending in ``?``, are skipped), splits the list on commas, semicolons and *and*,
-    and adds every item's leading quantity: *a*/*an*/*one* → 1, *two* … *ninety*, compounds
-    such as *twenty-one*, digits; an item without one counts 1.
-    ``"I have a flute, two pianos, and a trombone. How many instruments do I have?"`` → 4.
-    It does not judge which items belong to a category: everything listed is counted.
-    Text longer than 10,000 characters is refused.
-    """
-    if len(text) > MAX_LISTED:
-        raise ToolError(f"count_listed: text longer than {MAX_LISTED} characters")
-    total = 0
-    for sentence in _SENTENCE.findall(text):
-        if sentence.rstrip().endswith("?"):
-            continue
-        verb = _LIST_VERB.search(sentence)
-        if verb is None:
-            continue
-        body = sentence[verb.end() :].rstrip(" .!")
-        total += sum(_quantity(part) for part in _ITEM_SEP.split(body) if part.strip())
-    return total
-
-
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -557,6 +497,11 @@ TOOLS: dict[str, Tool] = {
         _tool("regex_extract", regex_extract),
         _tool("regex_findall", regex_findall),
         _tool("split", split),
+        _tool("regex_split", regex_split),
+        _tool("filter", filter_),
+        _tool("select", select),
+        _tool("compare", compare),
+        _tool("logic", logic),
         _tool("join", join),
         _tool("lower", lower),
         _tool("upper", upper),
