@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt Makefile | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed
 # what the test suite exercises: optional integrations are tested, never skipped, in CI
-EXTRAS := dev,local,otel,dspy,mcp,bench
+EXTRAS := dev,local,otel,dspy,mcp,bench,ray
 export NODE_PATH := $(abspath $(VENV))/npm/node_modules
 
 .PHONY: setup demo test check lint typecheck pytest bench fuzz chaos clean docs

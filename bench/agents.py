@@ -36,7 +36,7 @@ from evopipe.engine.journal import MemoryJournal
 from evopipe.engine.policy import Policy
 from evopipe.engine.runner import run_pipeline
 from evopipe.models import ModelHub
-from evopipe.models.base import Capabilities, Model, ModelRequest, ModelResponse
+from evopipe.models.base import Model, ModelRequest, ModelResponse, ModelWrapper
 from evopipe.models.testing import ScriptedModel
 from evopipe.spec.loader import load_file
 from evopipe.spec.pipeline import Pipeline
@@ -52,22 +52,14 @@ LOCAL_LIMITS = {"max_turns": 8, "max_tool_calls": 12, "max_wall_s": 300.0}
 ANALYSIS_TASK = "fix_off_by_one"
 
 
-class Counting:
+class Counting(ModelWrapper):
     """Wraps a model; counts replies that parse into an action of the agent's protocol."""
 
     def __init__(self, inner: Model) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.replies = 0
         self.valid = 0
         self.actions: list[str] = []
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         response = await self.inner.complete(request)

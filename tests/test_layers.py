@@ -24,6 +24,7 @@ BELOW_APP = BELOW_AREAS | {
     "evolve",
     "interop",
     "queue",
+    "ray",
     "auth",
 }
 
@@ -39,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "orchestrate": BELOW_AREAS,
     "interop": BELOW_AREAS,
     "queue": BELOW_AREAS,
+    "ray": CORE,  # an executor for the engine's seam; the app chooses it
     "auth": BELOW_AREAS,
     "evolve": BELOW_AREAS | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,

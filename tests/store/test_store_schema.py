@@ -139,6 +139,7 @@ def test_core_migrations_come_first_and_are_recorded_by_area(tmp_path: Path) -> 
         ("evaluate", 1),
         ("evolve", 1),
         ("orchestrate", 1),
+        ("orchestrate", 2),
         ("queue", 1),
         ("queue", 2),
         ("auth", 1),

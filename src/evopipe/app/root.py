@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from evopipe.app.auth import Auth
+    from evopipe.app.catalog import Catalog
+    from evopipe.app.chains import Chains
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolution_jobs import EvolutionJobs
     from evopipe.app.evolve import Evolutions
@@ -41,8 +43,13 @@ if TYPE_CHECKING:
     from evopipe.app.pipelines import Pipelines
     from evopipe.app.queue import Queue
     from evopipe.app.registry import RegistryOps
+    from evopipe.app.releases import Releases
+    from evopipe.app.reports import Reports
+    from evopipe.app.routing import Routing
     from evopipe.app.runs import Runs
+    from evopipe.app.schedules import Scheduling
     from evopipe.check import CheckOptions
+    from evopipe.engine.executor import Executor
     from evopipe.engine.types import ModelSource
     from evopipe.store import Store
 
@@ -98,6 +105,7 @@ class App:
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
         self._otel: Subscriber | None = None
+        self._executor: Executor | None = None
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -153,6 +161,16 @@ class App:
             )
         return self._policy
 
+    @property
+    def executor(self) -> Executor:
+        """Where this session's steps run (``settings.executor``), made on first use and
+        shared by every run, evaluation and evolution of the session."""
+        if self._executor is None:
+            from evopipe.app.executors import make_executor
+
+            self._executor = make_executor(self.settings)
+        return self._executor
+
     def check_options(self, base_dir: Path | None = None) -> CheckOptions:
         """How every face decides validity: the hub's providers, the policy's trust; relative
         paths from ``base_dir`` (None: the checked file's directory)."""
@@ -192,6 +210,7 @@ class App:
             policy=policy or self.policy,
             base_dir=(base_dir or self.project_dir).resolve(),
             hooks={"generator": self._generate_hook, "conversations": self.conversations},
+            executor=self.executor,
         )
 
     def _observers(self) -> list[Subscriber]:
@@ -237,6 +256,12 @@ class App:
         "evopipe.app.evolution_jobs:EvolutionJobs"
     )
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
+    routing: Operations[Routing] = Operations("evopipe.app.routing:Routing")
+    releases: Operations[Releases] = Operations("evopipe.app.releases:Releases")
+    chains: Operations[Chains] = Operations("evopipe.app.chains:Chains")
+    scheduling: Operations[Scheduling] = Operations("evopipe.app.schedules:Scheduling")
+    catalog: Operations[Catalog] = Operations("evopipe.app.catalog:Catalog")
+    reports: Operations[Reports] = Operations("evopipe.app.reports:Reports")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -247,6 +272,11 @@ class App:
             self._store = None
             self._owns_store = False
         self._hubs.clear()
+        if self._executor is not None:
+            from evopipe.app.executors import close_executor
+
+            close_executor(self._executor)
+            self._executor = None
 
     def __enter__(self) -> App:
         return self

@@ -2,7 +2,8 @@
 
 Sources, later ones winning: built-in defaults → the user's config file
 (``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``) and the project's ``evopipe.toml``
-(``default_model``, ``db``, ``otel``) → the environment (``EVOPIPE_DB``, ``EVOPIPE_MODEL``) → flags
+(``default_model``, ``db``, ``otel``, ``executor``, ``ray_address``) → the environment
+(``EVOPIPE_DB``, ``EVOPIPE_MODEL``, ``EVOPIPE_EXECUTOR``) → flags
 (explicit keyword arguments of :meth:`Settings.load`).
 
 Settings hold no secrets: API keys stay in the environment and are read only when a client is
@@ -25,6 +26,7 @@ PROJECT_FILE = "evopipe.toml"
 CONFIG_ENV = "EVOPIPE_CONFIG"
 DB_ENV = "EVOPIPE_DB"
 MODEL_ENV = "EVOPIPE_MODEL"
+EXECUTOR_ENV = "EVOPIPE_EXECUTOR"
 
 
 class SettingsError(EvopipeError):
@@ -55,6 +57,11 @@ class Settings:
     otel: bool = False
     """OpenTelemetry GenAI spans for every run (``otel = true``, ``--otel``; the ``otel`` extra;
     see :func:`evopipe.app.integrations.otel_subscriber` for where they go)."""
+    executor: str = "local"
+    """Where steps run: ``local`` (this event loop) or ``ray`` (``--executor``; docs/ray.md)."""
+    ray_address: str | None = None
+    """The Ray cluster for ``executor = "ray"`` (``--ray-address``; None: ``$RAY_ADDRESS``,
+    else a Ray instance started in this process)."""
 
     @classmethod
     def load(
@@ -79,6 +86,8 @@ class Settings:
             values["db"] = env[DB_ENV]
         if env.get(MODEL_ENV):
             values["default_model"] = env[MODEL_ENV]
+        if env.get(EXECUTOR_ENV):
+            values["executor"] = env[EXECUTOR_ENV]
         values.update({k: v for k, v in flags.items() if v is not None})
         return cls(**values)
 
@@ -99,11 +108,18 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_FILE_KEYS: dict[str, type] = {"default_model": str, "db": str, "otel": bool}
+_FILE_KEYS: dict[str, type] = {
+    "default_model": str,
+    "db": str,
+    "otel": bool,
+    "executor": str,
+    "ray_address": str,
+}
 
 
 def _from_files(base: Path, user: str | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """``default_model``, ``db`` and ``otel`` from the user file, then the project file."""
+    """``default_model``, ``db``, ``otel``, ``executor`` and ``ray_address`` from the user
+    file, then the project file."""
     from evopipe.models.config import user_config_path
 
     paths = [Path(user).expanduser() if user else user_config_path(env), base / PROJECT_FILE]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from evopipe.check.context import Context
 from evopipe.spec.errors import Diagnostic, Severity
@@ -64,6 +64,45 @@ def example(
     path: str = "pipeline.yaml",
 ) -> Example:
     """An :class:`Example` from an indented triple-quoted string."""
-    body = textwrap.dedent(text).lstrip("\n")
-    extra = {k: textwrap.dedent(v).lstrip("\n") for k, v in (files or {}).items()}
-    return Example(body, line, column, extra, trusted, path)
+    return Example(_dedent(text), line, column, _dedent_files(files or {}), trusted, path)
+
+
+def edited(
+    base: Example,
+    *edits: tuple[str, str],
+    line: int = 0,
+    column: int = 0,
+    files: Mapping[str, str] | None = None,
+    trusted: bool | None = None,
+) -> Example:
+    """``base`` with each ``(old, new)`` edit made to its first occurrence of ``old``.
+
+    A rule's bad and good examples differ by a small edit: writing one as an edit of the other
+    says exactly what the mistake (or the fix) is. ``files`` and ``trusted``, when given,
+    replace the base's."""
+    text = base.text
+    for old, new in edits:
+        if old not in text:
+            raise ValueError(f"example edit: {old!r} does not occur in the example")
+        text = text.replace(old, new, 1)
+    extra = base.files if files is None else _dedent_files(files)
+    trust = base.trusted if trusted is None else trusted
+    return replace(base, text=text, line=line, column=column, files=extra, trusted=trust)
+
+
+def with_fix(
+    bad: Example,
+    *edits: tuple[str, str],
+    files: Mapping[str, str] | None = None,
+    trusted: bool | None = None,
+) -> tuple[Example, Example]:
+    """A bad example and the good one it becomes with ``edits`` (see :func:`edited`)."""
+    return bad, edited(bad, *edits, files=files, trusted=trusted)
+
+
+def _dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def _dedent_files(files: Mapping[str, str]) -> dict[str, str]:
+    return {name: _dedent(text) for name, text in files.items()}

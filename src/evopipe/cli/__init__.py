@@ -24,6 +24,12 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.interop",
     "evopipe.cli.mcp",
     "evopipe.cli.worker",
+    "evopipe.cli.release",
+    "evopipe.cli.route",
+    "evopipe.cli.chain",
+    "evopipe.cli.schedule",
+    "evopipe.cli.catalog",
+    "evopipe.cli.report",
     "evopipe.cli.keys",
     "evopipe.cli.serve",
 )

@@ -19,6 +19,8 @@ def open_app(
     trust: bool = False,
     no_cache: bool = False,
     otel: bool = False,
+    executor: str | None = None,
+    ray_address: str | None = None,
 ) -> App:
     """Config files and the environment, overridden by the flags that were given."""
     try:
@@ -28,6 +30,8 @@ def open_app(
             trust=trust or None,
             cache=False if no_cache else None,
             otel=otel or None,
+            executor=executor,
+            ray_address=ray_address,
         )
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -44,3 +48,11 @@ def call(op: Callable[[App], T], *, db: str | None = None, exit_code: int = 2) -
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exit_code) from None
+
+
+EXECUTOR_OPTION = typer.Option(
+    None, "--executor", help="Where steps run: local or ray (default: config, else local)."
+)
+RAY_ADDRESS_OPTION = typer.Option(
+    None, "--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS)."
+)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
@@ -19,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evopipe.app import EvopipeError, Pipeline
+from evopipe.app import App, EvopipeError, Pipeline
 from evopipe.app.evaluate import (
     Comparison,
     EvalReport,
@@ -27,7 +29,9 @@ from evopipe.app.evaluate import (
     ExampleResult,
     Projection,
 )
-from evopipe.cli._session import open_app
+from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
+
+Session = Callable[[], App]
 
 _HELP = (
     "Evaluate a pipeline on a dataset, or compare two (paired bootstrap).\n\n"
@@ -141,12 +145,10 @@ def _progress() -> Progress:
     )
 
 
-def _compare(
-    req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool, no_cache: bool
-) -> None:
+def _compare(req: EvalRequest, pipelines: list[str], session: Session, as_json: bool) -> None:
     if len(pipelines) != 3:
         raise typer.BadParameter("usage: evopipe eval compare A B --dataset ...")
-    with open_app(db=db, no_cache=no_cache) as app, _progress() as bar:
+    with session() as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(app.evaluations.compare(req, pipelines[1], pipelines[2]))
     if as_json:
@@ -155,12 +157,10 @@ def _compare(
         Console().print(comparison_table(outcome.comparison))
 
 
-def _single(
-    req: EvalRequest, pipelines: list[str], db: str | None, as_json: bool, no_cache: bool
-) -> None:
+def _single(req: EvalRequest, pipelines: list[str], session: Session, as_json: bool) -> None:
     if len(pipelines) != 1:
         raise typer.BadParameter("give one PIPELINE (or: compare A B)")
-    with open_app(db=db, no_cache=no_cache) as app, _progress() as bar:
+    with session() as app, _progress() as bar:
         req = dataclasses.replace(req, progress=_ProgressDisplay(bar))
         outcome = asyncio.run(app.evaluations.evaluate(req, pipelines[0]))
     if outcome.projection is not None:
@@ -194,6 +194,8 @@ def register(app: typer.Typer) -> None:
         db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
+        executor: str | None = EXECUTOR_OPTION,
+        ray_address: str | None = RAY_ADDRESS_OPTION,
     ) -> None:
         req = EvalRequest(
             dataset=dataset,
@@ -211,11 +213,14 @@ def register(app: typer.Typer) -> None:
             project=project,
             python_allow=allow_python,
         )
+        session = functools.partial(
+            open_app, db=db, no_cache=no_cache, executor=executor, ray_address=ray_address
+        )
         try:
             if pipelines[0] == "compare":
-                _compare(req, pipelines, db, as_json, no_cache)
+                _compare(req, pipelines, session, as_json)
             else:
-                _single(req, pipelines, db, as_json, no_cache)
+                _single(req, pipelines, session, as_json)
         except EvopipeError as exc:
             Console(stderr=True).print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from None

@@ -20,7 +20,7 @@ from evopipe.app.evolve import (
     parse_mapping,
 )
 from evopipe.app.evolve_request import RequestArgs, evolve_from_request
-from evopipe.cli._session import open_app
+from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -102,12 +102,14 @@ def evolve_cmd(
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
     db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
     """Evolve a pipeline on a dataset: mutate, cross, evaluate, select; checkpointed."""
     hook = _progress_printer(quiet=as_json)
     try:
         if resume:
-            with open_app(db=db) as app:
+            with open_app(db=db, executor=executor, ray_address=ray_address) as app:
                 result = asyncio.run(app.evolutions.resume(resume, hooks=[hook]))
             _report(result, as_json)
             return
@@ -139,7 +141,7 @@ def evolve_cmd(
         def show(proj: dict[str, Any]) -> None:
             typer.echo(f"cost projection (upper bound): {json.dumps(proj)}", err=True)
 
-        with open_app(db=db) as app:
+        with open_app(db=db, executor=executor, ray_address=ray_address) as app:
             if request is not None:
                 req = RequestArgs(request, source, config, seed_out, operator_model)
                 outcome = asyncio.run(

@@ -27,7 +27,7 @@ from evopipe.app import (
     Subscriber,
     parse_inputs,
 )
-from evopipe.cli._session import open_app
+from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
 
 RunOp = Callable[[App, list[Subscriber]], Coroutine[Any, Any, RunResult]]
 
@@ -93,6 +93,8 @@ def run_cmd(
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
     otel: bool = _OTEL,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
     """Run a pipeline durably (journaled; resumable with `evopipe resume`).
 
@@ -103,7 +105,15 @@ def run_cmd(
     except EvopipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache, otel=otel)
+    app = open_app(
+        db=db,
+        model=model,
+        trust=trust,
+        no_cache=no_cache,
+        otel=otel,
+        executor=executor,
+        ray_address=ray_address,
+    )
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
         return app.runs.run(target, values, fork_from=fork_from, subscribers=subs)
@@ -119,10 +129,19 @@ def resume_cmd(
     events: str = _EVENTS,
     trust: bool = _TRUST,
     no_cache: bool = _NO_CACHE,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
     """Continue a run from its journal: completed steps are not re-run. The run keeps the
     model it was started with unless --model says otherwise."""
-    app = open_app(db=db, model=model, trust=trust, no_cache=no_cache)
+    app = open_app(
+        db=db,
+        model=model,
+        trust=trust,
+        no_cache=no_cache,
+        executor=executor,
+        ray_address=ray_address,
+    )
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
         return app.runs.resume(run_id, model=model, subscribers=subs)

@@ -153,7 +153,7 @@ def _failed(
             "error": message,
             "attempts": attempts,
             "duration_ms": duration_ms,
-            "error_type": type(exc).__name__,
+            "error_type": getattr(exc, "error_type", None) or type(exc).__name__,
         },
     )
     return record
@@ -247,36 +247,31 @@ async def _attempts(
                 last = exc
             if n + 1 < retry.max_attempts:
                 delay = backoff_delay(retry, n + 1, last)
-                scope.state.emit(
-                    "step_retry",
-                    path,
-                    {
-                        "attempt": attempt,
-                        "error": str(last),
-                        "error_type": type(last).__name__,
-                        "delay_s": delay,
-                    },
-                )
+                scope.state.emit("step_retry", path, _retry_data(attempt, last, delay))
                 if delay > 0:
                     await asyncio.sleep(delay)
             elif mi + 1 < len(models):
-                scope.state.emit(
-                    "step_retry",
-                    path,
-                    {
-                        "attempt": attempt,
-                        "error": str(last),
-                        "error_type": type(last).__name__,
-                        "delay_s": 0.0,
-                        "fallback_model": models[mi + 1],
-                    },
-                )
+                data = _retry_data(attempt, last, 0.0, fallback_model=models[mi + 1])
+                scope.state.emit("step_retry", path, data)
     tried = ", ".join(m or "(no model)" for m in models)
     raise StepAttemptsFailed(
         f"step {ps.id!r} failed after {attempt} attempt(s) on {tried}: "
         f"{type(last).__name__}: {last}",
         attempt,
     )
+
+
+def _retry_data(
+    attempt: int, error: BaseException | None, delay_s: float, **extra: Any
+) -> dict[str, Any]:
+    """The data of a ``step_retry`` event: the attempt that failed, why, and the wait."""
+    return {
+        "attempt": attempt,
+        "error": str(error),
+        "error_type": type(error).__name__,
+        "delay_s": delay_s,
+        **extra,
+    }
 
 
 async def _one_attempt(

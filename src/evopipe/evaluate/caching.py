@@ -18,12 +18,12 @@ from typing import Any
 
 from evopipe.engine import Services
 from evopipe.models import (
-    Capabilities,
     InMemoryCache,
     Model,
     ModelError,
     ModelRequest,
     ModelResponse,
+    ModelWrapper,
     ResponseCacheBackend,
 )
 from evopipe.models.codec import (
@@ -52,20 +52,12 @@ class Meter:
 METER: ContextVar[Meter | None] = ContextVar("evopipe_evaluate_meter", default=None)
 
 
-class EvalCachedModel:
+class EvalCachedModel(ModelWrapper):
     """A model behind a cache backend with policy ``always``, reporting to the active meter."""
 
     def __init__(self, inner: Model, backend: ResponseCacheBackend) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.backend = backend
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         start = time.perf_counter()

@@ -131,6 +131,23 @@ class Model(Protocol):
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
 
+class ModelWrapper:
+    """Base of a model that wraps another: ``id`` and ``capabilities`` are the inner model's.
+
+    A subclass adds ``complete`` (and whatever it does around the inner call)."""
+
+    def __init__(self, inner: Model) -> None:
+        self.inner = inner
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+
 @runtime_checkable
 class StreamingModel(Model, Protocol):
     """A model that can also stream text deltas (optional capability)."""

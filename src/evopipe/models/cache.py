@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from evopipe.models.base import Capabilities, Model, ModelRequest, ModelResponse
+from evopipe.models.base import Model, ModelRequest, ModelResponse, ModelWrapper
 from evopipe.models.codec import (
     model_identity,
     request_key,
@@ -57,25 +57,17 @@ def should_cache(request: ModelRequest, policy: CachePolicy) -> bool:
     return request.temperature == 0
 
 
-class CachedModel:
+class CachedModel(ModelWrapper):
     """Serves repeated requests from ``backend``; only successful responses are stored."""
 
     def __init__(
         self, inner: Model, backend: ResponseCacheBackend, policy: CachePolicy = "auto"
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.backend = backend
         self.policy = policy
         self.hits = 0
         self.misses = 0
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     def key(self, request: ModelRequest) -> str:
         return request_key(request, model_identity(self.inner))

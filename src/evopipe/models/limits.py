@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from evopipe.models.base import (
-    Capabilities,
     Model,
     ModelRequest,
     ModelResponse,
+    ModelWrapper,
     RetryableModelError,
 )
 
@@ -128,7 +128,7 @@ def parse_retry_after(headers: object) -> float | None:
         return None
 
 
-class RetryingModel:
+class RetryingModel(ModelWrapper):
     """Retries :class:`RetryableModelError` up to ``attempts`` times in total.
 
     The delay is the error's ``retry_after_s`` when given (capped at ``max_delay_s``), otherwise
@@ -145,20 +145,12 @@ class RetryingModel:
         sleep: Sleep = asyncio.sleep,
         seed: int | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.attempts = max(1, attempts)
         self.base_delay_s, self.max_delay_s = base_delay_s, max_delay_s
         self._sleep = sleep
         self._rng = random.Random(seed)
         self.delays: list[float] = []
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         for attempt in range(1, self.attempts + 1):

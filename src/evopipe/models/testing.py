@@ -36,6 +36,7 @@ from evopipe.models.base import (
     ModelRequest,
     ModelResponse,
     ModelTimeoutError,
+    ModelWrapper,
     RateLimitedError,
     ServerError,
     Spent,
@@ -54,6 +55,22 @@ from evopipe.models.codec import (
 from evopipe.models.schemafake import _WORDS, example_for
 
 TEST_CAPABILITIES = Capabilities(json_schema=True, tools=True, seed=True, network=False)
+
+
+class _TestModel:
+    """What the test models share: the id they were given and :data:`TEST_CAPABILITIES`
+    (unless a subclass sets ``_capabilities``)."""
+
+    _id: str
+    _capabilities: Capabilities = TEST_CAPABILITIES
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
 
 def prompt_digest(request: ModelRequest) -> str:
@@ -79,20 +96,12 @@ def _json_response(model_id: str, request: ModelRequest, data: Any) -> ModelResp
     return _respond(model_id, request, json.dumps(data, ensure_ascii=False), data)
 
 
-class FakeModel:
+class FakeModel(_TestModel):
     """Deterministic, schema-aware fake: the same request always gives the same answer."""
 
     def __init__(self, model_id: str = "fake") -> None:
         self._id = model_id
         self.calls: list[ModelRequest] = []
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return TEST_CAPABILITIES
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls.append(request)
@@ -199,7 +208,7 @@ def _scripted_response(
     return _json_response(model_id, request, value)
 
 
-class ScriptedModel:
+class ScriptedModel(_TestModel):
     """Answers from a queue (in order) or from regex rules matched against the prompt.
 
     Rules are tried first (``re.search`` over the messages joined by newlines, in insertion
@@ -247,14 +256,6 @@ class ScriptedModel:
         )
 
     @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return TEST_CAPABILITIES
-
-    @property
     def remaining(self) -> int:
         return len(self._queue)
 
@@ -275,7 +276,7 @@ class ScriptedModel:
         )
 
 
-class ReplayModel:
+class ReplayModel(_TestModel):
     """Answers recorded requests (JSON lines written by :class:`RecordingModel`)."""
 
     def __init__(self, records: Mapping[str, dict[str, Any]], *, model_id: str = "replay") -> None:
@@ -301,14 +302,6 @@ class ReplayModel:
                 raise ModelError(f"{path}:{number}: bad replay record: {exc}") from exc
         return cls(records, model_id=model_id or f"replay:{path}")
 
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return TEST_CAPABILITIES
-
     async def complete(self, request: ModelRequest) -> ModelResponse:
         key = request_key(request)
         if key not in self._records:
@@ -316,20 +309,12 @@ class ReplayModel:
         return response_from_dict(self._records[key])
 
 
-class RecordingModel:
+class RecordingModel(ModelWrapper):
     """Wraps a model and appends each request → response pair to a replay file (JSON lines)."""
 
     def __init__(self, inner: Model, path: str | Path) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.path = Path(path)
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         response = await self.inner.complete(request)
@@ -346,7 +331,7 @@ class RecordingModel:
 _FAULTS = ("429", "500", "timeout", "malformed")
 
 
-class SimModel:
+class SimModel(_TestModel):
     """A fake with latency (``asyncio.sleep``) and seeded fault injection.
 
     With probability ``fail_rate`` a call fails with one of: 429 (``retry_after_s`` set),
@@ -394,14 +379,6 @@ class SimModel:
                 raise ModelError(f"sim: bad value for {name}: {value!r}") from exc
         return cls(**kwargs, model_id=f"sim:{params}" if params else "sim")
 
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return TEST_CAPABILITIES
-
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls += 1
         delay = self.latency_ms + self.jitter_ms * (2 * self._rng.random() - 1)
@@ -439,7 +416,7 @@ FunctionResult = ModelResponse | str | dict[str, Any] | list[Any]
 ModelFunction = Callable[[ModelRequest], FunctionResult | Awaitable[FunctionResult]]
 
 
-class FunctionModel:
+class FunctionModel(_TestModel):
     """Delegates to ``fn(request)`` (sync or async) returning a response, text or JSON value."""
 
     def __init__(
@@ -453,14 +430,6 @@ class FunctionModel:
         self._id = model_id
         self._capabilities = capabilities
         self.calls: list[ModelRequest] = []
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls.append(request)

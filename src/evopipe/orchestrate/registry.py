@@ -72,6 +72,16 @@ class Registry:
             )
         return number
 
+    def register(self, name: str, spec: Pipeline, evidence: dict[str, Any]) -> int:
+        """Add a version of ``name`` for ``spec`` (its id is the spec's hash); it becomes the
+        champion when ``name`` has none. Returns its number."""
+        from evopipe.spec.canonical import spec_hash
+
+        number = self.add_version(name, spec_hash(spec), spec, evidence)
+        if self.champion(name) is None:
+            self.set_champion(name, number)
+        return number
+
     def names(self) -> list[tuple[str, int, int | None]]:
         """Every registered name with its number of versions and its champion (or None)."""
         with self.store.begin() as conn:

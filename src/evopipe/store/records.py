@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -147,10 +147,4 @@ class GcCounts:
     cache_entries: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {
-            "runs": self.runs,
-            "events": self.events,
-            "approvals": self.approvals,
-            "blobs": self.blobs,
-            "cache_entries": self.cache_entries,
-        }
+        return asdict(self)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 from evopipe.check.context import Context
 from evopipe.check.contracts import load_schema_file, schema_problem
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Example, Rule, edited, example, with_fix
 from evopipe.spec.errors import Diagnostic
 from evopipe.spec.loader import PathKey
 
@@ -95,72 +96,52 @@ def extract_without_contract(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+_OTTERS = example(
+    """
+    apiVersion: evopipe/v1
+    name: otters
+    steps:
+      - id: facts
+        kind: extract
+        prompt: List three facts about otters.
+    """,
+    5,
+    11,
+)
+"""An extract step without an output contract; the other examples give it one."""
+
+
+def _with_contract(contract: str, line: int = 0, column: int = 0) -> Example:
+    """The otters pipeline with ``contract`` (YAML, dedented) as its step's ``output``."""
+    body = textwrap.indent(textwrap.dedent(contract).lstrip("\n"), "      ")
+    return edited(_OTTERS, ("otters.\n", f"otters.\n    output:\n{body}"), line=line, column=column)
+
+
 RULES = (
     Rule(
         "contract-invalid",
         "An output contract or an input's schema is not a valid JSON Schema (or a contract "
         "gives both `schema` and `schema_file`, or neither).",
         contract_invalid,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-                output:
-                  schema:
-                    type: list
-                    items: {type: string}
-            """,
-            9,
-            15,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-                output:
-                  schema:
-                    type: array
-                    items: {type: string}
-            """
+        *with_fix(
+            _with_contract(
+                """
+                schema:
+                  type: list
+                  items: {type: string}
+                """,
+                9,
+                15,
+            ),
+            ("type: list", "type: array"),
         ),
     ),
     Rule(
         "contract-file-missing",
         "An output contract's `schema_file` does not exist or cannot be read as JSON/YAML.",
         contract_file_missing,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-                output:
-                  schema_file: schemas/facts.json
-            """,
-            8,
-            20,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-                output:
-                  schema_file: schemas/facts.json
-            """,
+        *with_fix(
+            _with_contract("schema_file: schemas/facts.json\n", 8, 20),
             files={"schemas/facts.json": '{"type": "array", "items": {"type": "string"}}\n'},
         ),
     ),
@@ -168,29 +149,7 @@ RULES = (
         "extract-without-contract",
         "An `extract` step has no output contract (structured output needs a schema).",
         extract_without_contract,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-            """,
-            5,
-            11,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: otters
-            steps:
-              - id: facts
-                kind: extract
-                prompt: List three facts about otters.
-                output:
-                  schema: {type: array, items: {type: string}, minItems: 3}
-            """
-        ),
+        _OTTERS,
+        _with_contract("schema: {type: array, items: {type: string}, minItems: 3}\n"),
     ),
 )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from evopipe.check.context import Context, Read
 from evopipe.check.contracts import Missing, missing_field, output_schema
 from evopipe.check.graph import Edge, StepRead, explicit_deps, scope_cycles, step_reads
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, edited, example, with_fix
 from evopipe.check.scopes import Scope
 from evopipe.spec.errors import Diagnostic
 
@@ -222,69 +222,40 @@ def _ancestors(deps: dict[str, list[Edge]], pos: dict[str, int]) -> dict[str, in
     return out
 
 
+_GREET = example(
+    """
+    apiVersion: evopipe/v1
+    name: greet
+    inputs:
+      who: {type: string}
+    steps:
+      - id: greet
+        kind: llm
+        prompt: "Say hello to {{ inputs.who }}"
+    """
+)
+"""The good example the template and condition rules' mistakes are made in."""
+
 RULES = (
     Rule(
         "template-syntax",
         "A template does not parse (Jinja2 syntax).",
         template_syntax,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                prompt: "Say hello to {{ inputs.who }"
-            """,
-            8,
-            14,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                prompt: "Say hello to {{ inputs.who }}"
-            """
-        ),
+        edited(_GREET, ("{{ inputs.who }}", "{{ inputs.who }"), line=8, column=14),
+        _GREET,
     ),
     Rule(
         "condition-syntax",
         "A condition (`when`, `until`, a switch case) does not parse.",
         condition_syntax,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                when: inputs.who = "Ada"
-                prompt: "Say hello to {{ inputs.who }}"
-            """,
-            8,
-            22,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                when: inputs.who == "Ada"
-                prompt: "Say hello to {{ inputs.who }}"
-            """
+        *with_fix(
+            edited(
+                _GREET,
+                ("kind: llm\n", 'kind: llm\n    when: inputs.who = "Ada"\n'),
+                line=8,
+                column=22,
+            ),
+            ("inputs.who = ", "inputs.who == "),
         ),
     ),
     Rule(
@@ -292,81 +263,42 @@ RULES = (
         "A template or condition reads a name that is not defined where it is evaluated: "
         "an undeclared input, a step of another scope, an unknown root name.",
         template_unknown_ref,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                prompt: "Say hello to {{ inputs.name }}"
-            """,
-            8,
-            30,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: greet
-            inputs:
-              who: {type: string}
-            steps:
-              - id: greet
-                kind: llm
-                prompt: "Say hello to {{ inputs.who }}"
-            """
-        ),
+        edited(_GREET, ("{{ inputs.who }}", "{{ inputs.name }}"), line=8, column=30),
+        _GREET,
     ),
     Rule(
         "template-field-not-in-contract",
         "A template reads `steps.x.output.y` (or `inputs.z.y`) but x's output contract "
         "(or z's schema) has no field y.",
         template_field_not_in_contract,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: triage
-            inputs:
-              text: {type: string}
-            steps:
-              - id: classify
-                kind: extract
-                prompt: "Classify this issue: {{ inputs.text }}"
-                output:
-                  schema:
-                    type: object
-                    properties:
-                      label: {type: string, enum: [bug, feature]}
-                    required: [label]
-              - id: reply
-                kind: llm
-                prompt: "Reply to a {{ steps.classify.output.category }} report."
-            """,
-            17,
-            28,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: triage
-            inputs:
-              text: {type: string}
-            steps:
-              - id: classify
-                kind: extract
-                prompt: "Classify this issue: {{ inputs.text }}"
-                output:
-                  schema:
-                    type: object
-                    properties:
-                      label: {type: string, enum: [bug, feature]}
-                    required: [label]
-              - id: reply
-                kind: llm
-                prompt: "Reply to a {{ steps.classify.output.label }} report."
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: triage
+                inputs:
+                  text: {type: string}
+                steps:
+                  - id: classify
+                    kind: extract
+                    prompt: "Classify this issue: {{ inputs.text }}"
+                    output:
+                      schema:
+                        type: object
+                        properties:
+                          label: {type: string, enum: [bug, feature]}
+                        required: [label]
+                  - id: reply
+                    kind: llm
+                    prompt: "Reply to a {{ steps.classify.output.category }} report."
+                """,
+                17,
+                28,
+            ),
+            (
+                'prompt: "Reply to a {{ steps.classify.output.category }} report."',
+                'prompt: "Reply to a {{ steps.classify.output.label }} report."',
+            ),
         ),
     ),
     Rule(
@@ -374,35 +306,27 @@ RULES = (
         "A template or condition reads a step that cannot run before it: itself, or a step "
         "that depends on the reader (the implied dependency would close a cycle).",
         undeclared_dependency,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: essay
-            steps:
-              - id: outline
-                kind: llm
-                prompt: "Outline an essay like this one: {{ steps.essay.output }}"
-              - id: essay
-                kind: llm
-                needs: [outline]
-                prompt: "Write the essay: {{ steps.outline.output }}"
-            """,
-            6,
-            49,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: essay
-            steps:
-              - id: outline
-                kind: llm
-                prompt: Outline an essay about tides.
-              - id: essay
-                kind: llm
-                needs: [outline]
-                prompt: "Write the essay: {{ steps.outline.output }}"
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: essay
+                steps:
+                  - id: outline
+                    kind: llm
+                    prompt: "Outline an essay like this one: {{ steps.essay.output }}"
+                  - id: essay
+                    kind: llm
+                    needs: [outline]
+                    prompt: "Write the essay: {{ steps.outline.output }}"
+                """,
+                6,
+                49,
+            ),
+            (
+                'prompt: "Outline an essay like this one: {{ steps.essay.output }}"',
+                "prompt: Outline an essay about tides.",
+            ),
         ),
     ),
 )

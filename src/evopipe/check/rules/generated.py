@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evopipe.check.context import Context
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, edited, example
 from evopipe.check.scopes import Scope
 from evopipe.spec.errors import Diagnostic
 
@@ -76,6 +76,21 @@ def body_nesting(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+_CAPITAL = example(
+    """
+    apiVersion: evopipe/v1
+    name: answer
+    description: Name the capital of France.
+    limits: {max_cost_usd: 0.05}
+    steps:
+      - id: answer
+        kind: llm
+        prompt: What is the capital of France?
+        output: {schema: {type: string}}
+    """
+)
+"""A good generated pipeline; the description and budget rules' mistakes are made in it."""
+
 RULES = (
     Rule(
         "output-contract-required",
@@ -119,67 +134,16 @@ RULES = (
         "description-required",
         "(generated) The pipeline says what it does in `description`.",
         description_required,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            limits: {max_cost_usd: 0.05}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: What is the capital of France?
-                output: {schema: {type: string}}
-            """,
-            2,
-            1,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            description: Name the capital of France.
-            limits: {max_cost_usd: 0.05}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: What is the capital of France?
-                output: {schema: {type: string}}
-            """
-        ),
+        edited(_CAPITAL, ("description: Name the capital of France.\n", ""), line=2, column=1),
+        _CAPITAL,
         profiles=frozenset({"generated"}),
     ),
     Rule(
         "budget-required",
         "(generated) `limits` bound the run's cost or tokens.",
         budget_required,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            description: Name the capital of France.
-            limits: {timeout_s: 60}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: What is the capital of France?
-                output: {schema: {type: string}}
-            """,
-            4,
-            1,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            description: Name the capital of France.
-            limits: {timeout_s: 60, max_tokens: 2000}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: What is the capital of France?
-                output: {schema: {type: string}}
-            """
-        ),
+        edited(_CAPITAL, ("max_cost_usd: 0.05", "timeout_s: 60"), line=4, column=1),
+        edited(_CAPITAL, ("max_cost_usd: 0.05", "timeout_s: 60, max_tokens: 2000")),
         profiles=frozenset({"generated"}),
     ),
     Rule(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evopipe.check.context import Context
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, example, with_fix
 from evopipe.check.scopes import Analysis, analyse
 from evopipe.spec.errors import Diagnostic, SpecError
 from evopipe.spec.loader import PathKey, load_file
@@ -146,60 +146,42 @@ RULES = (
         "count), sub-pipelines nested deeper than `max_depth`, or sub-pipeline files that run "
         "each other.",
         limits_exceeded,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: story
-            limits:
-              max_steps: 2
-            steps:
-              - {id: plot, kind: llm, prompt: Invent a plot.}
-              - {id: draft, kind: llm, prompt: "Write it: {{ steps.plot.output }}"}
-              - {id: edit, kind: llm, prompt: "Edit it: {{ steps.draft.output }}"}
-            """,
-            4,
-            14,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: story
-            limits:
-              max_steps: 3
-            steps:
-              - {id: plot, kind: llm, prompt: Invent a plot.}
-              - {id: draft, kind: llm, prompt: "Write it: {{ steps.plot.output }}"}
-              - {id: edit, kind: llm, prompt: "Edit it: {{ steps.draft.output }}"}
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: story
+                limits:
+                  max_steps: 2
+                steps:
+                  - {id: plot, kind: llm, prompt: Invent a plot.}
+                  - {id: draft, kind: llm, prompt: "Write it: {{ steps.plot.output }}"}
+                  - {id: edit, kind: llm, prompt: "Edit it: {{ steps.draft.output }}"}
+                """,
+                4,
+                14,
+            ),
+            ("max_steps: 2", "max_steps: 3"),
         ),
     ),
     Rule(
         "pipeline-file-missing",
         "A `pipeline:` path names a file that does not exist or does not load.",
         pipeline_file_missing,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: report
-            steps:
-              - id: summary
-                kind: pipeline
-                pipeline: parts/summarise.yaml
-                inputs: {text: Otters hold hands while sleeping.}
-            """,
-            6,
-            15,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: report
-            steps:
-              - id: summary
-                kind: pipeline
-                pipeline: parts/summarise.yaml
-                inputs: {text: Otters hold hands while sleeping.}
-            """,
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: report
+                steps:
+                  - id: summary
+                    kind: pipeline
+                    pipeline: parts/summarise.yaml
+                    inputs: {text: Otters hold hands while sleeping.}
+                """,
+                6,
+                15,
+            ),
             files={
                 "parts/summarise.yaml": """
                     apiVersion: evopipe/v1

@@ -7,7 +7,7 @@ name has a doc line and tested examples.
 
 from __future__ import annotations
 
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, edited, example
 
 _GOOD = example(
     """
@@ -33,17 +33,11 @@ RULES = (
         "yaml-syntax",
         "The text is not well-formed YAML (or uses merge keys `<<` or non-scalar keys).",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: llm
-                prompt: "Say hello.
-            """,
-            7,
-            1,
+        edited(
+            _GOOD,
+            ("prompt: Say hello.\n    temperature: 0.2\n", 'prompt: "Say hello.\n'),
+            line=7,
+            column=1,
         ),
         _GOOD,
     ),
@@ -51,92 +45,36 @@ RULES = (
         "duplicate-key",
         "A mapping has the same key twice (YAML would silently keep the last one).",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: llm
-                prompt: Say hello.
-                prompt: Say goodbye.
-            """,
-            7,
-            5,
-        ),
+        edited(_GOOD, ("temperature: 0.2", "prompt: Say goodbye."), line=7, column=5),
         _GOOD,
     ),
     Rule(
         "unknown-key",
         "A key the format does not define (unknown keys are rejected everywhere).",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: llm
-                prompt: Say hello.
-                temprature: 0.2
-            """,
-            7,
-            5,
-        ),
+        edited(_GOOD, ("temperature:", "temprature:"), line=7, column=5),
         _GOOD,
     ),
     Rule(
         "missing-field",
         "A required field is absent.",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: llm
-                temperature: 0.2
-            """,
-            4,
-            5,
-        ),
+        edited(_GOOD, ("    prompt: Say hello.\n", ""), line=4, column=5),
         _GOOD,
     ),
     Rule(
         "bad-type",
         "A value has the wrong type or is out of range.",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: llm
-                prompt: Say hello.
-                temperature: hot
-            """,
-            7,
-            18,
-        ),
+        edited(_GOOD, ("temperature: 0.2", "temperature: hot"), line=7, column=18),
         _GOOD,
     ),
     Rule(
         "unknown-kind",
         "A step's `kind` is not a known step kind.",
         None,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            steps:
-              - id: greet
-                kind: lmm
-                prompt: Say hello.
-            """,
-            5,
-            11,
+        edited(
+            _GOOD, ("kind: llm", "kind: lmm"), ("    temperature: 0.2\n", ""), line=5, column=11
         ),
         _GOOD,
     ),

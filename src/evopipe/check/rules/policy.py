@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from evopipe.check.context import Context
 from evopipe.check.models_known import STATIC_PROVIDERS, static_known_model
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, example, with_fix
 from evopipe.spec.errors import Diagnostic
 from evopipe.spec.loader import PathKey
 
@@ -124,91 +124,68 @@ RULES = (
         "unknown-persona",
         "A step names a persona that `personas` does not define.",
         unknown_persona,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: ahoy
-            personas:
-              captain: {system: You are a ship's captain. Be brief.}
-            steps:
-              - id: greet
-                kind: llm
-                persona: pirate
-                prompt: Greet the crew.
-            """,
-            8,
-            14,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: ahoy
-            personas:
-              captain: {system: You are a ship's captain. Be brief.}
-            steps:
-              - id: greet
-                kind: llm
-                persona: captain
-                prompt: Greet the crew.
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: ahoy
+                personas:
+                  captain: {system: You are a ship's captain. Be brief.}
+                steps:
+                  - id: greet
+                    kind: llm
+                    persona: pirate
+                    prompt: Greet the crew.
+                """,
+                8,
+                14,
+            ),
+            ("persona: pirate", "persona: captain"),
         ),
     ),
     Rule(
         "persona-tools-unsupported",
         "A persona lists `tools`, which no step kind gives to the model (they would do nothing).",
         persona_tools,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: helper
-            personas:
-              clerk: {system: You file reports., tools: [search]}
-            steps:
-              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
-            """,
-            4,
-            45,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: helper
-            personas:
-              clerk: {system: You file reports.}
-            steps:
-              - {id: file, kind: llm, persona: clerk, prompt: File the report.}
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: helper
+                personas:
+                  clerk: {system: You file reports., tools: [search]}
+                steps:
+                  - {id: file, kind: llm, persona: clerk, prompt: File the report.}
+                """,
+                4,
+                45,
+            ),
+            (
+                "clerk: {system: You file reports., tools: [search]}",
+                "clerk: {system: You file reports.}",
+            ),
         ),
     ),
     Rule(
         "unknown-model",
         "A model id has no known provider prefix or configured endpoint.",
         unknown_model,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            defaults:
-              model: gpt-5-mini
-            steps:
-              - id: greet
-                kind: llm
-                prompt: Say hello.
-            """,
-            4,
-            10,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: hello
-            defaults:
-              model: openai:gpt-5-mini
-            steps:
-              - id: greet
-                kind: llm
-                prompt: Say hello.
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: hello
+                defaults:
+                  model: gpt-5-mini
+                steps:
+                  - id: greet
+                    kind: llm
+                    prompt: Say hello.
+                """,
+                4,
+                10,
+            ),
+            ("model: gpt-5-mini", "model: openai:gpt-5-mini"),
         ),
     ),
     Rule(
@@ -216,27 +193,19 @@ RULES = (
         "A `shell`, `python` or `http` step under the untrusted policy (the default; "
         "`--trust` allows them).",
         unsafe_kind,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: listing
-            steps:
-              - id: files
-                kind: shell
-                command: [ls, -l]
-            """,
-            5,
-            11,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: listing
-            steps:
-              - id: files
-                kind: shell
-                command: [ls, -l]
-            """,
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: listing
+                steps:
+                  - id: files
+                    kind: shell
+                    command: [ls, -l]
+                """,
+                5,
+                11,
+            ),
             trusted=True,
         ),
     ),
@@ -245,29 +214,22 @@ RULES = (
         "An `agent` step offers `write`, `edit` or `run` (or `verify` commands) under the "
         "untrusted policy (`--trust` allows them).",
         unsafe_agent_tools,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: fixer
-            steps:
-              - id: fix
-                kind: agent
-                task: Fix the bug.
-                tools: [read, edit]
-            """,
-            7,
-            12,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: fixer
-            steps:
-              - id: fix
-                kind: agent
-                task: Find the bug.
-                tools: [read, grep]
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: fixer
+                steps:
+                  - id: fix
+                    kind: agent
+                    task: Fix the bug.
+                    tools: [read, edit]
+                """,
+                7,
+                12,
+            ),
+            ("task: Fix the bug.", "task: Find the bug."),
+            ("tools: [read, edit]", "tools: [read, grep]"),
         ),
     ),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from evopipe.check.context import Context
 from evopipe.check.graph import route_entries, scope_cycles, step_reads, visible
-from evopipe.check.registry import Rule, example
+from evopipe.check.registry import Rule, example, with_fix
 from evopipe.spec.conditions import parse_condition
 from evopipe.spec.errors import ConditionError, Diagnostic
 from evopipe.spec.kinds import SwitchStep
@@ -137,154 +137,106 @@ RULES = (
         "duplicate-step-id",
         "Two steps of one scope share an id.",
         duplicate_step_id,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: poems
-            steps:
-              - id: draft
-                kind: llm
-                prompt: Write a haiku about rain.
-              - id: draft
-                kind: llm
-                prompt: Write a limerick about rain.
-            """,
-            7,
-            9,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: poems
-            steps:
-              - id: haiku
-                kind: llm
-                prompt: Write a haiku about rain.
-              - id: limerick
-                kind: llm
-                prompt: Write a limerick about rain.
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: poems
+                steps:
+                  - id: draft
+                    kind: llm
+                    prompt: Write a haiku about rain.
+                  - id: draft
+                    kind: llm
+                    prompt: Write a limerick about rain.
+                """,
+                7,
+                9,
+            ),
+            ("id: draft", "id: haiku"),
+            ("id: draft", "id: limerick"),
         ),
     ),
     Rule(
         "unknown-step",
         "`needs`, a switch's `then`/`default`, or a template names a step that does not exist.",
         unknown_step,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: summarise
-            steps:
-              - id: facts
-                kind: llm
-                prompt: List three facts about otters.
-              - id: summary
-                kind: llm
-                needs: [fatcs]
-                prompt: "Summarise: {{ steps.facts.output }}"
-            """,
-            9,
-            13,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: summarise
-            steps:
-              - id: facts
-                kind: llm
-                prompt: List three facts about otters.
-              - id: summary
-                kind: llm
-                needs: [facts]
-                prompt: "Summarise: {{ steps.facts.output }}"
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: summarise
+                steps:
+                  - id: facts
+                    kind: llm
+                    prompt: List three facts about otters.
+                  - id: summary
+                    kind: llm
+                    needs: [fatcs]
+                    prompt: "Summarise: {{ steps.facts.output }}"
+                """,
+                9,
+                13,
+            ),
+            ("needs: [fatcs]", "needs: [facts]"),
         ),
     ),
     Rule(
         "dag-cycle",
         "Steps depend on each other in a circle (through `needs` or switch routes).",
         dag_cycle,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: chicken-and-egg
-            steps:
-              - id: chicken
-                kind: llm
-                needs: [egg]
-                prompt: Which came first?
-              - id: egg
-                kind: llm
-                needs: [chicken]
-                prompt: Which came second?
-            """,
-            10,
-            13,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: chicken-and-egg
-            steps:
-              - id: chicken
-                kind: llm
-                prompt: Which came first?
-              - id: egg
-                kind: llm
-                needs: [chicken]
-                prompt: Which came second?
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: chicken-and-egg
+                steps:
+                  - id: chicken
+                    kind: llm
+                    needs: [egg]
+                    prompt: Which came first?
+                  - id: egg
+                    kind: llm
+                    needs: [chicken]
+                    prompt: Which came second?
+                """,
+                10,
+                13,
+            ),
+            ("    needs: [egg]\n", ""),
         ),
     ),
     Rule(
         "unreachable-step",
         "A step can never run: its `when` is always false, or no switch case can route to it.",
         unreachable_step,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: triage
-            inputs:
-              text: {type: string}
-            steps:
-              - id: route
-                kind: switch
-                cases:
-                  - when: "true"
-                    then: [answer]
-                  - when: "len(inputs.text) > 500"
-                    then: [summarise]
-              - id: answer
-                kind: llm
-                prompt: "Answer: {{ inputs.text }}"
-              - id: summarise
-                kind: llm
-                prompt: "Summarise: {{ inputs.text }}"
-            """,
-            12,
-            16,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: triage
-            inputs:
-              text: {type: string}
-            steps:
-              - id: route
-                kind: switch
-                cases:
-                  - when: "len(inputs.text) > 500"
-                    then: [summarise]
-                default: [answer]
-              - id: answer
-                kind: llm
-                prompt: "Answer: {{ inputs.text }}"
-              - id: summarise
-                kind: llm
-                prompt: "Summarise: {{ inputs.text }}"
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: triage
+                inputs:
+                  text: {type: string}
+                steps:
+                  - id: route
+                    kind: switch
+                    cases:
+                      - when: "true"
+                        then: [answer]
+                      - when: "len(inputs.text) > 500"
+                        then: [summarise]
+                  - id: answer
+                    kind: llm
+                    prompt: "Answer: {{ inputs.text }}"
+                  - id: summarise
+                    kind: llm
+                    prompt: "Summarise: {{ inputs.text }}"
+                """,
+                12,
+                16,
+            ),
+            ('      - when: "true"\n        then: [answer]\n', ""),
+            ("then: [summarise]\n", "then: [summarise]\n    default: [answer]\n"),
         ),
     ),
 )

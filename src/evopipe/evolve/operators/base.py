@@ -8,16 +8,19 @@ models, so an operator builds a new one from plain data.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from evopipe.evolve.fitness import EvalRecord
+from evopipe.evolve.operators._text import rewire
 from evopipe.spec import Pipeline
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.kinds import LlmStep
 
 Level = Literal["prompt", "structure", "crossover"]
+
+T = TypeVar("T")
 
 OperatorRunner = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 """Runs the operator pipeline of this name (``library/operators/NAME.yaml``) → its outputs."""
@@ -64,9 +67,38 @@ def rebuild(data: dict[str, Any]) -> Pipeline:
     return Pipeline.model_validate(data)
 
 
+def with_step_fields(pipeline: Pipeline, step_id: str, **fields: Any) -> Pipeline:
+    """A copy of ``pipeline`` whose top-level step ``step_id`` has ``fields`` set."""
+    data = spec_data(pipeline)
+    step_entry(data, step_id).update(fields)
+    return rebuild(data)
+
+
+def answer_after(data: dict[str, Any], step_id: str, new_steps: list[dict[str, Any]]) -> Pipeline:
+    """Insert ``new_steps`` right after step ``step_id``: outputs that read it read the last new
+    step instead."""
+    at = step_index(data, step_id)
+    data["steps"][at + 1 : at + 1] = new_steps
+    data["outputs"] = rewire(data["outputs"], step_id, new_steps[-1]["id"])
+    return rebuild(data)
+
+
 def llm_steps(pipeline: Pipeline) -> list[LlmStep]:
     """Top-level llm-like steps (``llm`` and ``extract``)."""
     return [s for s in pipeline.steps if isinstance(s, LlmStep)]
+
+
+def answering_steps(
+    pipeline: Pipeline, kinds: Collection[str] = ("llm", "extract")
+) -> list[LlmStep]:
+    """Top-level llm-like steps of ``kinds`` that the pipeline's outputs read."""
+    answering = set(output_steps(pipeline))
+    return [s for s in llm_steps(pipeline) if s.id in answering and s.kind in kinds]
+
+
+def pick(ctx: OperatorContext, choices: Sequence[T]) -> T | None:
+    """One of ``choices``, drawn with the context's RNG; None when there are none."""
+    return ctx.rng.choice(choices) if choices else None
 
 
 def step_index(data: dict[str, Any], step_id: str) -> int:
@@ -74,6 +106,12 @@ def step_index(data: dict[str, Any], step_id: str) -> int:
         if step["id"] == step_id:
             return i
     raise KeyError(step_id)
+
+
+def step_entry(data: dict[str, Any], step_id: str) -> dict[str, Any]:
+    """The plain data of top-level step ``step_id``, to edit in place."""
+    entry: dict[str, Any] = data["steps"][step_index(data, step_id)]
+    return entry
 
 
 def output_steps(pipeline: Pipeline) -> list[str]:

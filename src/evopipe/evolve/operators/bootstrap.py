@@ -11,14 +11,7 @@ from typing import Any
 
 from evopipe.evolve.fitness import EvalRecord
 from evopipe.evolve.operators._text import render_inputs
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    output_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, answering_steps, with_step_fields
 from evopipe.spec import Pipeline
 
 MAX_DEMOS = 3
@@ -32,8 +25,7 @@ class FewShotBootstrap:
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
         if ctx.feedback is None:
             return None
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering]
+        steps = answering_steps(parent)
         pool = _demo_pool(ctx.feedback)
         if not pool or not steps:
             return None
@@ -45,9 +37,7 @@ class FewShotBootstrap:
         demos = [{"input": render_inputs(step.prompt, i), "output": o} for i, o, _ in picked]
         if demos == [d.model_dump() for d in step.demos]:
             return None
-        data = spec_data(parent)
-        data["steps"][step_index(data, step.id)]["demos"] = demos
-        return rebuild(data)
+        return with_step_fields(parent, step.id, demos=demos)
 
 
 def _text(value: Any) -> str:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
     OperatorContext,
+    answer_after,
+    answering_steps,
     fresh_id,
-    llm_steps,
-    output_steps,
-    rebuild,
+    pick,
     spec_data,
-    step_index,
+    step_entry,
 )
 from evopipe.spec import Pipeline
 
@@ -32,15 +31,12 @@ class InsertEnsemble:
     applies_to = "an llm or extract step that the pipeline's outputs read"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering]
-        if not steps:
+        step = pick(ctx, answering_steps(parent))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         size = ctx.rng.choice(SIZES)
         data = spec_data(parent)
-        at = step_index(data, step.id)
-        base = data["steps"][at]
+        base = step_entry(data, step.id)
         samples: list[dict[str, Any]] = []
         for k in range(1, size):
             sid = fresh_id({"steps": data["steps"] + samples}, f"{step.id}_s{k}")
@@ -57,6 +53,4 @@ class InsertEnsemble:
             "temperature": 0.0,
             "output": base.get("output"),
         }
-        data["steps"][at + 1 : at + 1] = [*samples, vote]
-        data["outputs"] = rewire(data["outputs"], step.id, vote_id)
-        return rebuild(data)
+        return answer_after(data, step.id, [*samples, vote])

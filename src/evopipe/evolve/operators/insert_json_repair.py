@@ -11,9 +11,9 @@ import re
 
 from evopipe.evolve.operators.base import (
     OperatorContext,
+    answering_steps,
     fresh_id,
-    llm_steps,
-    output_steps,
+    pick,
     rebuild,
     spec_data,
     step_index,
@@ -38,11 +38,9 @@ class InsertJsonRepair:
     applies_to = "a free-text llm step whose whole output is a pipeline output"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering and s.kind == "llm"]
-        if not steps:
+        step = pick(ctx, answering_steps(parent, kinds=("llm",)))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         data = spec_data(parent)
         at = step_index(data, step.id)
         fix = fresh_id(data, f"{step.id}_fix")

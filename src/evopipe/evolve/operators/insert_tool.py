@@ -29,9 +29,9 @@ from evopipe.evolve.fitness import EvalRecord, ExampleResult
 from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
     OperatorContext,
+    answering_steps,
     fresh_id,
-    llm_steps,
-    output_steps,
+    pick,
     rebuild,
     spec_data,
     step_index,
@@ -217,11 +217,9 @@ class InsertTool:
         self.direct = direct
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering and s.kind == "llm"]
-        if not steps:
+        step = pick(ctx, answering_steps(parent, kinds=("llm",)))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         kind = answer_kind(ctx.feedback)
         data = spec_data(parent)
         screened = self._screen(step, parent, ctx.feedback, kind)

@@ -6,15 +6,16 @@ readers keep working once rewired to it."""
 
 from __future__ import annotations
 
-from evopipe.evolve.operators._text import rewire
+from typing import Any
+
 from evopipe.evolve.operators.base import (
     OperatorContext,
+    answer_after,
+    answering_steps,
     fresh_id,
-    llm_steps,
-    output_steps,
-    rebuild,
+    pick,
     spec_data,
-    step_index,
+    step_entry,
 )
 from evopipe.spec import Pipeline
 
@@ -39,17 +40,14 @@ class InsertVerifier:
     applies_to = "an llm or extract step that the pipeline's outputs read"
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        answering = set(output_steps(parent))
-        steps = [s for s in llm_steps(parent) if s.id in answering]
-        if not steps:
+        step = pick(ctx, answering_steps(parent))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         data = spec_data(parent)
-        at = step_index(data, step.id)
         structured = step.output is not None  # extract steps always have a contract
         critic = fresh_id(data, f"{step.id}_critic")
         refine = fresh_id({"steps": [*data["steps"], {"id": critic}]}, f"{step.id}_refine")
-        new_steps = [
+        new_steps: list[dict[str, Any]] = [
             {
                 "id": critic,
                 "kind": "llm",
@@ -63,9 +61,7 @@ class InsertVerifier:
                 + (SAME_SHAPE if structured else ""),
                 "model": step.model,
                 "max_tokens": step.max_tokens,
-                "output": data["steps"][at].get("output"),
+                "output": step_entry(data, step.id).get("output"),
             },
         ]
-        data["steps"][at + 1 : at + 1] = new_steps
-        data["outputs"] = rewire(data["outputs"], step.id, refine)
-        return rebuild(data)
+        return answer_after(data, step.id, new_steps)

@@ -7,13 +7,7 @@ a style drawn from :data:`STYLES`; without one, the style's directive is appende
 from __future__ import annotations
 
 from evopipe.evolve.operators._text import keep_references
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
 from evopipe.spec import Pipeline
 
 STYLES: tuple[str, ...] = (
@@ -31,10 +25,9 @@ class InstructionVariant:
     needs_feedback = False
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        steps = llm_steps(parent)
-        if not steps:
+        step = pick(ctx, llm_steps(parent))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         style = ctx.rng.choice(STYLES)
         if ctx.run_operator is not None:
             out = await ctx.run_operator(
@@ -48,6 +41,4 @@ class InstructionVariant:
             if style in step.prompt:
                 return None
             new = f"{step.prompt.rstrip()}\n{style}"
-        data = spec_data(parent)
-        data["steps"][step_index(data, step.id)]["prompt"] = new
-        return rebuild(data)
+        return with_step_fields(parent, step.id, prompt=new)

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
 from evopipe.spec import Pipeline
 
 
@@ -18,14 +12,11 @@ class ModelSwitch:
     needs_feedback = False
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        steps = llm_steps(parent)
-        if not steps or not ctx.models:
+        step = pick(ctx, llm_steps(parent)) if ctx.models else None
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
         current = step.model or parent.defaults.model
         choices = [m for m in ctx.models if m != current]
         if not choices:
             return None
-        data = spec_data(parent)
-        data["steps"][step_index(data, step.id)]["model"] = ctx.rng.choice(choices)
-        return rebuild(data)
+        return with_step_fields(parent, step.id, model=ctx.rng.choice(choices))

@@ -7,7 +7,7 @@ independent steps would not change behaviour.
 
 from __future__ import annotations
 
-from evopipe.evolve.operators.base import OperatorContext, rebuild, spec_data, step_index
+from evopipe.evolve.operators.base import OperatorContext, rebuild, spec_data, step_entry
 from evopipe.spec import Pipeline
 from evopipe.spec.templates import references
 
@@ -39,6 +39,6 @@ class Parallelise:
             return None
         sid, dropped = ctx.rng.choice(sorted(edges))
         data = spec_data(parent)
-        entry = data["steps"][step_index(data, sid)]
+        entry = step_entry(data, sid)
         entry["needs"] = [n for n in entry["needs"] if n != dropped]
         return rebuild(data)

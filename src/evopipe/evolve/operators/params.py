@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    llm_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
 from evopipe.spec import Pipeline
 
 TEMPERATURES = (0.0, 0.3, 0.7, 1.0)
@@ -21,16 +15,11 @@ class ParameterTweak:
     needs_feedback = False
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        steps = llm_steps(parent)
-        if not steps:
+        step = pick(ctx, llm_steps(parent))
+        if step is None:
             return None
-        step = ctx.rng.choice(steps)
-        data = spec_data(parent)
-        entry = data["steps"][step_index(data, step.id)]
         if ctx.rng.random() < 0.5:
-            choices = [t for t in TEMPERATURES if t != step.temperature]
-            entry["temperature"] = ctx.rng.choice(choices)
-        else:
-            choices = [t for t in MAX_TOKENS if t != step.max_tokens]
-            entry["max_tokens"] = ctx.rng.choice(choices)
-        return rebuild(data)
+            temperatures = [t for t in TEMPERATURES if t != step.temperature]
+            return with_step_fields(parent, step.id, temperature=ctx.rng.choice(temperatures))
+        max_tokens = [t for t in MAX_TOKENS if t != step.max_tokens]
+        return with_step_fields(parent, step.id, max_tokens=ctx.rng.choice(max_tokens))

@@ -9,14 +9,7 @@ from __future__ import annotations
 import json
 
 from evopipe.evolve.operators._text import keep_references
-from evopipe.evolve.operators.base import (
-    OperatorContext,
-    failures,
-    llm_steps,
-    rebuild,
-    spec_data,
-    step_index,
-)
+from evopipe.evolve.operators.base import OperatorContext, failures, llm_steps, with_step_fields
 from evopipe.spec import Pipeline
 
 
@@ -42,6 +35,4 @@ class Reflect:
         text = out.get("prompt")
         if not isinstance(text, str) or not text.strip():
             return None
-        data = spec_data(parent)
-        data["steps"][step_index(data, step.id)]["prompt"] = keep_references(step.prompt, text)
-        return rebuild(data)
+        return with_step_fields(parent, step.id, prompt=keep_references(step.prompt, text))

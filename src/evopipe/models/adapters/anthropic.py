@@ -10,18 +10,19 @@ from typing import Any
 
 import anthropic
 
-from evopipe.models.adapters._base import DEFAULT_MAX_TOKENS, RawReply, SDKAdapter
+from evopipe.models.adapters._base import (
+    DEFAULT_MAX_TOKENS,
+    RawReply,
+    SDKAdapter,
+    stainless_error,
+)
 from evopipe.models.base import (
     Message,
     ModelError,
     ModelRequest,
-    ModelTimeoutError,
-    RateLimitedError,
-    ServerError,
     ToolCall,
     Usage,
 )
-from evopipe.models.limits import parse_retry_after
 from evopipe.models.registry import ProviderContext
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -71,7 +72,7 @@ class AnthropicModel(SDKAdapter):
         return _reply(message)
 
     def _map_error(self, exc: Exception) -> ModelError | None:
-        return map_anthropic_error(self.id, exc)
+        return stainless_error(self.id, exc, anthropic)
 
 
 def _messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -117,22 +118,6 @@ def _reply(message: Any) -> RawReply:
         request_id=getattr(message, "_request_id", None) or message.id,
         tool_calls=calls,
     )
-
-
-def map_anthropic_error(model_id: str, exc: Exception) -> ModelError | None:
-    if isinstance(exc, anthropic.APITimeoutError):
-        return ModelTimeoutError(f"{model_id}: request timed out")
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        detail = f"{model_id}: HTTP {status}: {exc.message}"
-        if status == 429:
-            return RateLimitedError(detail, retry_after_s=parse_retry_after(exc.response.headers))
-        if status >= 500:
-            return ServerError(detail)
-        return ModelError(detail)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ServerError(f"{model_id}: connection failed: {exc}")
-    return None
 
 
 def build(name: str, ctx: ProviderContext) -> AnthropicModel:

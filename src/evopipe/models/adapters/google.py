@@ -14,18 +14,16 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from evopipe.models.adapters._base import DEFAULT_MAX_TOKENS, RawReply, SDKAdapter
+from evopipe.models.adapters._base import DEFAULT_MAX_TOKENS, RawReply, SDKAdapter, http_error
 from evopipe.models.base import (
     Message,
     ModelError,
     ModelRequest,
     ModelTimeoutError,
-    RateLimitedError,
     ServerError,
     ToolCall,
     Usage,
 )
-from evopipe.models.limits import parse_retry_after
 from evopipe.models.registry import ProviderContext
 
 KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -123,13 +121,8 @@ def _reply(response: Any) -> RawReply:
 
 def map_google_error(model_id: str, exc: Exception) -> ModelError | None:
     if isinstance(exc, genai_errors.APIError):
-        detail = f"{model_id}: HTTP {exc.code}: {exc.message or exc.status}"
-        if exc.code == 429:
-            headers = getattr(exc.response, "headers", None)
-            return RateLimitedError(detail, retry_after_s=parse_retry_after(headers))
-        if exc.code >= 500:
-            return ServerError(detail)
-        return ModelError(detail)
+        headers = getattr(exc.response, "headers", None)
+        return http_error(model_id, exc.code, str(exc.message or exc.status), headers)
     if isinstance(exc, httpx2.TimeoutException):
         return ModelTimeoutError(f"{model_id}: request timed out")
     if isinstance(exc, httpx2.TransportError):

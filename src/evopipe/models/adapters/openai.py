@@ -12,18 +12,19 @@ from typing import Any
 
 import openai
 
-from evopipe.models.adapters._base import DEFAULT_MAX_TOKENS, RawReply, SDKAdapter
+from evopipe.models.adapters._base import (
+    DEFAULT_MAX_TOKENS,
+    RawReply,
+    SDKAdapter,
+    stainless_error,
+)
 from evopipe.models.base import (
     Message,
     ModelError,
     ModelRequest,
-    ModelTimeoutError,
-    RateLimitedError,
-    ServerError,
     ToolCall,
     Usage,
 )
-from evopipe.models.limits import parse_retry_after
 from evopipe.models.registry import ProviderContext
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -83,7 +84,7 @@ class OpenAIModel(SDKAdapter):
         return _reply(completion)
 
     def _map_error(self, exc: Exception) -> ModelError | None:
-        return map_openai_error(self.id, exc)
+        return stainless_error(self.id, exc, openai)
 
 
 def _message(m: Message) -> dict[str, Any]:
@@ -125,22 +126,6 @@ def _reply(completion: Any) -> RawReply:
         request_id=getattr(completion, "_request_id", None) or completion.id,
         tool_calls=calls,
     )
-
-
-def map_openai_error(model_id: str, exc: Exception) -> ModelError | None:
-    if isinstance(exc, openai.APITimeoutError):
-        return ModelTimeoutError(f"{model_id}: request timed out")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = f"{model_id}: HTTP {status}: {exc.message}"
-        if status == 429:
-            return RateLimitedError(detail, retry_after_s=parse_retry_after(exc.response.headers))
-        if status >= 500:
-            return ServerError(detail)
-        return ModelError(detail)
-    if isinstance(exc, openai.APIConnectionError):
-        return ServerError(f"{model_id}: connection failed: {exc}")
-    return None
 
 
 def build(name: str, ctx: ProviderContext) -> OpenAIModel:

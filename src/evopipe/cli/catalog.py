@@ -1,0 +1,55 @@
+"""``evopipe catalog list|show|register``: the shipped and registered pipelines by category."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from evopipe.cli._session import call
+
+_DB = typer.Option(None, "--db", help="Store URL or path.")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def list_cmd(
+    category: str = typer.Option(None, "--category", "-c", help="Only this category."),
+    db: str = _DB,
+    as_json: bool = _JSON,
+) -> None:
+    """Every pipeline of the catalog, grouped by category."""
+    entries = call(lambda app: app.catalog.list(category), db=db)
+    if as_json:
+        typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
+        return
+    current = None
+    for e in entries:
+        if e.category != current:
+            current = e.category
+            typer.echo(f"{current}:")
+        mark = f" [registered v{e.champion}]" if e.champion else ""
+        typer.echo(f"  {e.name:26} {e.description[:70]}{mark}")
+
+
+def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = _DB) -> None:
+    """One pipeline: category, inputs, tags, registration, and its YAML."""
+    data = call(lambda app: app.catalog.show(name), db=db)
+    text = data.pop("yaml")
+    for key, value in data.items():
+        typer.echo(f"{key}: {value}")
+    typer.echo("---")
+    typer.echo(text)
+
+
+def register_cmd(name: str = typer.Argument(..., help="Library pipeline."), db: str = _DB) -> None:
+    """Register a library pipeline (champion if the name has none), tagged by category."""
+    number = call(lambda app: app.catalog.register(name), db=db)
+    typer.echo(f"registered {name} v{number}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The catalog of pipelines.", no_args_is_help=True)
+    group.command("list")(list_cmd)
+    group.command("show")(show_cmd)
+    group.command("register")(register_cmd)
+    app.add_typer(group, name="catalog")

@@ -1,0 +1,57 @@
+"""``evopipe report pipelines|schedules|chains``: runs, success rate, cost, latency and the
+last failure, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import typer
+
+from evopipe.app import App
+from evopipe.app.reports import Report
+from evopipe.cli._session import call
+
+_DB = typer.Option(None, "--db", help="Store URL or path.")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> None:
+    reports = call(get, db=db)
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in reports], indent=2))
+        return
+    if not reports:
+        typer.echo("nothing to report yet")
+    for r in reports:
+        rate = "-" if r.success_rate is None else f"{r.success_rate:.0%}"
+        cost = "?" if r.cost_usd is None else f"${r.cost_usd:.4f}"
+        p50 = "-" if r.latency_s_p50 is None else f"{r.latency_s_p50:.2f}s"
+        last = r.last_failure["ref"] if r.last_failure else "-"
+        typer.echo(
+            f"{r.subject:28} runs {r.runs:<5} ok {rate:>5}  cost {cost:>9}  p50 {p50:>8}  "
+            f"last failure {last}"
+        )
+
+
+def pipelines_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+    """Per pipeline."""
+    _show(lambda app: app.reports.pipelines(), db, as_json)
+
+
+def schedules_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+    """Per schedule (fires that ran)."""
+    _show(lambda app: app.reports.schedules(), db, as_json)
+
+
+def chains_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+    """Per workflow (chain)."""
+    _show(lambda app: app.reports.chains(), db, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Reports: runs, success rate, cost, latency.", no_args_is_help=True)
+    group.command("pipelines")(pipelines_cmd)
+    group.command("schedules")(schedules_cmd)
+    group.command("chains")(chains_cmd)
+    app.add_typer(group, name="report")

@@ -1,0 +1,48 @@
+"""Routing decisions, recorded: stage, candidates with scores, threshold, choice and reason."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from evopipe.orchestrate import tables as t
+from evopipe.orchestrate.registry import Transactional
+from evopipe.orchestrate.routing import Decision
+
+
+def record(store: Transactional, decision: Decision, *, version: int | None = None) -> int:
+    """Store ``decision`` (with its whole trail); returns its id."""
+    data = decision.to_json()
+    with store.begin() as conn:
+        result = conn.execute(
+            insert(t.route_decisions).values(
+                request=decision.request.text,
+                stage=decision.stage,
+                choice=decision.choice,
+                version=version,
+                score=data["score"],
+                threshold=data["threshold"],
+                reason=decision.final.reason,
+                candidates_json=json.dumps(data["trail"]),
+                at=time.time(),
+            )
+        )
+        pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:
+    """The last ``limit`` decisions, newest first, each with its trail."""
+    d = t.route_decisions
+    with store.begin() as conn:
+        rows = conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        item["trail"] = json.loads(item.pop("candidates_json"))
+        out.append(item)
+    return out

@@ -1,0 +1,278 @@
+"""Aliases and tags on registered versions, every change logged and undoable.
+
+An alias names one version of a registered pipeline: ``champion`` (the champion pointer of
+:class:`~evopipe.orchestrate.registry.Registry`), ``canary`` (the challenger a share of routed
+requests goes to) or any user-defined word. Tags (categories) label versions. Each change is
+one row of ``registry_changes`` holding the state before and after; :meth:`Labels.undo` puts
+the state before back, in one transaction, and records that as a change of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from evopipe.orchestrate import tables as t
+from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
+
+CHAMPION = "champion"
+CANARY = "canary"
+_WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One logged change: ``set_alias`` / ``remove_alias`` / ``tag`` / ``untag`` / ``undo``."""
+
+    id: int
+    name: str
+    action: str
+    subject: str
+    before: Any
+    after: Any
+    reason: str
+    at: float
+    undone_by: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Labels:
+    """Aliases, tags and the change log of one store's registry."""
+
+    def __init__(self, store: Transactional, *, clock: Any = time.time) -> None:
+        self.store = store
+        self.registry = Registry(store)
+        self.clock = clock
+
+    # -- aliases -------------------------------------------------------------------------------
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """``alias → version`` for ``name`` (the champion included)."""
+        with self.store.begin() as conn:
+            out = _aliases(conn, name)
+            champ = _champion(conn, name)
+        if champ is not None:
+            out[CHAMPION] = champ
+        return out
+
+    def resolve(self, name: str, alias: str) -> int:
+        found = self.aliases(name).get(alias)
+        if found is None:
+            raise RegistryError(f"{name} has no alias {alias!r}")
+        return found
+
+    def set_alias(self, name: str, alias: str, version: int, *, reason: str = "") -> Change:
+        """Point ``alias`` at ``version`` (``champion`` moves the champion pointer)."""
+        _check_word(alias, "alias")
+        self.registry.version(name, version)
+        with self.store.begin() as conn:
+            before = alias_value(conn, name, alias)
+            write_alias(conn, name, alias, version, self.clock())
+            return log_change(conn, name, "set_alias", alias, before, version, reason, self.clock())
+
+    def remove_alias(self, name: str, alias: str, *, reason: str = "") -> Change:
+        if alias == CHAMPION:
+            raise RegistryError("the champion alias is moved (rollback, promote), not removed")
+        with self.store.begin() as conn:
+            before = alias_value(conn, name, alias)
+            if before is None:
+                raise RegistryError(f"{name} has no alias {alias!r}")
+            write_alias(conn, name, alias, None, self.clock())
+            return log_change(conn, name, "remove_alias", alias, before, None, reason, self.clock())
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def tags(self, name: str) -> dict[int, list[str]]:
+        """``version → sorted tags`` for ``name``."""
+        with self.store.begin() as conn:
+            rows = conn.execute(
+                select(t.registry_tags.c.version, t.registry_tags.c.tag)
+                .where(t.registry_tags.c.name == name)
+                .order_by(t.registry_tags.c.version, t.registry_tags.c.tag)
+            ).all()
+        out: dict[int, list[str]] = {}
+        for version, tag in rows:
+            out.setdefault(int(version), []).append(str(tag))
+        return out
+
+    def tagged(self, tag: str) -> list[tuple[str, int]]:
+        """Every ``(name, version)`` carrying ``tag``."""
+        with self.store.begin() as conn:
+            rows = conn.execute(
+                select(t.registry_tags.c.name, t.registry_tags.c.version)
+                .where(t.registry_tags.c.tag == tag)
+                .order_by(t.registry_tags.c.name, t.registry_tags.c.version)
+            ).all()
+        return [(str(n), int(v)) for n, v in rows]
+
+    def tag(self, name: str, version: int, tag: str, *, reason: str = "") -> Change:
+        _check_word(tag, "tag")
+        self.registry.version(name, version)
+        with self.store.begin() as conn:
+            _write_tag(conn, name, version, tag, present=True)
+            return log_change(conn, name, "tag", tag, None, version, reason, self.clock())
+
+    def untag(self, name: str, version: int, tag: str, *, reason: str = "") -> Change:
+        with self.store.begin() as conn:
+            _write_tag(conn, name, version, tag, present=False)
+            return log_change(conn, name, "untag", tag, version, None, reason, self.clock())
+
+    # -- the change log ------------------------------------------------------------------------
+
+    def changes(self, name: str | None = None) -> list[Change]:
+        query = select(t.registry_changes).order_by(t.registry_changes.c.id)
+        if name is not None:
+            query = query.where(t.registry_changes.c.name == name)
+        with self.store.begin() as conn:
+            rows = conn.execute(query).all()
+        return [_change(r._mapping) for r in rows]
+
+    def undo(self, change_id: int, *, reason: str = "") -> Change:
+        """Put back the state before change ``change_id`` (once), logged as an ``undo``."""
+        with self.store.begin() as conn:
+            row = conn.execute(
+                select(t.registry_changes).where(t.registry_changes.c.id == change_id)
+            ).first()
+            if row is None:
+                raise RegistryError(f"no registry change {change_id}")
+            change = _change(row._mapping)
+            if change.undone_by is not None:
+                raise RegistryError(f"change {change_id} was already undone by {change.undone_by}")
+            if change.action in ("set_alias", "remove_alias", "undo_alias"):
+                write_alias(conn, change.name, change.subject, change.before, self.clock())
+                action = "undo_alias"
+            else:
+                version = change.after if change.action == "tag" else change.before
+                _write_tag(conn, change.name, int(version), change.subject, change.action != "tag")
+                action = "untag" if change.action == "tag" else "tag"
+            why = reason or f"undo of change {change_id}"
+            done = log_change(
+                conn,
+                change.name,
+                action,
+                change.subject,
+                change.after,
+                change.before,
+                why,
+                self.clock(),
+            )
+            conn.execute(
+                update(t.registry_changes)
+                .where(t.registry_changes.c.id == change_id)
+                .values(undone_by=done.id)
+            )
+        return done
+
+
+def log_change(
+    conn: Connection,
+    name: str,
+    action: str,
+    subject: str,
+    before: Any,
+    after: Any,
+    reason: str,
+    at: float,
+) -> Change:
+    """Append one change to the log inside the caller's transaction."""
+    result = conn.execute(
+        insert(t.registry_changes).values(
+            name=name,
+            action=action,
+            subject=subject,
+            before_json=json.dumps(before),
+            after_json=json.dumps(after),
+            reason=reason,
+            at=at,
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return Change(int(pk[0]), name, action, subject, before, after, reason, at, None)
+
+
+def _check_word(value: str, what: str) -> None:
+    if not _WORD.match(value):
+        raise RegistryError(
+            f"bad {what} {value!r}: lower-case letters, digits, '_', '.', '-' (start with a letter)"
+        )
+
+
+def _aliases(conn: Connection, name: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(t.registry_aliases.c.alias, t.registry_aliases.c.version).where(
+            t.registry_aliases.c.name == name
+        )
+    ).all()
+    return {str(a): int(v) for a, v in rows}
+
+
+def _champion(conn: Connection, name: str) -> int | None:
+    row = conn.execute(
+        select(t.registry_champions.c.version).where(t.registry_champions.c.name == name)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def alias_value(conn: Connection, name: str, alias: str) -> int | None:
+    if alias == CHAMPION:
+        return _champion(conn, name)
+    return _aliases(conn, name).get(alias)
+
+
+def write_alias(conn: Connection, name: str, alias: str, version: int | None, now: float) -> None:
+    """Set (or, with None, remove) an alias inside the caller's transaction."""
+    if alias == CHAMPION:
+        if version is None:
+            conn.execute(delete(t.registry_champions).where(t.registry_champions.c.name == name))
+        else:
+            _move_champion(conn, name, version, now)
+        return
+    a = t.registry_aliases
+    conn.execute(delete(a).where(a.c.name == name, a.c.alias == alias))
+    if version is not None:
+        conn.execute(insert(a).values(name=name, alias=alias, version=version, updated_at=now))
+
+
+def _move_champion(conn: Connection, name: str, version: int, now: float) -> None:
+    """Move the champion pointer and add to its history (as ``Registry.set_champion`` does)."""
+    current = _champion(conn, name)
+    seq = len(
+        conn.execute(select(t.registry_events.c.seq).where(t.registry_events.c.name == name)).all()
+    )
+    conn.execute(
+        insert(t.registry_events).values(
+            name=name, seq=seq, action="alias", from_version=current, to_version=version, at=now
+        )
+    )
+    c = t.registry_champions
+    conn.execute(delete(c).where(c.c.name == name))
+    conn.execute(insert(c).values(name=name, version=version, updated_at=now))
+
+
+def _write_tag(conn: Connection, name: str, version: int, tag: str, present: bool) -> None:
+    g = t.registry_tags
+    conn.execute(delete(g).where(g.c.name == name, g.c.version == version, g.c.tag == tag))
+    if present:
+        conn.execute(insert(g).values(name=name, version=version, tag=tag))
+
+
+def _change(m: Any) -> Change:
+    return Change(
+        id=int(m["id"]),
+        name=m["name"],
+        action=m["action"],
+        subject=m["subject"],
+        before=json.loads(m["before_json"]) if m["before_json"] is not None else None,
+        after=json.loads(m["after_json"]) if m["after_json"] is not None else None,
+        reason=m["reason"],
+        at=float(m["at"]),
+        undone_by=m["undone_by"],
+    )
