@@ -27,6 +27,7 @@ BELOW_APP = MEMORY | {
     "queue",
     "nursery",
     "ray",
+    "auth",
 }
 
 ALLOWED: dict[str, set[str]] = {
@@ -43,11 +44,12 @@ ALLOWED: dict[str, set[str]] = {
     "interop": BELOW_AREAS,
     "queue": BELOW_AREAS,
     "ray": CORE,  # an executor for the engine's seam; the app chooses it
+    "auth": BELOW_AREAS,
     "evolve": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "nursery": MEMORY | {"genesis", "evaluate", "orchestrate"},
     "app": BELOW_APP,
     # faces: only the application layer (and the root package, for __version__)
-    "cli": {"app", "evopipe", "mcp"},  # `evopipe mcp` starts the MCP face
+    "cli": {"app", "evopipe", "mcp", "server"},  # `evopipe mcp` and `evopipe serve` start faces
     "server": {"app", "evopipe"},
     "chat": {"app", "evopipe"},
     "mcp": {"app", "evopipe"},

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 from evopipe.app.schema import MIGRATIONS
+from evopipe.auth import tables as auth_tables
 from evopipe.evaluate import tables as evaluate_tables
 from evopipe.evolve import tables as evolve_tables
 from evopipe.genesis import tables as genesis_tables
@@ -37,11 +38,13 @@ LIVE: list[Table] = [
         queue_tables,
         memory_tables,
         nursery_tables,
+        auth_tables,
     )
     for table in module.metadata.sorted_tables
 ]
 AREAS_ABOVE_THE_STORE = (
-    *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "app"),
+    *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "auth"),
+    "app",
 )
 
 
@@ -132,6 +135,7 @@ def test_migrations_carry_their_own_ddl() -> None:
         "queue",
         "memory",
         "nursery",
+        "auth",
     }
     for path in modules:
         live = {m for m in _imports(path) if m.endswith(".tables") or ".tables." in m}

@@ -54,6 +54,9 @@ NEW_AREA_TABLES = {
     "run_queue": 0,
     "tenant_budgets": 0,
     "cost_ledger": 0,
+    "api_keys": 0,
+    "auth_secrets": 0,
+    "tenant_resources": 0,
     **dict.fromkeys(
         (
             "registry_aliases",
@@ -168,7 +171,7 @@ def test_a_release_database_opened_with_the_core_only_upgrades_the_rest_later(
     areas = {a for a, *_ in _ledger(db)}
     assert areas == {
         *(LEGACY_AREA, "ledger", "store"),
-        *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery"),
+        *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "auth"),
     }
 
 
@@ -232,4 +235,5 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
         + [("orchestrate", 2)]
         + [("queue", 1), ("queue", 2)]  # areas added since: migrated on this open
         + [("memory", 1), ("nursery", 1)]
+        + [("auth", 1)]
     )

@@ -31,11 +31,14 @@ from evopipe.store import SecretRedactor
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from evopipe.app.auth import Auth
     from evopipe.app.catalog import Catalog
     from evopipe.app.chains import Chains
     from evopipe.app.evaluate import Evaluations
+    from evopipe.app.evolution_jobs import EvolutionJobs
     from evopipe.app.evolve import Evolutions
     from evopipe.app.generate import Generations
+    from evopipe.app.journal_tails import JournalTails
     from evopipe.app.memory import Memory
     from evopipe.app.models import Models
     from evopipe.app.nursery import Nursery
@@ -249,6 +252,11 @@ class App:
     evolutions: Operations[Evolutions] = Operations("evopipe.app.evolve:Evolutions")
     registry: Operations[RegistryOps] = Operations("evopipe.app.registry:RegistryOps")
     queue: Operations[Queue] = Operations("evopipe.app.queue:Queue")
+    auth: Operations[Auth] = Operations("evopipe.app.auth:Auth")
+    journal_tails: Operations[JournalTails] = Operations("evopipe.app.journal_tails:JournalTails")
+    evolution_jobs: Operations[EvolutionJobs] = Operations(
+        "evopipe.app.evolution_jobs:EvolutionJobs"
+    )
     model_ops: Operations[Models] = Operations("evopipe.app.models:Models")
     memory: Operations[Memory] = Operations("evopipe.app.memory:Memory")
     nursery: Operations[Nursery] = Operations("evopipe.app.nursery:Nursery")

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from evopipe.auth.migrations import MIGRATIONS as AUTH
 from evopipe.evaluate.migrations import MIGRATIONS as EVALUATE
 from evopipe.evolve.migrations import MIGRATIONS as EVOLVE
 from evopipe.genesis.migrations import MIGRATIONS as GENESIS
@@ -29,6 +30,7 @@ MIGRATIONS: tuple[MigrationSet, ...] = (
     QUEUE,
     MEMORY,
     NURSERY,
+    AUTH,
 )
 """All areas' migration sets, in the order they are applied (the store's own first)."""
 
@@ -49,6 +51,7 @@ def open_store(
 
 
 __all__ = [
+    "AUTH",
     "EVALUATE",
     "EVOLVE",
     "GENESIS",

@@ -32,6 +32,8 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.schedule",
     "evopipe.cli.catalog",
     "evopipe.cli.report",
+    "evopipe.cli.keys",
+    "evopipe.cli.serve",
 )
 """Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
 

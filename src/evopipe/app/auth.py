@@ -1,0 +1,129 @@
+"""Keys, roles and tenants as operations (``evopipe keys``, the HTTP server's credentials).
+
+A request is made by a :class:`Principal`: a tenant and a role, from an API key (header only)
+or from a short-lived signed token minted for that key (browsers, event streams). Verifying a
+key costs one primary-key read (so a revoked key stops at once, in every process) and, the
+first time a secret is seen by this session, one scrypt hash.
+
+>>> from evopipe.app.auth import Principal
+>>> Principal("k1", "acme", "viewer").may("runner")
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evopipe.auth import keys as k
+from evopipe.auth import tokens
+from evopipe.auth.keys import KeyInfo
+from evopipe.auth.ownership import DEFAULT_TENANT
+from evopipe.auth.roles import ROLES, AuthError, Forbidden, allows
+from evopipe.spec.errors import EvopipeError
+
+if TYPE_CHECKING:
+    from evopipe.app.root import App
+
+__all__ = ["DEFAULT_TENANT", "ROLES", "Auth", "AuthError", "Forbidden", "KeyInfo", "Principal"]
+
+TOKEN_TTL_S = 300.0
+"""How long a signed token lives (seconds)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the key (None: the local, keyless session), its tenant and role."""
+
+    key_id: str | None
+    tenant: str
+    role: str
+
+    def may(self, needed: str) -> bool:
+        return allows(self.role, needed)
+
+    def require(self, needed: str) -> Principal:
+        if not self.may(needed):
+            raise Forbidden(f"role {self.role!r} may not do this (needs {needed!r} or above)")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "tenant": self.tenant, "role": self.role}
+
+
+LOCAL = Principal(None, DEFAULT_TENANT, "admin")
+"""The keyless session of a server bound to 127.0.0.1 (and of the CLI)."""
+
+
+class Auth:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._verified: dict[str, bytes] = {}  # key id -> sha256 of the secret seen valid
+        self._signing: bytes | None = None
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def create_key(self, *, tenant: str, role: str, name: str = "") -> tuple[str, KeyInfo]:
+        """A new key; the whole key is in the result once and never again."""
+        return k.create_key(self.app.store, tenant=tenant, role=role, name=name)
+
+    def list_keys(self, tenant: str | None = None) -> list[KeyInfo]:
+        return k.list_keys(self.app.store, tenant)
+
+    def revoke(self, key_id: str, *, tenant: str | None = None) -> KeyInfo:
+        from evopipe.app.tenancy import NotFound
+
+        self._verified.pop(key_id, None)
+        try:
+            return k.revoke_key(self.app.store, key_id, tenant)
+        except EvopipeError as exc:
+            raise NotFound(str(exc)) from None
+
+    def any_keys(self) -> bool:
+        return k.any_keys(self.app.store)
+
+    # -- credentials -------------------------------------------------------------------------
+
+    def authenticate(self, key: str) -> Principal:
+        """The principal of a valid, unrevoked API key; :class:`AuthError` otherwise."""
+        key_id, secret = k.parse_key(key)
+        found = k.get_key(self.app.store, key_id)
+        if found is None or found[0].revoked_at is not None:
+            raise AuthError("unknown or revoked API key")
+        info, stored = found
+        fast = hashlib.sha256(secret.encode()).digest()
+        known = self._verified.get(key_id)
+        if known is None or not hmac.compare_digest(known, fast):
+            if not k.secret_matches(secret, stored):
+                raise AuthError("unknown or revoked API key")
+            self._verified[key_id] = fast
+        return Principal(info.key_id, info.tenant, info.role)
+
+    def issue_token(self, principal: Principal, ttl_s: float = TOKEN_TTL_S) -> tuple[str, float]:
+        """A signed token standing for ``principal`` until the returned expiry (epoch s)."""
+        if principal.key_id is None:
+            raise AuthError("the local session has no key to mint a token for")
+        expires = time.time() + max(1.0, min(ttl_s, 3600.0))
+        claims = {
+            "k": principal.key_id,
+            "t": principal.tenant,
+            "r": principal.role,
+            "exp": expires,
+        }
+        return tokens.sign(self._key(), claims), expires
+
+    def authenticate_token(self, token: str) -> Principal:
+        """The principal of a valid token whose key is still unrevoked."""
+        claims = tokens.verify(self._key(), token)
+        found = k.get_key(self.app.store, str(claims.get("k")))
+        if found is None or found[0].revoked_at is not None:
+            raise AuthError("the token's key was revoked")
+        return Principal(found[0].key_id, found[0].tenant, found[0].role)
+
+    def _key(self) -> bytes:
+        if self._signing is None:
+            self._signing = tokens.signing_key(self.app.store)
+        return self._signing

@@ -1,0 +1,80 @@
+"""``evopipe keys create|list|revoke``: API keys for the HTTP server (one tenant and one role
+each; the key is printed once and only its hash is stored)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from evopipe.app import EvopipeError
+from evopipe.app.auth import ROLES
+from evopipe.cli._session import open_app
+
+_DB = typer.Option(None, "--db", help="Store URL or path.")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def create_cmd(
+    tenant: str = typer.Option("default", "--tenant", help="The tenant the key acts for."),
+    role: str = typer.Option("runner", "--role", help=f"One of: {', '.join(ROLES)}."),
+    name: str = typer.Option("", "--name", help="A label (who or what uses the key)."),
+    db: str | None = _DB,
+    as_json: bool = _JSON,
+) -> None:
+    """Create a key and print it (this is the only time the whole key is shown)."""
+    try:
+        with open_app(db=db) as app:
+            key, info = app.auth.create_key(tenant=tenant, role=role, name=name)
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({**info.to_json(), "key": key}, indent=2))
+        return
+    typer.echo(key)
+    typer.echo(
+        f"key {info.key_id}: tenant {info.tenant}, role {info.role} "
+        "(store it now: it is not shown again)",
+        err=True,
+    )
+
+
+def list_cmd(
+    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's keys."),
+    db: str | None = _DB,
+    as_json: bool = _JSON,
+) -> None:
+    """Keys (never their secrets)."""
+    with open_app(db=db) as app:
+        keys = app.auth.list_keys(tenant)
+    if as_json:
+        typer.echo(json.dumps([k.to_json() for k in keys], indent=2))
+        return
+    if not keys:
+        typer.echo("no API keys (evopipe keys create --tenant T --role R)")
+    for k in keys:
+        state = "revoked" if k.revoked_at is not None else "active"
+        typer.echo(f"{k.key_id}  {k.tenant:20}  {k.role:7}  {state:8}  {k.name}")
+
+
+def revoke_cmd(
+    key_id: str = typer.Argument(..., help="The key id (the part after evp_)."),
+    db: str | None = _DB,
+) -> None:
+    """Revoke a key: refused from then on, by every server on the store."""
+    try:
+        with open_app(db=db) as app:
+            info = app.auth.revoke(key_id)
+    except EvopipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"revoked {info.key_id} (tenant {info.tenant})")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="API keys for `evopipe serve`.", no_args_is_help=True)
+    group.command("create")(create_cmd)
+    group.command("list")(list_cmd)
+    group.command("revoke")(revoke_cmd)
+    app.add_typer(group, name="keys")

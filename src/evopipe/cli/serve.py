@@ -1,0 +1,37 @@
+"""``evopipe serve``: the HTTP API (``/api/v1``) with in-process queue workers, on the
+embedded defaults (SQLite under ``.evopipe/``, the local model) or ``--db postgresql://…``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import typer
+
+from evopipe.app.serving import LOOPBACK, ServerOptions
+from evopipe.cli._session import open_app
+
+
+def serve_cmd(
+    host: str = typer.Option(
+        LOOPBACK, "--host", help="Address to bind (keys required off 127.0.0.1)."
+    ),
+    port: int = typer.Option(8420, "--port", min=1, max=65535, help="Port."),
+    db: str | None = typer.Option(
+        None, "--db", help="Store URL or path (postgresql://… for teams)."
+    ),
+    workers: int = typer.Option(2, "--workers", min=0, help="In-process queue workers (0: none)."),
+    model: str | None = typer.Option(None, "--model", help="Model for steps that pin none."),
+    trust: bool = typer.Option(False, "--trust", help="Allow python/shell/http steps."),
+) -> None:
+    """Serve the API. Without any API key (``evopipe keys create``) it serves without
+    authentication on 127.0.0.1 only, and says so."""
+    from evopipe.server.run import serve
+
+    options = ServerOptions(host=host, port=port, workers=workers)
+    with open_app(db=db, model=model, trust=trust) as app, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(app, options, say=lambda line: typer.echo(line, err=True)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)

@@ -1,0 +1,51 @@
+"""Run the API with uvicorn and in-process queue workers (``evopipe serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import uvicorn
+
+from evopipe.app import App
+from evopipe.app.serving import ServerOptions, binding
+from evopipe.server.api import PREFIX, create_server
+
+
+async def serve(
+    app: App,
+    options: ServerOptions,
+    say: Callable[[str], None] = print,
+    shutdown: asyncio.Event | None = None,
+) -> None:
+    """Serve until interrupted (or ``shutdown`` is set); the runs in the workers' hands are
+    finished first."""
+    bound = binding(options.host, have_keys=app.auth.any_keys())
+    say(bound.note)
+    api = create_server(app, options, keyless=bound.keyless)
+    config = uvicorn.Config(
+        api, host=bound.host, port=options.port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    stop = asyncio.Event()
+    workers = [asyncio.ensure_future(app.queue.worker().run(stop)) for _ in range(options.workers)]
+    say(
+        f"the evopipe API is on http://{bound.host}:{options.port}{PREFIX} "
+        f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s))"
+    )
+
+    async def watch() -> None:
+        if shutdown is not None:
+            await shutdown.wait()
+            server.should_exit = True
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+        stop.set()
+        await app.evolution_jobs.drain()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*workers, return_exceptions=True)
