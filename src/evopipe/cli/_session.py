@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -34,8 +35,7 @@ def open_app(
             ray_address=ray_address,
         )
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     return App(settings)
 
 
@@ -46,13 +46,15 @@ def call(op: Callable[[App], T], *, db: str | None = None, exit_code: int = 2) -
         with open_app(db=db) as app:
             return op(app)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exit_code) from None
+        fail(exc, exit_code)
 
 
-EXECUTOR_OPTION = typer.Option(
-    None, "--executor", help="Where steps run: local or ray (default: config, else local)."
-)
-RAY_ADDRESS_OPTION = typer.Option(
-    None, "--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS)."
-)
+def fail(exc: Exception, code: int = 2) -> NoReturn:
+    """Print ``error: …`` on stderr and exit with ``code``."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code) from None
+
+
+def echo_json_list(items: Iterable[Any], *, default: Callable[[Any], Any] | None = None) -> None:
+    """Print records (anything with ``to_json()``) as an indented JSON list."""
+    typer.echo(json.dumps([item.to_json() for item in items], indent=2, default=default))

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
-from evopipe.cli._session import call
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import call, echo_json_list
 
 
 def list_cmd(
     category: str = typer.Option(None, "--category", "-c", help="Only this category."),
-    db: str = _DB,
-    as_json: bool = _JSON,
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Every pipeline of the catalog, grouped by category."""
     entries = call(lambda app: app.catalog.list(category), db=db)
     if as_json:
-        typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
+        echo_json_list(entries)
         return
     current = None
     for e in entries:
@@ -31,7 +27,7 @@ def list_cmd(
         typer.echo(f"  {e.name:26} {e.description[:70]}{mark}")
 
 
-def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = _DB) -> None:
+def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = DB_OPTION) -> None:
     """One pipeline: category, inputs, tags, registration, and its YAML."""
     data = call(lambda app: app.catalog.show(name), db=db)
     text = data.pop("yaml")
@@ -41,7 +37,9 @@ def show_cmd(name: str = typer.Argument(..., help="Pipeline name."), db: str = _
     typer.echo(text)
 
 
-def register_cmd(name: str = typer.Argument(..., help="Library pipeline."), db: str = _DB) -> None:
+def register_cmd(
+    name: str = typer.Argument(..., help="Library pipeline."), db: str = DB_OPTION
+) -> None:
     """Register a library pipeline (champion if the name has none), tagged by category."""
     number = call(lambda app: app.catalog.register(name), db=db)
     typer.echo(f"registered {name} v{number}")

@@ -11,16 +11,14 @@ import typer
 
 from evopipe.app import App, EvopipeError, parse_inputs
 from evopipe.app.chains import ChainResult
+from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
 from evopipe.cli._session import call, open_app
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_MODEL = typer.Option(None, "--model", help="Model for steps that pin none.")
-_TRUST = typer.Option(False, "--trust", help="Run under the trusting policy.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def check_cmd(
-    file: Path = typer.Argument(..., help="Chain file."), trust: bool = _TRUST, db: str = _DB
+    file: Path = typer.Argument(..., help="Chain file."),
+    trust: bool = TRUST_OPTION,
+    db: str = DB_OPTION,
 ) -> None:
     """Check a chain: every stage's pipeline resolves and its inputs are wired and typed."""
     try:
@@ -39,10 +37,10 @@ def run_cmd(
     file: Path = typer.Argument(..., help="Chain file."),
     inputs: list[str] = typer.Option([], "-i", "--input", help="Chain input key=value."),
     chain_id: str = typer.Option(None, "--id", help="Chain run id (default: a new one)."),
-    model: str = _MODEL,
-    trust: bool = _TRUST,
-    db: str = _DB,
-    as_json: bool = _JSON,
+    model: str = MODEL_OPTION,
+    trust: bool = TRUST_OPTION,
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Check, then run a chain; on failure, compensate completed stages in reverse order."""
     _drive(
@@ -56,10 +54,10 @@ def run_cmd(
 
 def resume_cmd(
     chain_id: str = typer.Argument(..., help="Chain run id."),
-    model: str = _MODEL,
-    trust: bool = _TRUST,
-    db: str = _DB,
-    as_json: bool = _JSON,
+    model: str = MODEL_OPTION,
+    trust: bool = TRUST_OPTION,
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Resume a chain run: completed stages are not run again."""
     _drive(
@@ -93,7 +91,9 @@ async def _awaited(pending: Awaitable[ChainResult]) -> ChainResult:
     return await pending
 
 
-def show_cmd(chain_id: str = typer.Argument(..., help="Chain run id."), db: str = _DB) -> None:
+def show_cmd(
+    chain_id: str = typer.Argument(..., help="Chain run id."), db: str = DB_OPTION
+) -> None:
     """A chain run's status and its journal of stage events."""
     data = call(lambda app: app.chains.show(chain_id), db=db)
     typer.echo(json.dumps(data, indent=2, default=str))

@@ -29,7 +29,8 @@ from evopipe.app.evaluate import (
     ExampleResult,
     Projection,
 )
-from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
+from evopipe.cli._options import EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
+from evopipe.cli._session import open_app
 
 Session = Callable[[], App]
 
@@ -192,7 +193,7 @@ def register(app: typer.Typer) -> None:
         project: int = typer.Option(3, help="Examples run first to project cost (0: none)."),
         allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
         db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        as_json: bool = JSON_OPTION,
         no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
         executor: str | None = EXECUTOR_OPTION,
         ray_address: str | None = RAY_ADDRESS_OPTION,

@@ -20,16 +20,12 @@ from evopipe.app.evolve import (
     parse_mapping,
 )
 from evopipe.app.evolve_request import RequestArgs, evolve_from_request
-from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
+from evopipe.cli._options import DB_OPTION, EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
+from evopipe.cli._session import fail, open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
-
-
-def _fail(exc: EvopipeError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
 
 
 def _progress_printer(quiet: bool) -> Any:
@@ -103,8 +99,8 @@ def evolve_cmd(
     from_memory: bool = typer.Option(
         False, "--from-memory", help="Start from stored pipelines of a similar task."
     ),
-    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
     executor: str = EXECUTOR_OPTION,
     ray_address: str = RAY_ADDRESS_OPTION,
 ) -> None:
@@ -159,29 +155,29 @@ def evolve_cmd(
                 evolving = app.evolutions.evolve(args, hooks=[hook], on_projection=show)
                 result = asyncio.run(evolving)
     except EvopipeError as exc:
-        _fail(exc)
+        fail(exc)
     _report(result, as_json)
 
 
 def lineage_cmd(
     ident: str = typer.Argument(..., help="Evolution run id or candidate id (prefix)."),
     fmt: str = typer.Option("tree", "--format", help="tree, dot or json."),
-    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+    db: str = DB_OPTION,
 ) -> None:
     """Show the genealogy of an evolution run or of one candidate (operators, fitness)."""
     try:
         with open_app(db=db) as app:
             typer.echo(app.evolutions.lineage(ident, fmt))
     except EvopipeError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def promote_cmd(
     ident: str = typer.Argument(..., help="Candidate id (prefix)."),
     approve: str = typer.Option(None, "--approve", help="Record a human approval (your name)."),
     confidence: float = typer.Option(None, help="Override promotion.confidence."),
-    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
-    as_json: bool = typer.Option(False, "--json"),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
@@ -193,7 +189,7 @@ def promote_cmd(
                 )
             )
     except EvopipeError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(decision.to_json(), indent=2))
     else:
@@ -207,14 +203,14 @@ def promote_cmd(
 
 def rollback_cmd(
     name: str = typer.Argument(..., help="Registered pipeline name."),
-    db: str = typer.Option(None, "--db", help="Store URL or SQLite path."),
+    db: str = DB_OPTION,
 ) -> None:
     """Point NAME's champion back at the previous champion."""
     try:
         with open_app(db=db) as app:
             version = app.registry.rollback(name)
     except EvopipeError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"{name}: champion is now v{version.version} ({version.candidate_id[:12]})")
 
 

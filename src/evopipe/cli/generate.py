@@ -11,7 +11,8 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.generate import GenerateOutcome, GenerationError
-from evopipe.cli._session import call, open_app
+from evopipe.cli._options import DB_OPTION, JSON_OPTION, TRUST_OPTION
+from evopipe.cli._session import call, echo_json_list, fail, open_app
 
 
 def generate_cmd(
@@ -20,10 +21,10 @@ def generate_cmd(
     model: str = typer.Option(None, "--model", help="Model id generating (and running) it."),
     run: bool = typer.Option(False, "--run", help="Run the generated pipeline afterwards."),
     inputs: list[str] = typer.Option([], "-i", "--input", help="Run input key=value."),
-    trust: bool = typer.Option(False, "--trust", help="Run under the trusting policy."),
+    trust: bool = TRUST_OPTION,
     max_rounds: int = typer.Option(3, "--max-rounds", help="Model repair rounds at most."),
-    db: str = typer.Option(None, "--db", help="Store URL or path (default: $EVOPIPE_DB)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate a validated pipeline from a request; write it only if it is valid."""
     try:
@@ -44,11 +45,9 @@ def generate_cmd(
             diags = [d.to_json() for d in exc.diagnostics]
             typer.echo(json.dumps({"valid": False, "error": str(exc), "diagnostics": diags}))
         else:
-            typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+            fail(exc, 1)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(outcome.to_json(), indent=2, default=str))
     else:
@@ -75,13 +74,13 @@ def _print(outcome: GenerateOutcome, output: Path | None) -> None:
 
 def list_cmd(
     limit: int = typer.Option(50, help="How many, newest first."),
-    db: str = typer.Option(None, "--db", help="Store URL or path."),
-    as_json: bool = typer.Option(False, "--json"),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored generations."""
     rows = call(lambda app: app.generations.list(limit=limit), db=db)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        echo_json_list(rows)
         return
     for r in rows:
         typer.echo(
@@ -92,7 +91,7 @@ def list_cmd(
 
 def show_cmd(
     generation_id: str = typer.Argument(..., help="Generation id (or a unique prefix)."),
-    db: str = typer.Option(None, "--db", help="Store URL or path."),
+    db: str = DB_OPTION,
 ) -> None:
     """Show one generation: request, each round's draft and diagnostics, the final spec."""
     data = call(lambda app: app.generations.get(generation_id), db=db, exit_code=1)

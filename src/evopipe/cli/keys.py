@@ -9,26 +9,23 @@ import typer
 
 from evopipe.app import EvopipeError
 from evopipe.app.auth import ROLES
-from evopipe.cli._session import open_app
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import echo_json_list, fail, open_app
 
 
 def create_cmd(
     tenant: str = typer.Option("default", "--tenant", help="The tenant the key acts for."),
     role: str = typer.Option("runner", "--role", help=f"One of: {', '.join(ROLES)}."),
     name: str = typer.Option("", "--name", help="A label (who or what uses the key)."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a key and print it (this is the only time the whole key is shown)."""
     try:
         with open_app(db=db) as app:
             key, info = app.auth.create_key(tenant=tenant, role=role, name=name)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
         typer.echo(json.dumps({**info.to_json(), "key": key}, indent=2))
         return
@@ -42,14 +39,14 @@ def create_cmd(
 
 def list_cmd(
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's keys."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Keys (never their secrets)."""
     with open_app(db=db) as app:
         keys = app.auth.list_keys(tenant)
     if as_json:
-        typer.echo(json.dumps([k.to_json() for k in keys], indent=2))
+        echo_json_list(keys)
         return
     if not keys:
         typer.echo("no API keys (evopipe keys create --tenant T --role R)")
@@ -60,15 +57,14 @@ def list_cmd(
 
 def revoke_cmd(
     key_id: str = typer.Argument(..., help="The key id (the part after evp_)."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Revoke a key: refused from then on, by every server on the store."""
     try:
         with open_app(db=db) as app:
             info = app.auth.revoke(key_id)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     typer.echo(f"revoked {info.key_id} (tenant {info.tenant})")
 
 

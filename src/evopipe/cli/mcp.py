@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from evopipe.cli._options import DB_OPTION, MODEL_OPTION, TRUST_OPTION
 from evopipe.cli._session import open_app
 
 
@@ -13,9 +14,9 @@ def mcp_cmd(
     http: bool = typer.Option(False, "--http", help="Streamable HTTP (stateless), not stdio."),
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP: the address to bind."),
     port: int = typer.Option(8765, "--port", help="HTTP: the port (0: any free port)."),
-    db: str = typer.Option(None, "--db", help="Store URL or path (default: $EVOPIPE_DB)."),
-    model: str = typer.Option(None, "--model", help="Model for every step that pins none."),
-    trust: bool = typer.Option(False, "--trust", help="Trusting policy (python/shell/http)."),
+    db: str = DB_OPTION,
+    model: str = MODEL_OPTION,
+    trust: bool = TRUST_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
     otel: bool = typer.Option(False, "--otel", help="OpenTelemetry spans of every run."),
 ) -> None:

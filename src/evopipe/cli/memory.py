@@ -9,10 +9,8 @@ import json
 import typer
 
 from evopipe.app.memory import StoredPattern
-from evopipe.cli._session import call
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import call, echo_json_list
 
 
 def _line(p: StoredPattern, score: float | None = None) -> str:
@@ -24,13 +22,13 @@ def _line(p: StoredPattern, score: float | None = None) -> str:
 
 def list_cmd(
     limit: int = typer.Option(50, help="How many, newest first."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Stored champions and certified pipelines."""
     entries = call(lambda app: app.memory.patterns(limit), db=db)
     if as_json:
-        typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
+        echo_json_list(entries)
         return
     if not entries:
         typer.echo("memory is empty (promote a champion or certify one: evopipe nursery run)")
@@ -40,8 +38,8 @@ def list_cmd(
 
 def show_cmd(
     ident: str = typer.Argument(..., help="Pattern id (prefix) or pipeline name."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """One stored pipeline: where it came from, its fitness, its spec."""
     entry = call(lambda app: app.memory.pattern(ident), db=db, exit_code=1)
@@ -56,8 +54,8 @@ def show_cmd(
 def search_cmd(
     text: str = typer.Argument(..., help="What the pipeline should do."),
     k: int = typer.Option(5, "-k", help="How many."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Stored pipelines most similar to TEXT (BM25 over name, task, kinds and prompts)."""
     hits = call(lambda app: app.memory.search(text, k), db=db)
@@ -72,13 +70,13 @@ def search_cmd(
 
 def failures_cmd(
     examples: int = typer.Option(3, help="Examples shown per cause."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The failure museum: failures clustered by cause, with examples."""
     clusters = call(lambda app: app.memory.failures(examples), db=db)
     if as_json:
-        typer.echo(json.dumps([c.to_json() for c in clusters], indent=2, default=str))
+        echo_json_list(clusters, default=str)
         return
     if not clusters:
         typer.echo("no failure recorded yet")
@@ -89,7 +87,7 @@ def failures_cmd(
             typer.echo(f"    - {e['subject'][:40]}: {e['message'][:100]}")
 
 
-def stats_cmd(db: str | None = _DB, as_json: bool = _JSON) -> None:
+def stats_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Meta-metrics: generation rate, novelty, pattern reuse, fitness gain per 100 calls."""
     data = call(lambda app: app.memory.stats(), db=db)
     if as_json:

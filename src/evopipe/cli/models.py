@@ -10,22 +10,22 @@ import typer
 
 from evopipe.app import EvopipeError
 from evopipe.app.models import load_schema, response_json
-from evopipe.cli._session import open_app
+from evopipe.cli._options import JSON_OPTION
+from evopipe.cli._session import fail, open_app
 
 models_app = typer.Typer(help="List and try models.", no_args_is_help=True)
 
 
 @models_app.command("list")
 def list_command(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Configured and built-in models, and whether each is usable (key present, model installed)."""
     try:
         with open_app() as app:
             rows = app.model_ops.list()
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(exc)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -59,8 +59,7 @@ def try_command(
                 )
             )
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc, 1)
     if as_json:
         typer.echo(response_json(response))
         return

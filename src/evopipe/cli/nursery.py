@@ -12,10 +12,9 @@ import typer
 
 from evopipe.app import EvopipeError
 from evopipe.app.nursery import Item, NurseryConfig, NurseryRequest
-from evopipe.cli._session import open_app
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import echo_json_list, fail, open_app
 
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
 _MODEL = typer.Option(None, "--model", help="Model the pipeline runs with.")
 
 
@@ -29,8 +28,8 @@ def nursery_run_cmd(
     min_quality: float = typer.Option(0.8, help="The dataset stage's gate (mean score)."),
     fault_rate: float = typer.Option(0.3, help="Share of model calls failing in robustness."),
     tolerance: float = typer.Option(0.1, help="Score drop allowed under faults."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Certify a pipeline in stages; exit 1 when a gate refuses it."""
     try:
@@ -39,8 +38,7 @@ def nursery_run_cmd(
         with open_app(db=db, model=model) as app:
             cert = asyncio.run(app.nursery.run(name, req))
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(cert.to_json(), indent=2, default=str))
     else:
@@ -54,8 +52,8 @@ def nursery_run_cmd(
 def factory_run_cmd(
     file: Path = typer.Argument(..., help="Demand list: one request per line, or a YAML list."),
     model: str = typer.Option(None, "--model", help="Model generating the pipelines."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate and register a pipeline per request (run again to resume after a kill)."""
 
@@ -68,10 +66,9 @@ def factory_run_cmd(
         with open_app(db=db, model=model) as app:
             items = asyncio.run(app.nursery.factory(file, model=model, on_item=show))
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
-        typer.echo(json.dumps([i.to_json() for i in items], indent=2))
+        echo_json_list(items)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.status] = counts.get(item.status, 0) + 1

@@ -7,17 +7,15 @@ import json
 
 import typer
 
-from evopipe.cli._session import call
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import call, echo_json_list
 
 
-def list_cmd(db: str | None = _DB, as_json: bool = _JSON) -> None:
+def list_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Registered names with their number of versions and current champion."""
     entries = call(lambda app: app.registry.list(), db=db)
     if as_json:
-        typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
+        echo_json_list(entries)
         return
     if not entries:
         typer.echo("nothing registered yet (evopipe promote CANDIDATE registers a champion)")
@@ -28,8 +26,8 @@ def list_cmd(db: str | None = _DB, as_json: bool = _JSON) -> None:
 
 def show_cmd(
     name: str = typer.Argument(..., help="Registered pipeline name."),
-    db: str | None = _DB,
-    as_json: bool = _JSON,
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Versions (with their promotion evidence), the champion and the pointer's history."""
     data = call(lambda app: app.registry.show(name), db=db)

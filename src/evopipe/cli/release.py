@@ -8,9 +8,9 @@ from typing import Any
 
 import typer
 
-from evopipe.cli._session import call
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import call, echo_json_list
 
-_DB = typer.Option(None, "--db", help="Store URL or path.")
 _REASON = typer.Option("", "--reason", help="Why (kept in the change log).")
 _NAME = typer.Argument(..., help="Registered pipeline name.")
 
@@ -27,14 +27,14 @@ def alias_cmd(
     alias: str = typer.Argument(..., help="champion, canary or your own word."),
     version: int = typer.Argument(..., help="Version number."),
     reason: str = _REASON,
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Point an alias at a version (``champion`` moves the champion)."""
     _echo_change(call(lambda app: app.releases.set_alias(name, alias, version, reason), db=db))
 
 
 def unalias_cmd(
-    name: str = _NAME, alias: str = typer.Argument(...), reason: str = _REASON, db: str = _DB
+    name: str = _NAME, alias: str = typer.Argument(...), reason: str = _REASON, db: str = DB_OPTION
 ) -> None:
     """Remove an alias."""
     _echo_change(call(lambda app: app.releases.remove_alias(name, alias, reason), db=db))
@@ -46,7 +46,7 @@ def tag_cmd(
     tag: str = typer.Argument(..., help="Tag or category."),
     remove: bool = typer.Option(False, "--remove", help="Remove the tag instead."),
     reason: str = _REASON,
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Tag a version (or remove a tag)."""
     if remove:
@@ -57,13 +57,13 @@ def tag_cmd(
 
 def changes_cmd(
     name: str = typer.Argument(None, help="Only this name."),
-    db: str = _DB,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The change log (aliases, tags, canaries); any change can be undone by its number."""
     changes = call(lambda app: app.releases.changes(name), db=db)
     if as_json:
-        typer.echo(json.dumps([c.to_json() for c in changes], indent=2))
+        echo_json_list(changes)
         return
     for c in changes:
         undone = f"  (undone by #{c.undone_by})" if c.undone_by else ""
@@ -73,12 +73,12 @@ def changes_cmd(
         )
 
 
-def undo_cmd(change: int = typer.Argument(..., help="Change number."), db: str = _DB) -> None:
+def undo_cmd(change: int = typer.Argument(..., help="Change number."), db: str = DB_OPTION) -> None:
     """Undo one change (logged as a change of its own)."""
     _echo_change(call(lambda app: app.releases.undo(change), db=db))
 
 
-def show_cmd(name: str = _NAME, db: str = _DB) -> None:
+def show_cmd(name: str = _NAME, db: str = DB_OPTION) -> None:
     """Aliases, tags and the canary (with observed stats) of a name."""
     typer.echo(json.dumps(call(lambda app: app.releases.describe(name), db=db), indent=2))
 
@@ -91,7 +91,7 @@ def canary_cmd(
     min_fitness: float = typer.Option(None, "--min-fitness"),
     min_requests: int = typer.Option(20, "--min-requests", help="Outcomes before judging."),
     stop: bool = typer.Option(False, "--stop", help="Stop the running canary instead."),
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Start a canary: a share of routed requests goes to the challenger, demoted on breach."""
     if stop:

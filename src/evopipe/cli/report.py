@@ -3,23 +3,20 @@ last failure, as a table or JSON."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import typer
 
 from evopipe.app import App
 from evopipe.app.reports import Report
-from evopipe.cli._session import call
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import call, echo_json_list
 
 
 def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> None:
     reports = call(get, db=db)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in reports], indent=2))
+        echo_json_list(reports)
         return
     if not reports:
         typer.echo("nothing to report yet")
@@ -34,17 +31,17 @@ def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> 
         )
 
 
-def pipelines_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+def pipelines_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Per pipeline."""
     _show(lambda app: app.reports.pipelines(), db, as_json)
 
 
-def schedules_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+def schedules_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Per schedule (fires that ran)."""
     _show(lambda app: app.reports.schedules(), db, as_json)
 
 
-def chains_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+def chains_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Per workflow (chain)."""
     _show(lambda app: app.reports.chains(), db, as_json)
 

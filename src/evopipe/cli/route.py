@@ -10,7 +10,8 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.routing import RouteOutcome
-from evopipe.cli._session import open_app
+from evopipe.cli._options import DB_OPTION, JSON_OPTION
+from evopipe.cli._session import fail, open_app
 
 
 def route_cmd(
@@ -24,8 +25,8 @@ def route_cmd(
     register: str = typer.Option(None, "--register", help="Register the generated one as NAME."),
     run: bool = typer.Option(False, "--run", help="Run the chosen pipeline (canaries observe it)."),
     inputs: list[str] = typer.Option([], "-i", "--input", help="Run input key=value."),
-    db: str = typer.Option(None, "--db", help="Store URL or path."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Route a request: explicit rules, keywords, retrieval, the model's intent, or no match."""
     try:
@@ -48,8 +49,7 @@ def route_cmd(
             if register and generated is not None:
                 registered = app.routing.register(register, generated.result.pipeline)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
         data = outcome.to_json()
         data["registered"] = registered

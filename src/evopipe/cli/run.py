@@ -27,7 +27,14 @@ from evopipe.app import (
     Subscriber,
     parse_inputs,
 )
-from evopipe.cli._session import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, open_app
+from evopipe.cli._options import (
+    DB_OPTION,
+    EXECUTOR_OPTION,
+    MODEL_OPTION,
+    RAY_ADDRESS_OPTION,
+    TRUST_OPTION,
+)
+from evopipe.cli._session import fail, open_app
 
 RunOp = Callable[[App, list[Subscriber]], Coroutine[Any, Any, RunResult]]
 
@@ -51,8 +58,7 @@ def _finish(app: App, op: RunOp, events: str | None, as_json: bool) -> None:
         with app:
             result = asyncio.run(op(app, subscribers))
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail(exc, EXIT_BAD_INPUT)
     finally:
         if display is not None:
             display.close()
@@ -70,13 +76,8 @@ def _finish(app: App, op: RunOp, events: str | None, as_json: bool) -> None:
     raise typer.Exit(EXIT_CODES.get(result.status, 1))
 
 
-_DB = typer.Option(
-    None, "--db", help="Store URL or path (default: $EVOPIPE_DB or .evopipe/evopipe.db)."
-)
-_MODEL = typer.Option(None, "--model", help="Model for every step that does not pin one.")
 _JSON = typer.Option(False, "--json", help="Print the run result as JSON.")
 _EVENTS = typer.Option(None, "--events", help="Stream events to stdout: jsonl.")
-_TRUST = typer.Option(False, "--trust", help="Trusting policy (python/shell/http allowed).")
 _NO_CACHE = typer.Option(False, "--no-cache", help="Do not use the response cache.")
 _OTEL = typer.Option(False, "--otel", help="OpenTelemetry spans of the run (the otel extra).")
 
@@ -85,11 +86,11 @@ def run_cmd(
     target: str = typer.Argument(..., help="Pipeline file, or the name of a library pipeline."),
     inputs: list[str] = typer.Option([], "-i", "--input", help="Input key=value (repeatable)."),
     inputs_file: Path = typer.Option(None, "--inputs", help="Inputs from a JSON file."),
-    model: str = _MODEL,
-    db: str = _DB,
+    model: str = MODEL_OPTION,
+    db: str = DB_OPTION,
     as_json: bool = _JSON,
     events: str = _EVENTS,
-    trust: bool = _TRUST,
+    trust: bool = TRUST_OPTION,
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
     otel: bool = _OTEL,
@@ -103,8 +104,7 @@ def run_cmd(
     try:
         values = parse_inputs(inputs, inputs_file)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail(exc, EXIT_BAD_INPUT)
     app = open_app(
         db=db,
         model=model,
@@ -123,11 +123,11 @@ def run_cmd(
 
 def resume_cmd(
     run_id: str = typer.Argument(..., help="The run to continue."),
-    model: str = _MODEL,
-    db: str = _DB,
+    model: str = MODEL_OPTION,
+    db: str = DB_OPTION,
     as_json: bool = _JSON,
     events: str = _EVENTS,
-    trust: bool = _TRUST,
+    trust: bool = TRUST_OPTION,
     no_cache: bool = _NO_CACHE,
     executor: str = EXECUTOR_OPTION,
     ray_address: str = RAY_ADDRESS_OPTION,
@@ -151,15 +151,14 @@ def resume_cmd(
 
 def cancel_cmd(
     run_id: str = typer.Argument(..., help="The run to stop."),
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Stop a running run (within a second); its journal stays resumable."""
     try:
         with open_app(db=db) as app:
             app.runs.cancel(run_id)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail(exc, EXIT_BAD_INPUT)
     typer.echo(f"cancel requested for run {run_id}", err=True)
 
 
@@ -169,11 +168,11 @@ def approve_cmd(
     reject: bool = typer.Option(False, "--reject", help="Reject instead of approving."),
     comment: str = typer.Option(None, "--comment", help="Why."),
     by: str = typer.Option(None, "--by", help="Who decides (recorded)."),
-    model: str = _MODEL,
-    db: str = _DB,
+    model: str = MODEL_OPTION,
+    db: str = DB_OPTION,
     as_json: bool = _JSON,
     events: str = _EVENTS,
-    trust: bool = _TRUST,
+    trust: bool = TRUST_OPTION,
 ) -> None:
     """Approve (or reject) a waiting step, then resume the run at exactly that step (on the
     run's own model unless --model says otherwise)."""

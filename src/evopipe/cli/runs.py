@@ -11,11 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evopipe.cli._session import call
+from evopipe.cli._options import DB_OPTION
+from evopipe.cli._session import call, echo_json_list
 
-_DB = typer.Option(
-    None, "--db", help="Store URL or path (default: $EVOPIPE_DB or .evopipe/evopipe.db)."
-)
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -24,7 +22,7 @@ def _fmt_ms(value: Any) -> str:
 
 
 def list_cmd(
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     as_json: bool = _JSON,
     limit: int = typer.Option(50, "--limit", "-n", help="How many runs, newest first."),
     status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
@@ -32,7 +30,7 @@ def list_cmd(
     """List recent runs, newest first."""
     runs = call(lambda app: app.runs.list(limit=limit, status=status), db=db)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in runs], indent=2))
+        echo_json_list(runs)
         return
     table = Table("run id", "pipeline", "status", "created", "events", box=None)
     for run in runs:
@@ -44,7 +42,7 @@ def list_cmd(
 
 def show_cmd(
     run_id: str = typer.Argument(..., help="The run to show."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     as_json: bool = _JSON,
 ) -> None:
     """Show a run: status, steps (attempts, durations, cached), outputs and usage."""
@@ -70,7 +68,7 @@ def gc_cmd(
     older_than: str = typer.Option(
         ..., "--older-than", help="Age of finished runs to delete, e.g. 30d, 12h, 2w."
     ),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     as_json: bool = _JSON,
 ) -> None:
     """Delete finished runs older than the age (with their events), unreferenced blobs and

@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 import typer
 
 from evopipe.app import EvopipeError, parse_inputs
-from evopipe.cli._session import call, open_app
-
-_DB = typer.Option(None, "--db", help="Store URL or path.")
-_JSON = typer.Option(False, "--json", help="Print JSON.")
+from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
+from evopipe.cli._session import call, echo_json_list, fail, open_app
 
 
 def add_cmd(
@@ -32,7 +30,7 @@ def add_cmd(
         "skip", "--overlap", help="skip | buffer_one | buffer_all | cancel_other | allow_all"
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace a schedule of that name."),
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Add a schedule."""
     policy = {
@@ -52,7 +50,7 @@ def add_cmd(
     typer.echo(f"{schedule.name}: {schedule.cron} ({schedule.tz}) next {_iso(when)}")
 
 
-def list_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
+def list_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Schedules with their policies and next nominal time."""
     items = call(lambda app: app.scheduling.list(), db=db)
     if as_json:
@@ -67,7 +65,7 @@ def list_cmd(db: str = _DB, as_json: bool = _JSON) -> None:
         )
 
 
-def remove_cmd(name: str = typer.Argument(..., help="Schedule name."), db: str = _DB) -> None:
+def remove_cmd(name: str = typer.Argument(..., help="Schedule name."), db: str = DB_OPTION) -> None:
     """Remove a schedule (its past fires stay recorded)."""
     call(lambda app: app.scheduling.remove(name), db=db)
     typer.echo(f"removed {name}")
@@ -75,13 +73,13 @@ def remove_cmd(name: str = typer.Argument(..., help="Schedule name."), db: str =
 
 def fires_cmd(
     name: str = typer.Argument(None, help="Schedule name (default: all)."),
-    db: str = _DB,
-    as_json: bool = _JSON,
+    db: str = DB_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Recorded fires: nominal time, status, run, start lateness."""
     fires = call(lambda app: app.scheduling.fires(name), db=db)
     if as_json:
-        typer.echo(json.dumps([f.to_json() for f in fires], indent=2))
+        echo_json_list(fires)
         return
     for f in fires:
         typer.echo(
@@ -92,12 +90,12 @@ def fires_cmd(
 
 def scheduler_cmd(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, wait, and exit."),
-    model: str = typer.Option(None, "--model", help="Model for steps that pin none."),
-    trust: bool = typer.Option(False, "--trust", help="Run under the trusting policy."),
+    model: str = MODEL_OPTION,
+    trust: bool = TRUST_OPTION,
     max_per_pipeline: int = typer.Option(
         None, "--max-per-pipeline", help="Most runs of one pipeline at once (across processes)."
     ),
-    db: str = _DB,
+    db: str = DB_OPTION,
 ) -> None:
     """Run due schedules until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
 
@@ -116,8 +114,7 @@ def scheduler_cmd(
     try:
         count = asyncio.run(main())
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     if once:
         typer.echo(f"fired {count}")
 

@@ -9,6 +9,7 @@ import contextlib
 import typer
 
 from evopipe.app.serving import LOOPBACK, ServerOptions
+from evopipe.cli._options import MODEL_OPTION, TRUST_OPTION
 from evopipe.cli._session import open_app
 
 
@@ -21,8 +22,8 @@ def serve_cmd(
         None, "--db", help="Store URL or path (postgresql://… for teams)."
     ),
     workers: int = typer.Option(2, "--workers", min=0, help="In-process queue workers (0: none)."),
-    model: str | None = typer.Option(None, "--model", help="Model for steps that pin none."),
-    trust: bool = typer.Option(False, "--trust", help="Allow python/shell/http steps."),
+    model: str | None = MODEL_OPTION,
+    trust: bool = TRUST_OPTION,
     scheduler: bool = typer.Option(
         True, "--scheduler/--no-scheduler", help="Run due schedules in this process."
     ),

@@ -11,7 +11,8 @@ import typer
 from evopipe.app import App, EvopipeError
 from evopipe.app.queue import QueueSettings
 from evopipe.app.worker import Worker
-from evopipe.cli._session import open_app
+from evopipe.cli._options import TRUST_OPTION
+from evopipe.cli._session import fail, open_app
 
 
 def worker_cmd(
@@ -22,15 +23,14 @@ def worker_cmd(
     ),
     heartbeat_s: float = typer.Option(10.0, "--heartbeat-s", help="Lease renewal interval."),
     drain: bool = typer.Option(False, "--drain", help="Exit once the queue is empty."),
-    trust: bool = typer.Option(False, "--trust", help="Allow python/shell/http steps."),
+    trust: bool = TRUST_OPTION,
 ) -> None:
     """Lease queued runs and run them; SIGTERM or Ctrl-C finishes the runs in hand, then
     exits (a killed worker's runs are resumed by another worker after its lease expires)."""
     try:
         settings = QueueSettings(lease_s=lease_s, heartbeat_s=heartbeat_s)
     except EvopipeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     with open_app(db=db, trust=trust) as app:
         handled = asyncio.run(_serve(app, settings, concurrency, drain))
     typer.echo(f"worker stopped after {handled} run(s)", err=True)
