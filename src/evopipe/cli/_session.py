@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -58,3 +58,13 @@ def fail(exc: Exception, code: int = 2) -> NoReturn:
 def echo_json_list(items: Iterable[Any], *, default: Callable[[Any], Any] | None = None) -> None:
     """Print records (anything with ``to_json()``) as an indented JSON list."""
     typer.echo(json.dumps([item.to_json() for item in items], indent=2, default=default))
+
+
+def add_group(
+    app: typer.Typer, name: str, help: str, commands: Mapping[str, Callable[..., Any]]
+) -> None:
+    """Add ``evopipe NAME COMMAND``: a group of commands (its help when called bare)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    for command, fn in commands.items():
+        group.command(command)(fn)
+    app.add_typer(group, name=name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 
 def list_cmd(
@@ -46,8 +46,9 @@ def register_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="The catalog of pipelines.", no_args_is_help=True)
-    group.command("list")(list_cmd)
-    group.command("show")(show_cmd)
-    group.command("register")(register_cmd)
-    app.add_typer(group, name="catalog")
+    add_group(
+        app,
+        "catalog",
+        "The catalog of pipelines.",
+        {"list": list_cmd, "show": show_cmd, "register": register_cmd},
+    )

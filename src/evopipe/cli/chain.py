@@ -12,7 +12,7 @@ import typer
 from evopipe.app import App, EvopipeError, parse_inputs
 from evopipe.app.chains import ChainResult
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import call, open_app
+from evopipe.cli._session import add_group, call, open_app
 
 
 def check_cmd(
@@ -114,9 +114,9 @@ def _print(result: ChainResult, as_json: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Chains: workflows of pipelines.", no_args_is_help=True)
-    group.command("check")(check_cmd)
-    group.command("run")(run_cmd)
-    group.command("resume")(resume_cmd)
-    group.command("show")(show_cmd)
-    app.add_typer(group, name="chain")
+    add_group(
+        app,
+        "chain",
+        "Chains: workflows of pipelines.",
+        {"check": check_cmd, "run": run_cmd, "resume": resume_cmd, "show": show_cmd},
+    )

@@ -21,7 +21,7 @@ from evopipe.app.evolve import (
 )
 from evopipe.app.evolve_request import RequestArgs, evolve_from_request
 from evopipe.cli._options import DB_OPTION, EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import call, fail, open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -165,11 +165,7 @@ def lineage_cmd(
     db: str = DB_OPTION,
 ) -> None:
     """Show the genealogy of an evolution run or of one candidate (operators, fitness)."""
-    try:
-        with open_app(db=db) as app:
-            typer.echo(app.evolutions.lineage(ident, fmt))
-    except EvopipeError as exc:
-        fail(exc)
+    typer.echo(call(lambda app: app.evolutions.lineage(ident, fmt), db=db))
 
 
 def promote_cmd(
@@ -181,15 +177,14 @@ def promote_cmd(
     no_cache: bool = typer.Option(False, "--no-cache", help="Reuse no stored evaluation."),
 ) -> None:
     """Promote a candidate only if it beats the incumbent on the test split (paired bootstrap)."""
-    try:
-        with open_app(db=db) as app:
-            decision = asyncio.run(
-                app.evolutions.promote(
-                    ident, approved_by=approve, confidence=confidence, no_cache=no_cache
-                )
+    decision = call(
+        lambda app: asyncio.run(
+            app.evolutions.promote(
+                ident, approved_by=approve, confidence=confidence, no_cache=no_cache
             )
-    except EvopipeError as exc:
-        fail(exc)
+        ),
+        db=db,
+    )
     if as_json:
         typer.echo(json.dumps(decision.to_json(), indent=2))
     else:
@@ -206,11 +201,7 @@ def rollback_cmd(
     db: str = DB_OPTION,
 ) -> None:
     """Point NAME's champion back at the previous champion."""
-    try:
-        with open_app(db=db) as app:
-            version = app.registry.rollback(name)
-    except EvopipeError as exc:
-        fail(exc)
+    version = call(lambda app: app.registry.rollback(name), db=db)
     typer.echo(f"{name}: champion is now v{version.version} ({version.candidate_id[:12]})")
 
 

@@ -7,10 +7,9 @@ import json
 
 import typer
 
-from evopipe.app import EvopipeError
 from evopipe.app.auth import ROLES
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import echo_json_list, fail, open_app
+from evopipe.cli._session import add_group, call, echo_json_list, open_app
 
 
 def create_cmd(
@@ -21,11 +20,7 @@ def create_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a key and print it (this is the only time the whole key is shown)."""
-    try:
-        with open_app(db=db) as app:
-            key, info = app.auth.create_key(tenant=tenant, role=role, name=name)
-    except EvopipeError as exc:
-        fail(exc)
+    key, info = call(lambda app: app.auth.create_key(tenant=tenant, role=role, name=name), db=db)
     if as_json:
         typer.echo(json.dumps({**info.to_json(), "key": key}, indent=2))
         return
@@ -60,17 +55,14 @@ def revoke_cmd(
     db: str | None = DB_OPTION,
 ) -> None:
     """Revoke a key: refused from then on, by every server on the store."""
-    try:
-        with open_app(db=db) as app:
-            info = app.auth.revoke(key_id)
-    except EvopipeError as exc:
-        fail(exc)
+    info = call(lambda app: app.auth.revoke(key_id), db=db)
     typer.echo(f"revoked {info.key_id} (tenant {info.tenant})")
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="API keys for `evopipe serve`.", no_args_is_help=True)
-    group.command("create")(create_cmd)
-    group.command("list")(list_cmd)
-    group.command("revoke")(revoke_cmd)
-    app.add_typer(group, name="keys")
+    add_group(
+        app,
+        "keys",
+        "API keys for `evopipe serve`.",
+        {"create": create_cmd, "list": list_cmd, "revoke": revoke_cmd},
+    )

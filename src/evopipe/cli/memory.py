@@ -10,7 +10,7 @@ import typer
 
 from evopipe.app.memory import StoredPattern
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 
 def _line(p: StoredPattern, score: float | None = None) -> str:
@@ -110,12 +110,11 @@ def stats_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(
-        help="The pattern DB: stored champions and certified pipelines.", no_args_is_help=True
+    add_group(
+        app,
+        "patterns",
+        "The pattern DB: stored champions and certified pipelines.",
+        {"list": list_cmd, "show": show_cmd, "search": search_cmd},
     )
-    group.command("list")(list_cmd)
-    group.command("show")(show_cmd)
-    group.command("search")(search_cmd)
-    app.add_typer(group, name="patterns")
     app.command("failures")(failures_cmd)
     app.command("stats")(stats_cmd)

@@ -13,7 +13,7 @@ import typer
 from evopipe.app import EvopipeError
 from evopipe.app.nursery import Item, NurseryConfig, NurseryRequest
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import echo_json_list, fail, open_app
+from evopipe.cli._session import add_group, echo_json_list, fail, open_app
 
 _MODEL = typer.Option(None, "--model", help="Model the pipeline runs with.")
 
@@ -79,9 +79,9 @@ def factory_run_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    nursery = typer.Typer(help="Certify pipelines in stages before release.", no_args_is_help=True)
-    nursery.command("run")(nursery_run_cmd)
-    app.add_typer(nursery, name="nursery")
-    factory = typer.Typer(help="Mass-produce pipelines from a demand list.", no_args_is_help=True)
-    factory.command("run")(factory_run_cmd)
-    app.add_typer(factory, name="factory")
+    add_group(
+        app, "nursery", "Certify pipelines in stages before release.", {"run": nursery_run_cmd}
+    )
+    add_group(
+        app, "factory", "Mass-produce pipelines from a demand list.", {"run": factory_run_cmd}
+    )

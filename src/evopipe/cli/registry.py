@@ -8,7 +8,7 @@ import json
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 
 def list_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
@@ -44,7 +44,9 @@ def show_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Registered pipelines: versions and champions.", no_args_is_help=True)
-    group.command("list")(list_cmd)
-    group.command("show")(show_cmd)
-    app.add_typer(group, name="registry")
+    add_group(
+        app,
+        "registry",
+        "Registered pipelines: versions and champions.",
+        {"list": list_cmd, "show": show_cmd},
+    )

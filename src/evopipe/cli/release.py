@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 _REASON = typer.Option("", "--reason", help="Why (kept in the change log).")
 _NAME = typer.Argument(..., help="Registered pipeline name.")
@@ -113,15 +113,17 @@ def canary_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Aliases, tags, changes and canaries.", no_args_is_help=True)
-    for command, fn in (
-        ("alias", alias_cmd),
-        ("unalias", unalias_cmd),
-        ("tag", tag_cmd),
-        ("changes", changes_cmd),
-        ("undo", undo_cmd),
-        ("show", show_cmd),
-        ("canary", canary_cmd),
-    ):
-        group.command(command)(fn)
-    app.add_typer(group, name="release")
+    add_group(
+        app,
+        "release",
+        "Aliases, tags, changes and canaries.",
+        {
+            "alias": alias_cmd,
+            "unalias": unalias_cmd,
+            "tag": tag_cmd,
+            "changes": changes_cmd,
+            "undo": undo_cmd,
+            "show": show_cmd,
+            "canary": canary_cmd,
+        },
+    )

@@ -10,7 +10,7 @@ import typer
 from evopipe.app import App
 from evopipe.app.reports import Report
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 
 def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> None:
@@ -47,8 +47,9 @@ def chains_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Reports: runs, success rate, cost, latency.", no_args_is_help=True)
-    group.command("pipelines")(pipelines_cmd)
-    group.command("schedules")(schedules_cmd)
-    group.command("chains")(chains_cmd)
-    app.add_typer(group, name="report")
+    add_group(
+        app,
+        "report",
+        "Reports: runs, success rate, cost, latency.",
+        {"pipelines": pipelines_cmd, "schedules": schedules_cmd, "chains": chains_cmd},
+    )

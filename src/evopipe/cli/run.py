@@ -34,7 +34,7 @@ from evopipe.cli._options import (
     RAY_ADDRESS_OPTION,
     TRUST_OPTION,
 )
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import call, fail, open_app
 
 RunOp = Callable[[App, list[Subscriber]], Coroutine[Any, Any, RunResult]]
 
@@ -154,11 +154,7 @@ def cancel_cmd(
     db: str = DB_OPTION,
 ) -> None:
     """Stop a running run (within a second); its journal stays resumable."""
-    try:
-        with open_app(db=db) as app:
-            app.runs.cancel(run_id)
-    except EvopipeError as exc:
-        fail(exc, EXIT_BAD_INPUT)
+    call(lambda app: app.runs.cancel(run_id), db=db, exit_code=EXIT_BAD_INPUT)
     typer.echo(f"cancel requested for run {run_id}", err=True)
 
 

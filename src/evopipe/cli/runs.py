@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evopipe.cli._options import DB_OPTION
-from evopipe.cli._session import call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_json_list
 
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -84,8 +84,5 @@ def gc_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
-    runs_app.command("list")(list_cmd)
-    runs_app.command("show")(show_cmd)
-    app.add_typer(runs_app, name="runs")
+    add_group(app, "runs", "Inspect recorded runs.", {"list": list_cmd, "show": show_cmd})
     app.command("gc")(gc_cmd)

@@ -14,7 +14,7 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import call, echo_json_list, fail, open_app
+from evopipe.cli._session import add_group, call, echo_json_list, fail, open_app
 
 
 def add_cmd(
@@ -124,10 +124,10 @@ def _iso(ts: float) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Cron schedules of pipelines.", no_args_is_help=True)
-    group.command("add")(add_cmd)
-    group.command("list")(list_cmd)
-    group.command("remove")(remove_cmd)
-    group.command("fires")(fires_cmd)
-    app.add_typer(group, name="schedule")
+    add_group(
+        app,
+        "schedule",
+        "Cron schedules of pipelines.",
+        {"add": add_cmd, "list": list_cmd, "remove": remove_cmd, "fires": fires_cmd},
+    )
     app.command("scheduler")(scheduler_cmd)
