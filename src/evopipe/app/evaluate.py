@@ -75,6 +75,17 @@ class CompareOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _scope(req: EvalRequest, services: Services) -> dict[str, Any]:
+    """Where the examples run and how many, at what concurrency: the same for a cost
+    projection, an evaluation and a comparison of one request."""
+    return {
+        "services": services,
+        "split": req.split,
+        "limit": req.limit,
+        "concurrency": req.concurrency,
+    }
+
+
 def _remaining(budget: Budget, projection: Projection | None, sampled: EvalReport | None) -> Budget:
     if projection is None or sampled is None:
         return budget
@@ -131,24 +142,18 @@ class Evaluations:
                 resolved.pipeline,
                 dataset,
                 metrics,
-                services=services,
-                split=req.split,
-                limit=req.limit,
                 sample=req.project,
-                concurrency=req.concurrency,
                 settings=EvalSettings(output=req.output, run_options=settings.run_options),
+                **_scope(req, services),
             )
             budget = _remaining(budget, projection, projection.report)
         report = await evaluate(
             resolved.pipeline,
             dataset,
             metrics,
-            services=services,
-            split=req.split,
-            limit=req.limit,
-            concurrency=req.concurrency,
             budget=budget,
             settings=settings,
+            **_scope(req, services),
         )
         return EvalOutcome(report, projection)
 
@@ -163,12 +168,9 @@ class Evaluations:
             second.pipeline,
             self.dataset(req),
             self._metrics(req, services),
-            services=services,
-            split=req.split,
-            limit=req.limit,
-            concurrency=req.concurrency,
             budget=Budget(req.budget_usd, req.budget_calls),
             settings=self._settings(req),
             seed=req.seed,
+            **_scope(req, services),
         )
         return CompareOutcome(comparison)
