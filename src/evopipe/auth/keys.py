@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
@@ -45,14 +45,7 @@ class KeyInfo:
     revoked_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "tenant": self.tenant,
-            "role": self.role,
-            "name": self.name,
-            "created_at": self.created_at,
-            "revoked_at": self.revoked_at,
-        }
+        return asdict(self)
 
 
 def check_tenant(tenant: str) -> str:
