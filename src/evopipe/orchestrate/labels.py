@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
+from evopipe.orchestrate.registry import (
+    Registry,
+    RegistryError,
+    Transactional,
+    champion_version,
+    move_champion,
+)
 
 CHAMPION = "champion"
 CANARY = "canary"
@@ -57,7 +63,7 @@ class Labels:
         """``alias → version`` for ``name`` (the champion included)."""
         with self.store.begin() as conn:
             out = _aliases(conn, name)
-            champ = _champion(conn, name)
+            champ = champion_version(conn, name)
         if champ is not None:
             out[CHAMPION] = champ
         return out
@@ -214,16 +220,9 @@ def _aliases(conn: Connection, name: str) -> dict[str, int]:
     return {str(a): int(v) for a, v in rows}
 
 
-def _champion(conn: Connection, name: str) -> int | None:
-    row = conn.execute(
-        select(t.registry_champions.c.version).where(t.registry_champions.c.name == name)
-    ).first()
-    return None if row is None else int(row[0])
-
-
 def alias_value(conn: Connection, name: str, alias: str) -> int | None:
     if alias == CHAMPION:
-        return _champion(conn, name)
+        return champion_version(conn, name)
     return _aliases(conn, name).get(alias)
 
 
@@ -233,28 +232,12 @@ def write_alias(conn: Connection, name: str, alias: str, version: int | None, no
         if version is None:
             conn.execute(delete(t.registry_champions).where(t.registry_champions.c.name == name))
         else:
-            _move_champion(conn, name, version, now)
+            move_champion(conn, name, version, "alias", now)
         return
     a = t.registry_aliases
     conn.execute(delete(a).where(a.c.name == name, a.c.alias == alias))
     if version is not None:
         conn.execute(insert(a).values(name=name, alias=alias, version=version, updated_at=now))
-
-
-def _move_champion(conn: Connection, name: str, version: int, now: float) -> None:
-    """Move the champion pointer and add to its history (as ``Registry.set_champion`` does)."""
-    current = _champion(conn, name)
-    seq = len(
-        conn.execute(select(t.registry_events.c.seq).where(t.registry_events.c.name == name)).all()
-    )
-    conn.execute(
-        insert(t.registry_events).values(
-            name=name, seq=seq, action="alias", from_version=current, to_version=version, at=now
-        )
-    )
-    c = t.registry_champions
-    conn.execute(delete(c).where(c.c.name == name))
-    conn.execute(insert(c).values(name=name, version=version, updated_at=now))
 
 
 def _write_tag(conn: Connection, name: str, version: int, tag: str, present: bool) -> None:
