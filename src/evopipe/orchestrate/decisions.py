@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.routing import Decision
+from evopipe.orchestrate.rows import with_json
 
 
 def record(store: Transactional, decision: Decision, *, version: int | None = None) -> int:
@@ -40,9 +41,4 @@ def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:
     d = t.route_decisions
     with store.begin() as conn:
         rows = conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
-    out = []
-    for row in rows:
-        item = dict(row._mapping)
-        item["trail"] = json.loads(item.pop("candidates_json"))
-        out.append(item)
-    return out
+    return with_json(rows, "candidates_json", "trail")
