@@ -80,8 +80,7 @@ class Labels:
         self.registry.version(name, version)
         with self.store.begin() as conn:
             before = alias_value(conn, name, alias)
-            write_alias(conn, name, alias, version, self.clock())
-            return log_change(conn, name, "set_alias", alias, before, version, reason, self.clock())
+            return move_alias(conn, name, alias, before, version, reason, self.clock())
 
     def remove_alias(self, name: str, alias: str, *, reason: str = "") -> Change:
         if alias == CHAMPION:
@@ -90,8 +89,7 @@ class Labels:
             before = alias_value(conn, name, alias)
             if before is None:
                 raise RegistryError(f"{name} has no alias {alias!r}")
-            write_alias(conn, name, alias, None, self.clock())
-            return log_change(conn, name, "remove_alias", alias, before, None, reason, self.clock())
+            return move_alias(conn, name, alias, before, None, reason, self.clock())
 
     # -- tags ----------------------------------------------------------------------------------
 
@@ -202,6 +200,22 @@ def log_change(
     pk = result.inserted_primary_key
     assert pk is not None
     return Change(int(pk[0]), name, action, subject, before, after, reason, at, None)
+
+
+def move_alias(
+    conn: Connection,
+    name: str,
+    alias: str,
+    before: int | None,
+    version: int | None,
+    reason: str,
+    now: float,
+) -> Change:
+    """Point ``alias`` at ``version`` (None removes it) and log it as a ``set_alias`` or
+    ``remove_alias`` change from ``before``, inside the caller's transaction."""
+    write_alias(conn, name, alias, version, now)
+    action = "set_alias" if version is not None else "remove_alias"
+    return log_change(conn, name, action, alias, before, version, reason, now)
 
 
 def _check_word(value: str, what: str) -> None:
