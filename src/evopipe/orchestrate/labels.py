@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Column, ColumnElement, Connection, delete, insert, select, update
 
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import (
@@ -95,26 +95,22 @@ class Labels:
 
     def tags(self, name: str) -> dict[int, list[str]]:
         """``version → sorted tags`` for ``name``."""
-        with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_tags.c.version, t.registry_tags.c.tag)
-                .where(t.registry_tags.c.name == name)
-                .order_by(t.registry_tags.c.version, t.registry_tags.c.tag)
-            ).all()
+        g = t.registry_tags.c
         out: dict[int, list[str]] = {}
-        for version, tag in rows:
+        for version, tag in self._tag_rows(g.name == name, g.version, g.tag):
             out.setdefault(int(version), []).append(str(tag))
         return out
 
     def tagged(self, tag: str) -> list[tuple[str, int]]:
         """Every ``(name, version)`` carrying ``tag``."""
+        g = t.registry_tags.c
+        return [(str(n), int(v)) for n, v in self._tag_rows(g.tag == tag, g.name, g.version)]
+
+    def _tag_rows(self, where: ColumnElement[bool], *columns: Column[Any]) -> list[tuple[Any, ...]]:
+        """``columns`` of the tag rows matching ``where``, sorted by those columns."""
+        query = select(*columns).where(where).order_by(*columns)
         with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_tags.c.name, t.registry_tags.c.version)
-                .where(t.registry_tags.c.tag == tag)
-                .order_by(t.registry_tags.c.name, t.registry_tags.c.version)
-            ).all()
-        return [(str(n), int(v)) for n, v in rows]
+            return [tuple(row) for row in conn.execute(query).all()]
 
     def tag(self, name: str, version: int, tag: str, *, reason: str = "") -> Change:
         _check_word(tag, "tag")
