@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.routing import Decision
-from evopipe.orchestrate.rows import with_json
+from evopipe.orchestrate.rows import inserted_id, with_json
 
 
 def record(store: Transactional, decision: Decision, *, version: int | None = None) -> int:
@@ -31,9 +31,7 @@ def record(store: Transactional, decision: Decision, *, version: int | None = No
                 at=time.time(),
             )
         )
-        pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+        return inserted_id(result)
 
 
 def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from evopipe.orchestrate.registry import (
     champion_version,
     move_champion,
 )
+from evopipe.orchestrate.rows import inserted_id
 
 CHAMPION = "champion"
 CANARY = "canary"
@@ -193,9 +194,7 @@ def log_change(
             at=at,
         )
     )
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return Change(int(pk[0]), name, action, subject, before, after, reason, at, None)
+    return Change(inserted_id(result), name, action, subject, before, after, reason, at, None)
 
 
 def move_alias(
