@@ -68,6 +68,8 @@ async def test_serve_answers_on_loopback_and_runs_queued_runs(
         port = s.getsockname()[1]
     said: list[str] = []
     shutdown = asyncio.Event()
+    schedules = _Schedules()
+    app._ops["scheduling"] = schedules  # type: ignore[attr-defined]
     options = ServerOptions(host="0.0.0.0", port=port, workers=1)
     task = asyncio.ensure_future(serve(app, options, say=said.append, shutdown=shutdown))  # type: ignore[arg-type]
     try:
@@ -86,3 +88,16 @@ async def test_serve_answers_on_loopback_and_runs_queued_runs(
         shutdown.set()
         await asyncio.wait_for(task, 30)
     assert any("127.0.0.1 only" in line for line in said)
+    assert schedules.states == ["serving", "stopped"]  # the scheduler ran inside serve
+
+
+class _Schedules:
+    """Stands in for ``app.scheduling``: records that serve ran it until shutdown."""
+
+    def __init__(self) -> None:
+        self.states: list[str] = []
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        self.states.append("serving")
+        await stop.wait()
+        self.states.append("stopped")

@@ -29,6 +29,9 @@ class ServerOptions:
     """``POST /runs/wait`` answers 202 with the run when it is not done by then."""
     workers: int = 2
     """In-process queue workers (0: none; run ``evopipe worker`` elsewhere)."""
+    scheduler: bool = True
+    """Run due schedules in this process (``evopipe schedule``); exactly-once fires make it
+    safe beside other schedulers on the same database."""
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,15 @@ def serve_cmd(
     workers: int = typer.Option(2, "--workers", min=0, help="In-process queue workers (0: none)."),
     model: str | None = typer.Option(None, "--model", help="Model for steps that pin none."),
     trust: bool = typer.Option(False, "--trust", help="Allow python/shell/http steps."),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="Run due schedules in this process."
+    ),
 ) -> None:
     """Serve the API. Without any API key (``evopipe keys create``) it serves without
     authentication on 127.0.0.1 only, and says so."""
     from evopipe.server.run import serve
 
-    options = ServerOptions(host=host, port=port, workers=workers)
+    options = ServerOptions(host=host, port=port, workers=workers, scheduler=scheduler)
     with open_app(db=db, model=model, trust=trust) as app, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(app, options, say=lambda line: typer.echo(line, err=True)))
 

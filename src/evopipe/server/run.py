@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -29,10 +30,15 @@ async def serve(
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()
-    workers = [asyncio.ensure_future(app.queue.worker().run(stop)) for _ in range(options.workers)]
+    workers: list[asyncio.Future[Any]] = [
+        asyncio.ensure_future(app.queue.worker().run(stop)) for _ in range(options.workers)
+    ]
+    if options.scheduler:
+        workers.append(asyncio.ensure_future(app.scheduling.serve(stop)))
     say(
         f"the evopipe API is on http://{bound.host}:{options.port}{PREFIX} "
-        f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s))"
+        f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s); "
+        f"schedules {'run here' if options.scheduler else 'off'})"
     )
 
     async def watch() -> None:
