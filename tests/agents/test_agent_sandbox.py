@@ -267,3 +267,15 @@ async def test_read_only_agent_runs_under_the_untrusted_policy(ws: Path) -> None
     result = await run_agent(text, ws, model, policy=Policy.untrusted())
     assert result.ok
     assert result.step("ag").output["answer"] == "x is 1"
+
+
+async def test_commands_write_no_python_bytecode(tmp_path: Path) -> None:
+    """An edit in the same second as the last run, to a same-sized file, must not run a stale
+    ``.pyc``: the agent's commands run with ``PYTHONDONTWRITEBYTECODE``."""
+    from evopipe.engine.policy import Policy
+    from evopipe.steps.agent.commands import run_command
+
+    argv = [sys.executable, "-c", "import sys; print(sys.dont_write_bytecode)"]
+    res = await run_command(argv, cwd=tmp_path, policy=Policy.trusting(), timeout_s=60, prefix=())
+    assert res.exit_code == 0, res.observation()
+    assert "True" in res.observation()

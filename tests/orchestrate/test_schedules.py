@@ -199,8 +199,8 @@ def _ticker(db: str, owner: str, ticks: int, out: multiprocessing.Queue, start: 
     out.put(asyncio.run(main()))
 
 
-def test_two_scheduler_processes_on_one_database_never_double_fire(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'two.db'}"
+def _race(db: str) -> list[list[tuple[str, float]]]:
+    """Two scheduler processes ticking the same 1,000 simulated minutes on one database."""
     with open_store(db, environ={}) as store:
         for name, cron in (("a", "* * * * *"), ("b", "*/2 * * * *"), ("c", "*/5 * * * *")):
             Schedules(store, clock=FakeClock()).add(Schedule(name, cron, name, overlap="allow_all"))
@@ -213,8 +213,17 @@ def test_two_scheduler_processes_on_one_database_never_double_fire(tmp_path: Pat
     results = [out.get(timeout=120) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    fired = results[0] + results[1]
-    assert results[0]
-    assert results[1]  # both schedulers fired: they really raced
-    assert len(fired) == len(set(fired))  # zero duplicates
-    assert len(fired) == 1000 + 500 + 200  # and nothing lost
+    return results
+
+
+def test_two_scheduler_processes_on_one_database_never_double_fire(tmp_path: Path) -> None:
+    raced = False
+    for attempt in range(3):  # on a loaded machine one process can tick through all alone
+        results = _race(f"sqlite:///{tmp_path / f'two{attempt}.db'}")
+        fired = results[0] + results[1]
+        assert len(fired) == len(set(fired))  # zero duplicates
+        assert len(fired) == 1000 + 500 + 200  # and nothing lost
+        if results[0] and results[1]:
+            raced = True  # both schedulers fired: they really raced
+            break
+    assert raced

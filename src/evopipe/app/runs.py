@@ -133,6 +133,7 @@ class Runs:
         fork_from: str | None = None,
         run_id: str | None = None,
         subscribers: Sequence[Subscriber] = (),
+        workspace: Path | None = None,
     ) -> RunHandle:
         """Start a run in this event loop and return once it is journaled (its id is then
         visible to :meth:`get`, :meth:`events` and :meth:`cancel`). An invalid pipeline or bad
@@ -149,6 +150,7 @@ class Runs:
             cache=self.app.settings.cache,
             fork_from=fork_from,
             source=resolved.source,
+            workspace=workspace,
         )
         coro = run_pipeline(
             resolved.pipeline, dict(inputs or {}), services=services, options=options
@@ -195,6 +197,7 @@ class Runs:
         options = RunOptions(
             model=model or started.get("model") or self.app.settings.model,
             cache=self.app.settings.cache,
+            workspace=Path(started["workspace"]) if started.get("workspace") else None,
         )
         return await resume_run(run_id, services=services, pipeline=pipeline, options=options)
 

@@ -93,6 +93,9 @@ def run_cmd(
     trust: bool = TRUST_OPTION,
     no_cache: bool = _NO_CACHE,
     fork_from: str = typer.Option(None, "--fork-from", help="Reuse unchanged steps of RUN_ID."),
+    workspace: Path = typer.Option(
+        None, "--workspace", help="The directory file and agent steps work in (default: a new one)."
+    ),
     otel: bool = _OTEL,
     executor: str = EXECUTOR_OPTION,
     ray_address: str = RAY_ADDRESS_OPTION,
@@ -115,8 +118,10 @@ def run_cmd(
         ray_address=ray_address,
     )
 
+    where = workspace.resolve() if workspace is not None else None
+
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
-        return app.runs.run(target, values, fork_from=fork_from, subscribers=subs)
+        return app.runs.run(target, values, fork_from=fork_from, subscribers=subs, workspace=where)
 
     _finish(app, op, events, as_json)
 

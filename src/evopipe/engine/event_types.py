@@ -62,6 +62,10 @@ class RunStarted(TypedDict, total=False):
     base_dir: str
     forked_from: str | None
     source: str | None
+    model: str | None
+    """The run's ``--model``: resume and approve continue on it."""
+    workspace: str | None
+    """The run's workspace when one was given: resume works in it again."""
     depth: int
 
 

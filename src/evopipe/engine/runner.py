@@ -108,6 +108,7 @@ async def run_pipeline(
             "forked_from": options.fork_from,
             "source": options.source,
             "model": options.model,
+            "workspace": str(options.workspace) if options.workspace else None,
             "depth": 0,
         },
     )

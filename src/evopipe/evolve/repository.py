@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,14 +20,11 @@ from evopipe.evolve.genome import traits
 from evopipe.spec import Pipeline
 from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
 
 
 class EvolutionNotFoundError(EvopipeError):
     """No evolution run or candidate with this id."""
-
-
-class Transactional(Protocol):
-    def begin(self) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
 
@@ -22,6 +22,7 @@ from evopipe.spec import Pipeline, spec_hash, to_yaml
 from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.kinds import LlmStep
+from evopipe.store import Transactional
 
 Origin = Literal["champion", "certified"]
 _COLUMNS = (("name", 3.0), ("task", 4.0), ("kinds", 1.0), ("prompts", 1.0))
@@ -29,10 +30,6 @@ _COLUMNS = (("name", 3.0), ("task", 4.0), ("kinds", 1.0), ("prompts", 1.0))
 
 class PatternNotFoundError(EvopipeError):
     """Unknown pattern, or an ambiguous id prefix."""
-
-
-class Transactional(Protocol):
-    def begin(self) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from evopipe.models import Capabilities, Model, ModelRequest, ModelResponse
+from evopipe.models import Model, ModelRequest, ModelResponse, ModelWrapper
 from evopipe.models.testing import error_from_marker, prompt_digest
 
 FAULTS: tuple[dict[str, Any], ...] = (
@@ -25,21 +25,14 @@ FAULTS: tuple[dict[str, Any], ...] = (
 )
 
 
-class FaultInjectingModel:
+class FaultInjectingModel(ModelWrapper):
     """``inner`` with seeded faults on a share ``rate`` of its calls."""
 
     def __init__(self, inner: Model, rate: float, seed: int, counts: Counter[str]) -> None:
-        self.inner, self.rate, self.seed = inner, rate, seed
+        super().__init__(inner)
+        self.rate, self.seed = rate, seed
         self._made = counts
         self.injected: list[str] = []
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         digest = prompt_digest(request)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.labels import CANARY, alias_value, log_change, write_alias
+from evopipe.orchestrate.labels import CANARY, alias_value, move_alias
 from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
 
 
@@ -73,8 +73,7 @@ class Canaries:
         now = self.clock()
         with self.store.begin() as conn:
             before = alias_value(conn, name, CANARY)
-            write_alias(conn, name, CANARY, challenger, now)
-            log_change(conn, name, "set_alias", CANARY, before, challenger, "canary started", now)
+            move_alias(conn, name, CANARY, before, challenger, "canary started", now)
             conn.execute(delete(t.canaries).where(t.canaries.c.name == name))
             conn.execute(
                 insert(t.canaries).values(
@@ -168,8 +167,7 @@ class Canaries:
         return None
 
     def _demote(self, conn: Connection, canary: Canary, reason: str, now: float) -> None:
-        write_alias(conn, canary.name, CANARY, None, now)
-        log_change(conn, canary.name, "remove_alias", CANARY, canary.challenger, None, reason, now)
+        move_alias(conn, canary.name, CANARY, canary.challenger, None, reason, now)
         conn.execute(
             update(t.canaries)
             .where(t.canaries.c.name == canary.name)

@@ -26,6 +26,7 @@ from evopipe.engine.templates import Renderer
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.chainspec import Chain, LoadedChain, Stage
 from evopipe.orchestrate.registry import Transactional
+from evopipe.orchestrate.rows import with_json
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
 
@@ -130,12 +131,7 @@ class ChainRunner:
         e = t.chain_events
         with self.store.begin() as conn:
             rows = conn.execute(select(e).where(e.c.chain_id == chain_id).order_by(e.c.seq)).all()
-        out = []
-        for r in rows:
-            item = dict(r._mapping)
-            item["data"] = json.loads(item.pop("data_json"))
-            out.append(item)
-        return out
+        return with_json(rows, "data_json", "data")
 
     # -- driving -------------------------------------------------------------------------------
 

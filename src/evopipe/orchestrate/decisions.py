@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.routing import Decision
+from evopipe.orchestrate.rows import inserted_id, with_json
 
 
 def record(store: Transactional, decision: Decision, *, version: int | None = None) -> int:
@@ -30,9 +31,7 @@ def record(store: Transactional, decision: Decision, *, version: int | None = No
                 at=time.time(),
             )
         )
-        pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+        return inserted_id(result)
 
 
 def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:
@@ -40,9 +39,4 @@ def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:
     d = t.route_decisions
     with store.begin() as conn:
         rows = conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
-    out = []
-    for row in rows:
-        item = dict(row._mapping)
-        item["trail"] = json.loads(item.pop("candidates_json"))
-        out.append(item)
-    return out
+    return with_json(rows, "candidates_json", "trail")

@@ -15,10 +15,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Column, ColumnElement, Connection, delete, insert, select, update
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
+from evopipe.orchestrate.registry import (
+    Registry,
+    RegistryError,
+    Transactional,
+    champion_version,
+    move_champion,
+)
+from evopipe.orchestrate.rows import inserted_id
 
 CHAMPION = "champion"
 CANARY = "canary"
@@ -57,7 +64,7 @@ class Labels:
         """``alias → version`` for ``name`` (the champion included)."""
         with self.store.begin() as conn:
             out = _aliases(conn, name)
-            champ = _champion(conn, name)
+            champ = champion_version(conn, name)
         if champ is not None:
             out[CHAMPION] = champ
         return out
@@ -74,8 +81,7 @@ class Labels:
         self.registry.version(name, version)
         with self.store.begin() as conn:
             before = alias_value(conn, name, alias)
-            write_alias(conn, name, alias, version, self.clock())
-            return log_change(conn, name, "set_alias", alias, before, version, reason, self.clock())
+            return move_alias(conn, name, alias, before, version, reason, self.clock())
 
     def remove_alias(self, name: str, alias: str, *, reason: str = "") -> Change:
         if alias == CHAMPION:
@@ -84,33 +90,28 @@ class Labels:
             before = alias_value(conn, name, alias)
             if before is None:
                 raise RegistryError(f"{name} has no alias {alias!r}")
-            write_alias(conn, name, alias, None, self.clock())
-            return log_change(conn, name, "remove_alias", alias, before, None, reason, self.clock())
+            return move_alias(conn, name, alias, before, None, reason, self.clock())
 
     # -- tags ----------------------------------------------------------------------------------
 
     def tags(self, name: str) -> dict[int, list[str]]:
         """``version → sorted tags`` for ``name``."""
-        with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_tags.c.version, t.registry_tags.c.tag)
-                .where(t.registry_tags.c.name == name)
-                .order_by(t.registry_tags.c.version, t.registry_tags.c.tag)
-            ).all()
+        g = t.registry_tags.c
         out: dict[int, list[str]] = {}
-        for version, tag in rows:
+        for version, tag in self._tag_rows(g.name == name, g.version, g.tag):
             out.setdefault(int(version), []).append(str(tag))
         return out
 
     def tagged(self, tag: str) -> list[tuple[str, int]]:
         """Every ``(name, version)`` carrying ``tag``."""
+        g = t.registry_tags.c
+        return [(str(n), int(v)) for n, v in self._tag_rows(g.tag == tag, g.name, g.version)]
+
+    def _tag_rows(self, where: ColumnElement[bool], *columns: Column[Any]) -> list[tuple[Any, ...]]:
+        """``columns`` of the tag rows matching ``where``, sorted by those columns."""
+        query = select(*columns).where(where).order_by(*columns)
         with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_tags.c.name, t.registry_tags.c.version)
-                .where(t.registry_tags.c.tag == tag)
-                .order_by(t.registry_tags.c.name, t.registry_tags.c.version)
-            ).all()
-        return [(str(n), int(v)) for n, v in rows]
+            return [tuple(row) for row in conn.execute(query).all()]
 
     def tag(self, name: str, version: int, tag: str, *, reason: str = "") -> Change:
         _check_word(tag, "tag")
@@ -193,9 +194,23 @@ def log_change(
             at=at,
         )
     )
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return Change(int(pk[0]), name, action, subject, before, after, reason, at, None)
+    return Change(inserted_id(result), name, action, subject, before, after, reason, at, None)
+
+
+def move_alias(
+    conn: Connection,
+    name: str,
+    alias: str,
+    before: int | None,
+    version: int | None,
+    reason: str,
+    now: float,
+) -> Change:
+    """Point ``alias`` at ``version`` (None removes it) and log it as a ``set_alias`` or
+    ``remove_alias`` change from ``before``, inside the caller's transaction."""
+    write_alias(conn, name, alias, version, now)
+    action = "set_alias" if version is not None else "remove_alias"
+    return log_change(conn, name, action, alias, before, version, reason, now)
 
 
 def _check_word(value: str, what: str) -> None:
@@ -214,16 +229,9 @@ def _aliases(conn: Connection, name: str) -> dict[str, int]:
     return {str(a): int(v) for a, v in rows}
 
 
-def _champion(conn: Connection, name: str) -> int | None:
-    row = conn.execute(
-        select(t.registry_champions.c.version).where(t.registry_champions.c.name == name)
-    ).first()
-    return None if row is None else int(row[0])
-
-
 def alias_value(conn: Connection, name: str, alias: str) -> int | None:
     if alias == CHAMPION:
-        return _champion(conn, name)
+        return champion_version(conn, name)
     return _aliases(conn, name).get(alias)
 
 
@@ -233,28 +241,12 @@ def write_alias(conn: Connection, name: str, alias: str, version: int | None, no
         if version is None:
             conn.execute(delete(t.registry_champions).where(t.registry_champions.c.name == name))
         else:
-            _move_champion(conn, name, version, now)
+            move_champion(conn, name, version, "alias", now)
         return
     a = t.registry_aliases
     conn.execute(delete(a).where(a.c.name == name, a.c.alias == alias))
     if version is not None:
         conn.execute(insert(a).values(name=name, alias=alias, version=version, updated_at=now))
-
-
-def _move_champion(conn: Connection, name: str, version: int, now: float) -> None:
-    """Move the champion pointer and add to its history (as ``Registry.set_champion`` does)."""
-    current = _champion(conn, name)
-    seq = len(
-        conn.execute(select(t.registry_events.c.seq).where(t.registry_events.c.name == name)).all()
-    )
-    conn.execute(
-        insert(t.registry_events).values(
-            name=name, seq=seq, action="alias", from_version=current, to_version=version, at=now
-        )
-    )
-    c = t.registry_champions
-    conn.execute(delete(c).where(c.c.name == name))
-    conn.execute(insert(c).values(name=name, version=version, updated_at=now))
 
 
 def _write_tag(conn: Connection, name: str, version: int, tag: str, present: bool) -> None:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, func, insert, select, update
 
 from evopipe.orchestrate import tables as t
 from evopipe.spec import Pipeline
@@ -98,13 +98,8 @@ class Registry:
         return [(str(n), int(c), champions.get(n)) for n, c in counts]
 
     def versions(self, name: str) -> list[Version]:
-        with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_versions)
-                .where(t.registry_versions.c.name == name)
-                .order_by(t.registry_versions.c.version)
-            ).all()
-        return [_version(r._mapping) for r in rows]
+        v = t.registry_versions
+        return [_version(m) for m in self._rows_of(name, v, v.c.version)]
 
     def version(self, name: str, number: int) -> Version:
         for v in self.versions(name):
@@ -114,50 +109,23 @@ class Registry:
 
     def champion(self, name: str) -> Version | None:
         with self.store.begin() as conn:
-            row = conn.execute(
-                select(t.registry_champions.c.version).where(t.registry_champions.c.name == name)
-            ).first()
-        return None if row is None else self.version(name, int(row[0]))
+            number = champion_version(conn, name)
+        return None if number is None else self.version(name, number)
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        with self.store.begin() as conn:
-            rows = conn.execute(
-                select(t.registry_events)
-                .where(t.registry_events.c.name == name)
-                .order_by(t.registry_events.c.seq)
-            ).all()
-        return [dict(r._mapping) for r in rows]
+        e = t.registry_events
+        return [dict(m) for m in self._rows_of(name, e, e.c.seq)]
 
     def set_champion(self, name: str, number: int, action: str = "promote") -> None:
         self.version(name, number)
-        current = self.champion(name)
-        now = time.time()
         with self.store.begin() as conn:
-            seq = conn.execute(
-                select(func.count())
-                .select_from(t.registry_events)
-                .where(t.registry_events.c.name == name)
-            ).scalar_one()
-            conn.execute(
-                insert(t.registry_events).values(
-                    name=name,
-                    seq=int(seq),
-                    action=action,
-                    from_version=current.version if current else None,
-                    to_version=number,
-                    at=now,
-                )
-            )
-            if current is None:
-                conn.execute(
-                    insert(t.registry_champions).values(name=name, version=number, updated_at=now)
-                )
-            else:
-                conn.execute(
-                    update(t.registry_champions)
-                    .where(t.registry_champions.c.name == name)
-                    .values(version=number, updated_at=now)
-                )
+            move_champion(conn, name, number, action, time.time())
+
+    def _rows_of(self, name: str, table: Table, order: ColumnElement[Any]) -> list[RowMapping]:
+        """The rows of ``table`` for ``name``, in ``order``."""
+        query = select(table).where(table.c.name == name).order_by(order)
+        with self.store.begin() as conn:
+            return [r._mapping for r in conn.execute(query).all()]
 
     def rollback(self, name: str) -> Version:
         """Point the champion back at the version that was champion before the current one."""
@@ -175,6 +143,32 @@ class Registry:
             raise RegistryError(f"{name} v{current.version} has no earlier champion to return to")
         self.set_champion(name, target, action="rollback")
         return self.version(name, target)
+
+
+def champion_version(conn: Connection, name: str) -> int | None:
+    """The champion's version number of ``name`` (None without one), in the caller's
+    transaction."""
+    c = t.registry_champions
+    row = conn.execute(select(c.c.version).where(c.c.name == name)).first()
+    return None if row is None else int(row[0])
+
+
+def move_champion(conn: Connection, name: str, version: int, action: str, now: float) -> None:
+    """Point the champion of ``name`` at ``version`` and add ``action`` to its history, in the
+    caller's transaction."""
+    current = champion_version(conn, name)
+    e = t.registry_events
+    seq = conn.execute(select(func.count()).select_from(e).where(e.c.name == name)).scalar_one()
+    conn.execute(
+        insert(e).values(
+            name=name, seq=int(seq), action=action, from_version=current, to_version=version, at=now
+        )
+    )
+    c = t.registry_champions
+    if current is None:
+        conn.execute(insert(c).values(name=name, version=version, updated_at=now))
+    else:
+        conn.execute(update(c).where(c.c.name == name).values(version=version, updated_at=now))
 
 
 def _version(m: Any) -> Version:

@@ -19,7 +19,7 @@ from typing import Any
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.types import Event, ModelSource
-from evopipe.models.base import Capabilities, Model, ModelRequest, ModelResponse
+from evopipe.models.base import Model, ModelRequest, ModelResponse, ModelWrapper
 from evopipe.queue.ledger import CostLedger
 
 CURRENT_STEP: ContextVar[str | None] = ContextVar("evopipe_queue_step", default=None)
@@ -48,20 +48,12 @@ def fixed_estimate(usd: float) -> Estimate:
     return estimate
 
 
-class MeteredModel:
+class MeteredModel(ModelWrapper):
     """A model whose every call is admitted by, and recorded in, the cost ledger."""
 
     def __init__(self, inner: Model, meter: MeteredSource) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.meter = meter
-
-    @property
-    def id(self) -> str:
-        return self.inner.id
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         meter = self.meter

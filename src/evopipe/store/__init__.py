@@ -33,7 +33,7 @@ from evopipe.store.records import (
     StoredEvent,
 )
 from evopipe.store.redact import SecretRedactor
-from evopipe.store.store import Store
+from evopipe.store.store import Store, Transactional
 from evopipe.store.url import DEFAULT_DB_PATH, ENV_VAR, resolve_db_url
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredEvent",
+    "Transactional",
     "resolve_db_url",
     "run_owner",
 ]

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
@@ -74,6 +74,12 @@ def _ts(when: datetime | float | None) -> float:
     if isinstance(when, datetime):
         return when.timestamp()
     return float(when)
+
+
+class Transactional(Protocol):
+    """What an area's data-access code needs of a store: :meth:`Store.begin`."""
+
+    def begin(self) -> Any: ...
 
 
 class Store(ExtrasMixin):

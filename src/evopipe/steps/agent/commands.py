@@ -11,7 +11,9 @@ of the step's ``commands`` allowlist — checked **before** anything starts:
   allowed program cannot be pointed outside the workspace.
 
 The child runs in the working directory with the scrubbed environment of ``shell`` steps, stdin
-closed, in its own session; on timeout its whole process group is killed. Unless the policy
+closed, in its own session; on timeout its whole process group is killed. Python writes no
+bytecode there (``PYTHONDONTWRITEBYTECODE``): an edit made in the same second as the last run,
+to a file of the same size, would otherwise run the stale ``.pyc``. Unless the policy
 grants ``agent_network``, it runs in a new network namespace (``unshare --net``); when this
 machine cannot do that, commands are refused rather than run with network.
 """
@@ -128,6 +130,7 @@ async def run_command(
 ) -> CommandResult:
     """Run ``argv`` (already allowed) in ``cwd``; never raises for a non-zero exit."""
     env = scrubbed_env(policy, {}, extra_env or {})
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     try:
         proc = await asyncio.create_subprocess_exec(
             *prefix,
