@@ -32,9 +32,16 @@ MONITORS = {
 }
 
 
-async def demo(state: Path, *, python: str = sys.executable) -> dict[str, Any]:
+def fresh(state: Path) -> Path:
+    """An empty state directory (the releases, logs and the demo's store go there)."""
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
+    return state
+
+
+async def demo(state: Path, *, python: str = sys.executable) -> dict[str, Any]:
+    """Deploy a good release with the hotfix workflow, then roll a broken one back; ``state``
+    must exist and be empty (see :func:`fresh`)."""
     settings = Settings.load(db=str(state / "evopipe.db"), trust=True)
     inputs = {"ops": str(OPS), "state": str(state), "python": python}
     async with App(settings) as app:
@@ -66,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", type=Path, default=HERE.parent / "service" / ".state")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(demo(args.state.resolve())), indent=2))
+    print(json.dumps(asyncio.run(demo(fresh(args.state.resolve()))), indent=2))
 
 
 if __name__ == "__main__":

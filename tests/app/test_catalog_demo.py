@@ -48,7 +48,8 @@ async def test_hotfix_deploys_then_rolls_back_a_broken_release_and_monitors_run(
     project: Path,
 ) -> None:
     state = project / "state"
-    report = await _demo().demo(state, python=sys.executable)
+    module = _demo()
+    report = await module.demo(module.fresh(state), python=sys.executable)
     assert len(report["registered"]) == 12
     assert report["good_release"]["status"] == "succeeded"
     assert '"version": "1.0.0"' in report["good_release"]["outputs"]["deployed"]
