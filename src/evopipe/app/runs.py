@@ -170,6 +170,10 @@ class Runs:
         waiter = asyncio.ensure_future(started.wait())
         try:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the caller went away: the run must not go on unowned
+            task.cancel()
+            await asyncio.wait({task})  # it journals itself as cancelled (resumable)
+            raise
         finally:
             waiter.cancel()
         if task.done() and not task.cancelled() and task.exception() is not None:
