@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from evopipe.check import CheckOptions
     from evopipe.engine.executor import Executor
     from evopipe.engine.types import ModelSource
+    from evopipe.models import ModelHub
+    from evopipe.models.cache import CachePolicy
     from evopipe.store import Store
 
 
@@ -102,7 +104,7 @@ class App:
         self._owns_store = False
         self._memory: MemoryJournal | None = None
         self._injected_models = models
-        self._hubs: dict[str, Any] = {}
+        self._hubs: dict[CachePolicy, ModelHub] = {}
         self._policy: Policy | None = policy
         self._generator: Any = None
         self._ops: dict[str, Any] = {}
@@ -135,12 +137,12 @@ class App:
             self._memory = MemoryJournal()
         return self._memory
 
-    def models(self, cache_policy: str = "auto") -> ModelSource:
+    def models(self, cache_policy: CachePolicy = "auto") -> ModelSource:
         """The model hub (config files honoured; responses cached in the store unless the
         settings say ``cache=False``). One hub per cache policy (``auto``, ``always``)."""
         if self._injected_models is not None:
             return self._injected_models
-        hub: Any = self._hubs.get(cache_policy)
+        hub = self._hubs.get(cache_policy)
         if hub is None:
             from evopipe.models import ModelHub, load_config
 
@@ -151,9 +153,9 @@ class App:
                 config = replace(config, default_model=self.settings.default_model)
             use_cache = self.settings.cache and cache_policy != "off"
             cache = self.store.response_cache() if use_cache else None
-            hub = ModelHub(config, cache=cache, cache_policy=cache_policy)  # type: ignore[arg-type]
+            hub = ModelHub(config, cache=cache, cache_policy=cache_policy)
             self._hubs[cache_policy] = hub
-        return hub  # type: ignore[no-any-return]
+        return hub
 
     @property
     def policy(self) -> Policy:
@@ -196,7 +198,7 @@ class App:
         base_dir: Path | None = None,
         subscribers: Sequence[Subscriber] = (),
         policy: Policy | None = None,
-        cache_policy: str = "auto",
+        cache_policy: CachePolicy = "auto",
         journaled: bool = True,
         journal: Any = None,
     ) -> Services:

@@ -176,8 +176,9 @@ class Runs:
             raise
         finally:
             waiter.cancel()
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        failed = task.exception() if task.done() and not task.cancelled() else None
+        if failed is not None:
+            raise failed
         self._tasks[run_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
         return RunHandle(run_id, task)
