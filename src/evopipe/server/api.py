@@ -9,7 +9,7 @@ from evopipe import __version__
 from evopipe.app import App
 from evopipe.app.ratelimit import RateLimiter
 from evopipe.app.serving import ServerOptions
-from evopipe.server import problems, routes_other, routes_runs
+from evopipe.server import problems, routes_other, routes_runs, web
 from evopipe.server.security import Guard, ServerState
 
 PREFIX = "/api/v1"
@@ -36,5 +36,6 @@ def create_server(app: App, options: ServerOptions | None = None, *, keyless: bo
     problems.install(api)
     api.include_router(routes_other.router, prefix=PREFIX)
     api.include_router(routes_runs.router, prefix=PREFIX)
+    web.mount(api)
     api.add_middleware(Guard, max_body_bytes=options.max_body_bytes)
     return api

@@ -1,0 +1,47 @@
+"""The approvals inbox: every step waiting for a decision, across the runs this user may see;
+approve or reject with a reason (CSRF-protected, runner role). The run then continues in the
+background from its journal (exactly that step runs again)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from evopipe.server.security import server_state
+from evopipe.server.web.render import render, web_state
+from evopipe.server.web.runs import owned
+from evopipe.server.web.session import SignedIn, posted
+from evopipe.spec.errors import EvopipeError
+
+router = APIRouter(prefix="/ui/approvals", include_in_schema=False)
+
+
+@router.get("")
+def inbox(request: Request, user: SignedIn) -> HTMLResponse:
+    dash = server_state(request).app.dashboard
+    waiting = dash.waiting(None if user.local else user.principal.tenant)
+    return render(request, "approvals.html", user=user, waiting=waiting)
+
+
+@router.post("/{run_id}/{step_id}")
+async def decide(run_id: str, step_id: str, request: Request, user: SignedIn) -> RedirectResponse:
+    form = await posted(request, user, "runner")
+    owned(request, user, run_id)
+    app = server_state(request).app
+    view = app.dashboard.run(run_id)
+    if not any(s["id"] == step_id and s["status"] == "waiting" for s in view["steps"]):
+        raise EvopipeError(f"step {step_id!r} of run {run_id!r} is not waiting for a decision")
+    reject = form.get("decision") == "reject"
+    reason = form.get("reason", "").strip() or None
+    if reject and reason is None:
+        raise EvopipeError("a rejection needs a reason")
+    web_state(request).spawn(
+        app.runs.approve(
+            run_id,
+            step_id,
+            reject=reject,
+            comment=reason,
+            decided_by=user.principal.key_id or "local",
+        )
+    )
+    return RedirectResponse(f"/ui/runs/{run_id}", status_code=303)

@@ -1,0 +1,61 @@
+// A run's page: draw the DAG, then follow the run's event stream (replayed from the journal)
+// and recolour steps as they change; the steps table is refreshed from the server.
+"use strict";
+(function () {
+  const box = document.getElementById("dag");
+  if (!box) { return; }
+  const graph = JSON.parse(document.getElementById("graph-data").textContent);
+  const statuses = JSON.parse(document.getElementById("step-status").textContent);
+  const byId = {};
+  graph.nodes.forEach(function (n, i) {
+    n.label = n.id + " · " + n.kind;
+    n.status = statuses[i] || "pending";
+    byId[n.id] = n;
+  });
+  const cy = window.evopipeGraph(box, graph.nodes, graph.edges, {});
+  const STATUS = {
+    step_started: "running", step_attempt_started: "running", step_succeeded: "succeeded",
+    step_failed: "failed", step_skipped: "skipped", step_waiting: "waiting",
+    step_cancelled: "cancelled",
+  };
+  const runId = box.dataset.run;
+  let pending = null;
+  function refreshSteps() {
+    if (pending) { return; }
+    pending = setTimeout(function () {
+      pending = null;
+      window.htmx.ajax("GET", "/ui/runs/" + runId + "/steps", { target: "#steps", swap: "innerHTML" });
+    }, 250);
+  }
+  function finish(status) {
+    const badge = document.getElementById("run-status");
+    badge.textContent = status;
+    badge.className = "status s-" + status;
+  }
+  let url = "/api/v1/runs/" + encodeURIComponent(runId) + "/events";
+  if (box.dataset.token) { url += "?access_token=" + encodeURIComponent(box.dataset.token); }
+  const source = new EventSource(url);
+  source.onmessage = null;
+  Object.keys(STATUS).forEach(function (type) {
+    source.addEventListener(type, function (msg) {
+      const event = JSON.parse(msg.data);
+      const top = (event.step_id || "").split(/[/.[]/)[0];
+      const node = cy.getElementById(top);
+      if (node && node.length && event.step_id === top) { node.data("status", STATUS[type]); }
+      box.dataset.updates = String(Number(box.dataset.updates || 0) + 1);
+      refreshSteps();
+    });
+  });
+  source.addEventListener("run_started", function () { finish("running"); });
+  source.addEventListener("run_finished", function (msg) {
+    finish(JSON.parse(msg.data).data.status || "finished");
+    refreshSteps();
+  });
+  source.addEventListener("end", function (msg) {
+    const run = JSON.parse(msg.data);
+    if (run && run.status) { finish(run.status); }
+    source.close();
+    refreshSteps();
+  });
+  source.onerror = function () { /* the browser reconnects with Last-Event-ID by itself */ };
+})();
