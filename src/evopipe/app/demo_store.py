@@ -82,7 +82,12 @@ async def seed_evolution(app: App, examples: Path) -> str:
     result = await app.evolutions.evolve(args)
     seed = app.pipelines.resolve(examples / "evolve" / "counter.yaml").pipeline
     app.routing.register(seed.name, seed, reason="seed")
-    await app.evolutions.promote(result.champion_id, approved_by="demo")
+    decision = await app.evolutions.promote(result.champion_id, approved_by="demo")
+    if not decision.promoted:  # on the fake model the gain is not significant
+        from evopipe.evolve.repository import EvolutionRepository
+
+        champion = EvolutionRepository(app.store).get_spec(result.champion_id)
+        app.routing.register(seed.name, champion, reason="demo: the evolution's champion")
     return result.run_id
 
 
@@ -91,7 +96,8 @@ async def seed_demo(app: App, examples: Path, *, runs: int = 12) -> dict[str, st
     generation. Returns the ids a caller may want to open."""
     await seed_runs(app, runs)
     evolution = await seed_evolution(app, examples)
-    summarise = load_pipeline_text(ECHO)
-    app.routing.register(summarise.name, summarise, reason="demo")
+    for text in (ECHO, CHAIN):
+        pipeline = load_pipeline_text(text)
+        app.routing.register(pipeline.name, pipeline, reason="demo")
     made = await app.generations.generate("Triage a bug report", max_rounds=2)
     return {"evolution": evolution, "generation": made.result.generation_id or ""}

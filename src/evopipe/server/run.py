@@ -37,7 +37,8 @@ async def serve(
         workers.append(asyncio.ensure_future(app.scheduling.serve(stop)))
     say(
         f"the evopipe API is on http://{bound.host}:{options.port}{PREFIX} "
-        f"(docs: {PREFIX}/docs; {options.workers} in-process worker(s); "
+        f"(docs: {PREFIX}/docs; dashboard: http://{bound.host}:{options.port}/ui; "
+        f"{options.workers} in-process worker(s); "
         f"schedules {'run here' if options.scheduler else 'off'})"
     )
 

@@ -9,7 +9,6 @@ navigation is built from the same table.
 from __future__ import annotations
 
 import importlib
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -36,7 +35,7 @@ _STATIC = Path(__file__).parent / "static"
 
 def mount(api: FastAPI) -> None:
     """Add the dashboard to ``api`` (whose ``state.evopipe`` is the server's state)."""
-    api.state.evopipe_web = WebState(secret=secrets.token_bytes(32), nav=PAGES)
+    api.state.evopipe_web = WebState(nav=PAGES)
     api.mount("/ui/static", StaticFiles(directory=_STATIC), name="ui-static")
     for module in ("session", *(p.module for p in PAGES)):
         api.include_router(importlib.import_module(f"evopipe.server.web.{module}").router)

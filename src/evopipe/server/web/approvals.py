@@ -7,11 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from evopipe.app import EvopipeError
 from evopipe.server.security import server_state
 from evopipe.server.web.render import render, web_state
 from evopipe.server.web.runs import owned
 from evopipe.server.web.session import SignedIn, posted
-from evopipe.spec.errors import EvopipeError
 
 router = APIRouter(prefix="/ui/approvals", include_in_schema=False)
 

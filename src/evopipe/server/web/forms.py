@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from evopipe.spec.errors import EvopipeError
+from evopipe.app import EvopipeError
 
 __all__ = ["coerce", "fields"]
 

@@ -68,10 +68,9 @@ def _environment() -> Environment:
 
 @dataclass
 class WebState:
-    """The dashboard's own state on the server: the CSRF secret (per process), the
-    navigation, the templates, and the background work it started (kept referenced)."""
+    """The dashboard's own state on the server: the navigation, the templates, and the
+    background work it started (kept referenced)."""
 
-    secret: bytes
     nav: tuple[Nav, ...]
     env: Environment = field(default_factory=_environment)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -1,6 +1,7 @@
 """Signing in to the dashboard: an API key is exchanged for a session cookie (a signed token
 for that key: HttpOnly, SameSite=Strict, renewed on every page, so it lapses an hour after the
-last one), and every form carries a CSRF token bound to the session.
+last one), and every form carries a CSRF token bound to the key (signed with the store's
+token key, so any server process sharing the store accepts it).
 
 A server bound to 127.0.0.1 with no key in its store serves the local session (as the API
 does): no sign-in, the local admin.
@@ -8,7 +9,6 @@ does): no sign-in, the local admin.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from evopipe.app.auth import LOCAL, AuthError, Forbidden, Principal
 from evopipe.server.security import server_state
-from evopipe.server.web.render import LoginRequired, render, web_state
+from evopipe.server.web.render import LoginRequired, render
 
 __all__ = ["COOKIE", "User", "form_of", "posted", "router", "set_cookie", "signed_in"]
 
@@ -42,9 +42,8 @@ class User:
         return self.principal.may(role)
 
 
-def _csrf(request: Request, session: str) -> str:
-    secret = web_state(request).secret
-    return hmac.new(secret, f"csrf:{session}".encode(), hashlib.sha256).hexdigest()
+def _csrf(request: Request, subject: str) -> str:
+    return server_state(request).auth.form_token(subject)
 
 
 def set_cookie(response: Response, token: str) -> None:
@@ -63,7 +62,7 @@ def signed_in(request: Request) -> User:
         except AuthError:
             raise LoginRequired() from None
         renewed, _ = state.auth.issue_token(principal, 3600)
-        return User(principal, _csrf(request, principal.key_id or ""), renewed)
+        return User(principal, _csrf(request, principal.key_id or "local"), renewed)
     if state.keyless:
         return User(LOCAL, _csrf(request, "local"), None)
     raise LoginRequired()
@@ -108,7 +107,6 @@ async def login(request: Request) -> Response:
         return render(
             request,
             "login.html",
-            status=401,
             user=None,
             next=_next(form.get("next")),
             keyless=state.keyless,

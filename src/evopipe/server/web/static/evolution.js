@@ -19,6 +19,7 @@
     if (cy) { cy.destroy(); }
     cy = window.evopipeGraph(box, nodesOf(v), v.edges, { rankDir: "TB", edgeLabels: v.nodes.length <= 200 });
     box.dataset.nodes = String(v.nodes.length);
+    box.dataset.ready = "1";
   }
   function chart(id, config) {
     if (charts[id]) { charts[id].destroy(); }

@@ -19,6 +19,16 @@
     step_cancelled: "cancelled",
   };
   const runId = box.dataset.run;
+  function publish() {  // the statuses, readable by tests and assistive tools
+    const states = {};
+    cy.nodes().forEach(function (n) { states[n.id()] = n.data("status"); });
+    box.dataset.states = JSON.stringify(states);
+    box.setAttribute("aria-label", "Steps: " + Object.keys(states).map(function (k) {
+      return k + " " + states[k];
+    }).join(", "));
+  }
+  publish();
+  box.dataset.ready = "1";
   let pending = null;
   function refreshSteps() {
     if (pending) { return; }
@@ -41,7 +51,7 @@
       const event = JSON.parse(msg.data);
       const top = (event.step_id || "").split(/[/.[]/)[0];
       const node = cy.getElementById(top);
-      if (node && node.length && event.step_id === top) { node.data("status", STATUS[type]); }
+      if (node && node.length && event.step_id === top) { node.data("status", STATUS[type]); publish(); }
       box.dataset.updates = String(Number(box.dataset.updates || 0) + 1);
       refreshSteps();
     });
