@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from evopipe.app.auth import Auth
     from evopipe.app.catalog import Catalog
     from evopipe.app.chains import Chains
+    from evopipe.app.chat import Chat
     from evopipe.app.dashboard import Dashboard
     from evopipe.app.evaluate import Evaluations
     from evopipe.app.evolution_jobs import EvolutionJobs
@@ -270,6 +271,7 @@ class App:
     catalog: Operations[Catalog] = Operations("evopipe.app.catalog:Catalog")
     reports: Operations[Reports] = Operations("evopipe.app.reports:Reports")
     dashboard: Operations[Dashboard] = Operations("evopipe.app.dashboard:Dashboard")
+    chat: Operations[Chat] = Operations("evopipe.app.chat:Chat")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.worker",
     "evopipe.cli.release",
     "evopipe.cli.route",
+    "evopipe.cli.chat",
     "evopipe.cli.chain",
     "evopipe.cli.schedule",
     "evopipe.cli.catalog",
