@@ -55,7 +55,7 @@ async def submit_and_wait(
 
 
 @router.get("", response_model=s.RunPage, summary="This tenant's runs, newest first")
-def list_runs(
+async def list_runs(
     request: Request,
     principal: Viewer,
     status: QueueStatus | None = None,
@@ -67,7 +67,7 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=s.Run, summary="One run")
-def get_run(run_id: str, request: Request, principal: Viewer) -> dict[str, Any]:
+async def get_run(run_id: str, request: Request, principal: Viewer) -> dict[str, Any]:
     return _runs(request, principal).get(run_id)
 
 
