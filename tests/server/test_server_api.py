@@ -248,3 +248,27 @@ async def test_a_busy_thread_key_refuses_with_409_under_the_reject_strategy(
     assert second.headers["content-type"] == PROBLEM
     other_tenant = await client.post("/runs", json=body, headers=served.headers("b:runner"))
     assert other_tenant.status_code == 202  # keys are per tenant
+
+
+async def test_an_approval_through_the_api_continues_on_a_worker_metered(
+    specs: dict[str, str], served: Any, client: httpx.AsyncClient, workers: None
+) -> None:
+    """The steps after an approval run on a queue worker: their model calls are ledger rows of
+    the run's tenant, like the calls before it (nothing runs outside the budget)."""
+    posted = await client.post(
+        "/runs/wait",
+        json={"spec": specs["gated"], "timeout_s": 30},
+        headers=served.headers("a:runner"),
+    )
+    run_id = posted.json()["run"]["run_id"]
+    assert [r.step_id for r in served.app.queue.costs(run_id=run_id)] == ["draft"]
+    done = await client.post(
+        f"/runs/{run_id}/approve",
+        json={"step_id": "review", "comment": "fine"},
+        headers=served.headers("a:runner"),
+    )
+    assert done.json()["status"] == "succeeded", done.text
+    rows = served.app.queue.costs(run_id=run_id)
+    assert [(r.step_id, r.tenant) for r in rows] == [("draft", "a"), ("after", "a")]
+    queued = served.app.queue.get(run_id)
+    assert (queued.status, queued.outcome) == ("done", "succeeded")

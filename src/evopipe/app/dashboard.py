@@ -120,6 +120,10 @@ class Dashboard:
         )
         return [r["pipeline_name"] for r in rows]
 
+    def queued(self, run_id: str) -> bool:
+        """Whether the run went through the queue (then workers continue it)."""
+        return bool(self._all("SELECT 1 FROM run_queue WHERE run_id = :r", {"r": run_id}))
+
     def tenant_of(self, run_id: str) -> str:
         rows = self._all("SELECT tenant FROM run_queue WHERE run_id = :r", {"r": run_id})
         return str(rows[0]["tenant"]) if rows else DEFAULT_TENANT

@@ -240,6 +240,34 @@ class Queue:
 
     # -- cancelling --------------------------------------------------------------------------
 
+    def resume(
+        self,
+        run_id: str,
+        step_id: str,
+        *,
+        reject: bool = False,
+        comment: str | None = None,
+        decided_by: str | None = None,
+    ) -> QueuedRun:
+        """Record the decision on a queued run's waiting step and queue the run again: a worker
+        resumes it, every model call metered against the tenant's budget as for a new run."""
+        from evopipe.engine.control import record_decision
+
+        row = self.rq.get(run_id)
+        if row.status != "done" or row.outcome != "waiting":
+            raise QueueError(f"run {run_id!r} is not waiting for an approval")
+        record_decision(
+            self.app.journal,
+            run_id,
+            step_id,
+            approved=not reject,
+            comment=comment,
+            decided_by=decided_by,
+        )
+        if not self.rq.reopen(run_id):
+            raise QueueError(f"run {run_id!r} is not waiting for an approval")
+        return self.get(run_id)
+
     def cancel(self, run_id: str) -> QueuedRun:
         """A queued run is dropped (``outcome="cancelled"``); a running one is asked to stop
         (its journal stays resumable)."""

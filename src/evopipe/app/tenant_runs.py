@@ -6,6 +6,7 @@ that never went through the queue, such as one started by ``evopipe run``, belon
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -131,21 +132,37 @@ class TenantRuns:
         return self.get(run_id)
 
     async def decide(
-        self, run_id: str, step_id: str, *, approve: bool, comment: str | None
+        self,
+        run_id: str,
+        step_id: str,
+        *,
+        approve: bool,
+        comment: str | None,
+        timeout_s: float = 60.0,
     ) -> dict[str, Any]:
-        """Record the decision on a waiting step and continue the run (as ``evopipe approve``
-        does: the step runs again with the decision, the rest as journaled)."""
+        """Record the decision on a waiting step and continue the run (the step runs again
+        with the decision, the rest as journaled); the answer comes when it stops again or
+        after ``timeout_s``. A queued run continues on a worker, metered for its tenant; one
+        started outside the queue (``evopipe run``) continues here, as ``evopipe approve``."""
         self.tenant.principal.require("runner")
-        self._queued(run_id)
+        queued = self._queued(run_id)
         summary = self._summary(run_id)
         if summary is None or summary.get("status") != "waiting":
             raise EvopipeError(f"run {run_id!r} is not waiting for an approval")
+        decided_by = self.tenant.principal.key_id or "local"
+        if queued is not None:
+            self.app.queue.resume(
+                run_id, step_id, reject=not approve, comment=comment, decided_by=decided_by
+            )
+            with contextlib.suppress(TimeoutError):
+                await self.app.queue.wait(run_id, timeout_s=timeout_s)
+            return self.get(run_id)
         await self.app.runs.approve(
             run_id,
             step_id,
             reject=not approve,
             comment=comment,
-            decided_by=self.tenant.principal.key_id or "local",
+            decided_by=decided_by,
         )
         return self.get(run_id)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evopipe.app.queue import QueuedRun, QueueSettings
-from evopipe.queue import MeteredSource, QueueRow, StepTracker, fixed_estimate
+from evopipe.queue import RESUME, MeteredSource, QueueRow, StepTracker, fixed_estimate
 from evopipe.spec.canonical import spec_from_json, spec_hash
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.loader import load_file
@@ -41,6 +41,14 @@ def _stopped_by_a_worker(run: RunRecord) -> bool:
     """Cancelled without anyone asking: its worker lost its lease or was shut down. Such a
     run is resumed by the next worker, not reported as cancelled."""
     return run.status == "cancelled" and not run.cancel_requested
+
+
+def _continues(row: QueueRow, run: RunRecord) -> bool:
+    """A settled run a worker continues all the same: stopped by a worker, or waiting and
+    queued again after its approval (``Queue.resume``)."""
+    if _stopped_by_a_worker(run):
+        return True
+    return run.status == "waiting" and row.strategy == RESUME
 
 
 def default_owner() -> str:
@@ -148,7 +156,7 @@ class Worker:
                     handle.task.cancel()
                     await asyncio.wait({handle.task}, timeout=self.settings.lease_s)
                     raise
-            elif existing.status in _SETTLED and not _stopped_by_a_worker(existing):
+            elif existing.status in _SETTLED and not _continues(row, existing):
                 return existing.status, existing.error
             else:
                 self.queue.ledger.abandon(row.run_id)

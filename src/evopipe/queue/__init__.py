@@ -7,6 +7,7 @@ Tables come with frozen migrations in :mod:`evopipe.queue.migrations`; the appli
 from evopipe.queue.ledger import BudgetError, CostLedger, LedgerRow, TenantBudget
 from evopipe.queue.metered import MeteredSource, StepTracker, fixed_estimate
 from evopipe.queue.runqueue import (
+    RESUME,
     STRATEGIES,
     NewRun,
     QueueBusyError,
@@ -17,6 +18,7 @@ from evopipe.queue.runqueue import (
 )
 
 __all__ = [
+    "RESUME",
     "STRATEGIES",
     "BudgetError",
     "CostLedger",

@@ -45,6 +45,10 @@ class QueueBusyError(QueueError):
         self.run_id = run_id
 
 
+RESUME = "resume"
+"""The strategy of a row queued again after an approval: the worker resumes its run."""
+
+
 class QueueNotFoundError(QueueError):
     """No queued run has this id."""
 
@@ -292,6 +296,27 @@ class RunQueue:
                 update(q)
                 .where(self._mine(row))
                 .values(status="queued", lease_owner=None, lease_expires=None)
+            )
+        return bool(done.rowcount == 1)
+
+    def reopen(self, run_id: str) -> bool:
+        """Queue again a run that stopped waiting for an approval (its decision is now in the
+        journal), marked ``resume``: the worker that leases it resumes it, metered like any
+        queued run. False if the run is not a done row that ended ``waiting``."""
+        with self._tx() as conn:
+            done = conn.execute(
+                update(q)
+                .where(q.c.run_id == run_id, q.c.status == "done", q.c.outcome == "waiting")
+                .values(
+                    status="queued",
+                    strategy=RESUME,
+                    outcome=None,
+                    error=None,
+                    attempts=0,
+                    lease_owner=None,
+                    lease_expires=None,
+                    finished_at=None,
+                )
             )
         return bool(done.rowcount == 1)
 

@@ -88,7 +88,10 @@ async def decide(
     when it stops again)."""
     runs = _runs(request, principal)
     approve = decision == "approve"
-    return await runs.decide(run_id, body.step_id, approve=approve, comment=body.comment)
+    limit = server_state(request).options.wait_timeout_s
+    return await runs.decide(
+        run_id, body.step_id, approve=approve, comment=body.comment, timeout_s=limit
+    )
 
 
 @router.get(

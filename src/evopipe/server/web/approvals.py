@@ -35,13 +35,11 @@ async def decide(run_id: str, step_id: str, request: Request, user: SignedIn) ->
     reason = form.get("reason", "").strip() or None
     if reject and reason is None:
         raise EvopipeError("a rejection needs a reason")
-    web_state(request).spawn(
-        app.runs.approve(
-            run_id,
-            step_id,
-            reject=reject,
-            comment=reason,
-            decided_by=user.principal.key_id or "local",
+    decided_by = user.principal.key_id or "local"
+    if app.dashboard.queued(run_id):  # a worker continues it, metered for its tenant
+        app.queue.resume(run_id, step_id, reject=reject, comment=reason, decided_by=decided_by)
+    else:  # started outside the queue (``evopipe run``): continues here, as ``evopipe approve``
+        web_state(request).spawn(
+            app.runs.approve(run_id, step_id, reject=reject, comment=reason, decided_by=decided_by)
         )
-    )
     return RedirectResponse(f"/ui/runs/{run_id}", status_code=303)
