@@ -358,3 +358,36 @@ async def test_a_worker_shut_down_mid_run_gives_the_run_back_at_once(
     done = await app.queue.worker(settings=FAST).run_once()
     assert done is not None
     assert (done.run_id, done.outcome, done.attempts) == (held.run_id, "succeeded", 2)
+
+
+def test_one_tenants_backlog_does_not_hold_up_another_tenant(db_url: str, tmp_path: Path) -> None:
+    """Tenant a queues 300 runs, then tenant b queues 5: with one worker leasing and finishing
+    runs one after another, b's runs alternate with a's instead of waiting behind all 300."""
+    with App(Settings.load(tmp_path, db=db_url)) as app:
+        rq = app.queue.rq
+        for i in range(300):
+            rq.submit(NewRun(run_id=f"a{i:03d}", spec_json="{}", tenant="a"))
+        for i in range(5):
+            rq.submit(NewRun(run_id=f"b{i}", spec_json="{}", tenant="b"))
+        order = []
+        while (row := rq.lease("w", 60.0)) is not None:
+            order.append(row.run_id)
+            rq.release(row, "succeeded")
+    assert len(order) == len(set(order)) == 305
+    b_places = [i for i, run_id in enumerate(order) if run_id.startswith("b")]
+    assert b_places == [1, 3, 5, 7, 9], order[:12]
+    a_runs = [run_id for run_id in order if run_id.startswith("a")]
+    assert a_runs == sorted(a_runs)  # each tenant's own runs stay in order
+
+
+def test_a_tenant_with_runs_in_progress_yields_to_one_without(db_url: str, tmp_path: Path) -> None:
+    with App(Settings.load(tmp_path, db=db_url)) as app:
+        rq = app.queue.rq
+        for i in range(4):
+            rq.submit(NewRun(run_id=f"a{i}", spec_json="{}", tenant="a"))
+        held = [rq.lease("w1", 60.0), rq.lease("w2", 60.0)]  # a's first two, still running
+        rq.submit(NewRun(run_id="b0", spec_json="{}", tenant="b"))
+        nxt = rq.lease("w3", 60.0)
+    assert [r.run_id if r else None for r in held] == ["a0", "a1"]
+    assert nxt is not None
+    assert nxt.run_id == "b0"

@@ -149,6 +149,39 @@ def _eligible(now: float) -> Any:
     return and_(free, head)
 
 
+def _fair_pick(now: float) -> Any:
+    """The seq to lease next, fair between tenants: each tenant's oldest eligible row, the
+    tenant with the fewest runs in progress first, then the one served longest ago (the start
+    of its run before that head; never served: first), then the oldest. One tenant's thousand
+    queued runs so delay another's by at most a lease per worker, not a thousand."""
+    heads = (
+        select(q.c.tenant, func.min(q.c.seq).label("seq"))
+        .where(_eligible(now))
+        .group_by(q.c.tenant)
+        .subquery("heads")
+    )
+    busy = (
+        select(q.c.tenant, func.count().label("n"))
+        .where(q.c.status == "leased", q.c.lease_expires >= now)
+        .group_by(q.c.tenant)
+        .subquery("busy")
+    )
+    before = q.alias("before")
+    served = (
+        select(before.c.started_at)
+        .where(before.c.tenant == heads.c.tenant, before.c.seq < heads.c.seq)
+        .order_by(before.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(heads.c.seq)
+        .select_from(heads.outerjoin(busy, busy.c.tenant == heads.c.tenant))
+        .order_by(func.coalesce(busy.c.n, 0), func.coalesce(served, 0.0), heads.c.seq)
+        .limit(1)
+    )
+
+
 class RunQueue:
     """Queue operations on the store's connection (SQLite or PostgreSQL)."""
 
@@ -222,14 +255,19 @@ class RunQueue:
     # -- leasing -----------------------------------------------------------------------------
 
     def lease(self, owner: str, lease_s: float) -> QueueRow | None:
-        """Take the oldest eligible row for ``owner`` until ``now + lease_s`` (None: nothing
-        to do). ``attempts`` counts leases, so a re-lease after a crash shows ``attempts > 1``."""
+        """Take the next eligible row for ``owner`` until ``now + lease_s``, in the fair order
+        of :func:`_fair_pick` (None: nothing to do). ``attempts`` counts leases, so a re-lease
+        after a crash shows ``attempts > 1``. On PostgreSQL the chosen row is locked with SKIP
+        LOCKED; if another worker holds it, the oldest unlocked row is taken instead."""
         now = time.time()
-        pick = select(q.c.seq).where(_eligible(now)).order_by(q.c.seq).limit(1)
-        if self.postgres:
-            pick = pick.with_for_update(skip_locked=True, of=q)
         with self._tx() as conn:
-            seq = conn.execute(pick).scalar()
+            seq = conn.execute(_fair_pick(now)).scalar()
+            if seq is not None and self.postgres:
+                mine = select(q.c.seq).where(q.c.seq == seq, _eligible(now))
+                seq = conn.execute(mine.with_for_update(skip_locked=True, of=q)).scalar()
+                if seq is None:
+                    oldest = select(q.c.seq).where(_eligible(now)).order_by(q.c.seq).limit(1)
+                    seq = conn.execute(oldest.with_for_update(skip_locked=True, of=q)).scalar()
             if seq is None:
                 return None
             done = conn.execute(
