@@ -20,7 +20,14 @@ from evopipe.spec import Pipeline
 if TYPE_CHECKING:
     from evopipe.app.root import App
 
-__all__ = ["Certification", "Item", "Nursery", "NurseryConfig", "NurseryRequest"]
+__all__ = [
+    "Certification",
+    "Item",
+    "Nursery",
+    "NurseryConfig",
+    "NurseryRequest",
+    "read_demands",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,14 @@ class Nursery:
 
         factory = Factory(self.app.store, generate, gate if certify_with else None)
         return await factory.run(requests, on_item)
+
+    def demand(self, limit: int = 50) -> list[tuple[str, int]]:
+        """The requests the router could not serve, most asked first: ``evopipe factory run
+        --from-misses`` builds pipelines for them, and once one is registered the router finds
+        it (the factory's items are keyed by request, so a request is served once)."""
+        from evopipe.orchestrate import decisions
+
+        return decisions.misses(self.app.store, limit)
 
     def certifications(self, limit: int = 50) -> list[Certification]:
         return certifications(self.app.store, limit)

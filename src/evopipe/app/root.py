@@ -208,6 +208,10 @@ class App:
         ``Services`` is built): redacted subscribers, the genesis hook, this app's policy.
         Runs are journaled in :attr:`journal` (or ``journal``) unless ``journaled`` is False."""
         watchers = [*subscribers, *self._observers()]
+        if journaled:
+            from evopipe.app.failed_runs import FailedRunFiler
+
+            watchers.append(FailedRunFiler(self))
         bus = EventBus([RedactingSubscriber(s, self.redactor) for s in watchers])
         return Services(
             models=self.models(cache_policy),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from evopipe.app import EvopipeError
-from evopipe.app.nursery import Item, NurseryConfig, NurseryRequest
+from evopipe.app.nursery import Item, NurseryConfig, NurseryRequest, read_demands
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
 from evopipe.cli._session import add_group, echo_json_list, fail, open_app
 
@@ -50,21 +52,24 @@ def nursery_run_cmd(
 
 
 def factory_run_cmd(
-    file: Path = typer.Argument(..., help="Demand list: one request per line, or a YAML list."),
+    file: Path = typer.Argument(None, help="Demand list: one request per line, or a YAML list."),
+    from_misses: int = typer.Option(
+        0, "--from-misses", help="Also build for the N requests the router found nothing for."
+    ),
     model: str = typer.Option(None, "--model", help="Model generating the pipelines."),
     db: str | None = DB_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate and register a pipeline per request (run again to resume after a kill)."""
-
-    def show(item: Item, total: int) -> None:
-        if not as_json:
-            what = item.name or item.error or ""
-            typer.echo(f"[{item.index + 1}/{total}] {item.status:9} {what}")
-
     try:
         with open_app(db=db, model=model) as app:
-            items = asyncio.run(app.nursery.factory(file, model=model, on_item=show))
+            demands = read_demands_arg(file) + [r for r, _ in app.nursery.demand(from_misses)]
+            if not demands:
+                fail(EvopipeError("no demand: give a demand file or --from-misses N"))
+            with _Progress(quiet=as_json) as progress:
+                items = asyncio.run(
+                    app.nursery.factory(demands, model=model, on_item=progress.show)
+                )
     except EvopipeError as exc:
         fail(exc)
     if as_json:
@@ -78,10 +83,72 @@ def factory_run_cmd(
         raise typer.Exit(1)
 
 
+def read_demands_arg(file: Path | None) -> list[str]:
+    return read_demands(file) if file is not None else []
+
+
+class _Progress:
+    """A progress bar on a terminal (rich); a line per item otherwise (logs, pipes)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if not self.quiet and sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(
+                TextColumn("factory"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+            )
+            self.bar.__enter__()
+        return self
+
+    def show(self, item: Item, total: int) -> None:
+        what = item.name or item.error or ""
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("", total=total)
+            self.bar.update(self.task, advance=1, description=f"{item.status} {what}"[:60])
+        elif not self.quiet:
+            typer.echo(f"[{item.index + 1}/{total}] {item.status:9} {what}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def factory_demand_cmd(
+    limit: int = typer.Option(20, "--limit", help="How many requests."),
+    db: str | None = DB_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The requests the router found no pipeline for, most asked first (the factory's demand)."""
+    try:
+        with open_app(db=db) as app:
+            rows = app.nursery.demand(limit)
+    except EvopipeError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps([{"request": r, "asked": n} for r, n in rows], indent=2))
+        return
+    for request, asked in rows:
+        typer.echo(f"{asked:4}  {request}")
+    if not rows:
+        typer.echo("no unserved request (the router found a pipeline every time)")
+
+
 def register(app: typer.Typer) -> None:
     add_group(
         app, "nursery", "Certify pipelines in stages before release.", {"run": nursery_run_cmd}
     )
     add_group(
-        app, "factory", "Mass-produce pipelines from a demand list.", {"run": factory_run_cmd}
+        app,
+        "factory",
+        "Mass-produce pipelines from a demand list.",
+        {"run": factory_run_cmd, "demand": factory_demand_cmd},
     )

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import Transactional
@@ -40,3 +40,19 @@ def recent(store: Transactional, limit: int = 50) -> list[dict[str, Any]]:
     with store.begin() as conn:
         rows = conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
     return with_json(rows, "candidates_json", "trail")
+
+
+def misses(store: Transactional, limit: int = 50) -> list[tuple[str, int]]:
+    """Requests the router found no pipeline for, most asked first (then most recent), with
+    how often: the demand the factory has not served yet."""
+    d = t.route_decisions
+    asked = func.count().label("n")
+    query = (
+        select(d.c.request, asked)
+        .where(d.c.choice.is_(None))
+        .group_by(d.c.request)
+        .order_by(asked.desc(), func.max(d.c.id).desc())
+        .limit(limit)
+    )
+    with store.begin() as conn:
+        return [(str(r[0]), int(r[1])) for r in conn.execute(query).all()]
