@@ -233,3 +233,35 @@ async def test_a_promoted_champion_enters_the_pattern_db(tmp_path: Path) -> None
         assert stored.source_ref == f"registry:counter@v{decision.version}"
         assert stored.fitness is not None
         assert stored.fitness > 0.5
+
+
+async def test_the_scout_reads_the_innovation_gallery(tmp_path: Path) -> None:
+    """A structure an earlier run put in the gallery is known to the scout (re-finding it is
+    not novel), and the loop's memory hands the gallery's specs to it."""
+    import random
+
+    from evopipe.app.schema import open_store
+    from evopipe.evolve.ecosystem import MemoryRecorder
+    from evopipe.evolve.genome import candidate_id
+    from evopipe.evolve.operators import OPERATORS
+    from evopipe.evolve.operators.base import OperatorContext
+    from evopipe.evolve.operators.scout import novelty
+    from evopipe.evolve.repository import EvolutionRepository
+
+    seed = seed_pipeline()
+    tooled = await tool_variant(seed)
+    from_gallery = await OPERATORS["scout"].apply(
+        seed, OperatorContext(random.Random(0), gallery=[tooled])
+    )
+    blind = await OPERATORS["scout"].apply(seed, OperatorContext(random.Random(0)))
+    assert from_gallery is not None
+    assert blind is not None
+    assert novelty(from_gallery, [seed, tooled]) >= novelty(blind, [seed, tooled])
+    assert novelty(from_gallery, [seed, tooled]) > 0
+
+    with open_store(str(tmp_path / "g.db"), environ={}) as store:
+        memory = MemoryRecorder(store)
+        cid = candidate_id(tooled)
+        EvolutionRepository(store).put_spec(cid, tooled)
+        memory.improved("evo_x", tooled, cid, ["insert_tool"], [candidate_id(seed)], 0.5)
+        assert memory.innovations() == [tooled]

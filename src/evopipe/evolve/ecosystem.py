@@ -9,6 +9,7 @@ that served a similar task and fit the seed's interface, to start a population f
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from evopipe.memory.failures import FailureMuseum
 from evopipe.memory.innovations import Gallery
 from evopipe.memory.patterns import PatternDB, task_of
 from evopipe.spec import Pipeline
+from evopipe.spec.errors import EvopipeError
 
 LESSON_OPERATORS = frozenset({"reflect"})
 
@@ -68,6 +70,17 @@ class MemoryRecorder:
             lineage=parents,
             fitness_gain=gain,
         )
+
+    def innovations(self, limit: int = 8) -> list[Pipeline]:
+        """The specs of the gallery's latest innovations (those still stored)."""
+        from evopipe.evolve.repository import EvolutionRepository
+
+        repo = EvolutionRepository(self.gallery.store)
+        found = []
+        for entry in self.gallery.entries(limit):
+            with contextlib.suppress(EvopipeError):
+                found.append(repo.get_spec(entry.candidate_id))
+        return found
 
     def lessons(self, inner: OperatorRunner) -> OperatorRunner:
         """``inner`` with the museum's lesson added to the failures ``reflect`` is shown."""

@@ -88,6 +88,7 @@ class Evolution:
         self.operators = operator_table(config, operators)
         self.repo = repo
         self.memory = memory
+        self._innovations: list[Pipeline] | None = None
         self.from_memory = tuple(from_memory)
         self.donors = tuple(donors)
         if memory is not None and run_operator is not None:
@@ -250,6 +251,12 @@ class Evolution:
         start = ((gen - 1) * self.config.offspring + slot) % len(ops)
         return ops[start:] + ops[:start]
 
+    def _gallery(self) -> list[Pipeline]:
+        """The innovation gallery's latest specs (the scout's known structures); read once."""
+        if self._innovations is None:
+            self._innovations = self.memory.innovations() if self.memory is not None else []
+        return self._innovations
+
     async def _try(
         self, name: str, parent: str, population: list[str], rng: random.Random
     ) -> tuple[str, Pipeline | None, tuple[str, ...]]:
@@ -264,6 +271,7 @@ class Evolution:
             others=others,
             models=self.config.models,
             run_operator=self.runner if self.runner.inner is not None else None,
+            gallery=self._gallery() if name == "scout" else (),
         )
         try:
             child = await op.apply(self.specs[parent], ctx)

@@ -42,6 +42,9 @@ class OperatorContext:
     models: Sequence[str] = ()
     """Model ids a model switch may choose from."""
     run_operator: OperatorRunner | None = None
+    gallery: Sequence[Pipeline] = ()
+    """Innovations of earlier runs (the innovation gallery): structures already discovered,
+    which the scout measures novelty against and explores from."""
     partners: list[Pipeline] = field(default_factory=list)
     """Filled by the operator: the other candidates it took material from (crossover,
     transplant). The loop records them as the child's further parents."""

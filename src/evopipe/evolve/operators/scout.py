@@ -3,6 +3,10 @@ the offspring whose shape is farthest from the parent and the other candidates (
 structural distance to its nearest neighbour, :func:`evopipe.memory.innovations.
 structural_distance`). Selection then keeps it only if its fitness earns a place on the front,
 so a run rewards structural distance and fitness together.
+
+The scout reads the innovation gallery (``OperatorContext.gallery``): structures earlier runs
+discovered count as known, so re-finding one is not novel, and their specs are material the
+explorers may transplant from — a new run starts from what the ecosystem already found.
 """
 
 from __future__ import annotations
@@ -36,12 +40,12 @@ async def explore(
     """Every explorer's offspring with its novelty and the partners it drew from."""
     from evopipe.evolve.operators import OPERATORS  # the table this operator is part of
 
-    known = [parent, *ctx.others]
+    known = [parent, *ctx.others, *ctx.gallery]
     found: list[tuple[float, Pipeline, list[Pipeline]]] = []
     for name in EXPLORERS:
         trial = OperatorContext(
             rng=random.Random(f"{ctx.rng.random()}:{name}"),
-            others=ctx.others,
+            others=[*ctx.others, *ctx.gallery],
             models=ctx.models,
             run_operator=ctx.run_operator,
         )
