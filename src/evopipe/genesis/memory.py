@@ -31,12 +31,12 @@ def as_pattern(stored: StoredPattern) -> Pattern:
     )
 
 
-def memory_patterns(store: Any, request: str, k: int = 5) -> list[Pattern]:
+def memory_patterns(store: Any, request: str, k: int = 5, *, embedder: Any = None) -> list[Pattern]:
     """The ``k`` stored pipelines most similar to ``request`` as patterns (none without a
-    store or when nothing matches)."""
+    store or when nothing matches); ``embedder`` adds meaning to the full-text search."""
     if store is None:
         return []
-    return [as_pattern(p) for p, _ in PatternDB(store).search(request, k)]
+    return [as_pattern(p) for p, _ in PatternDB(store, embedder).search(request, k)]
 
 
 def _words(text: str) -> set[str]:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import insert, select, update
 
 from evopipe.memory import tables as t
+from evopipe.memory.embeddings import Embedder, cosine
 from evopipe.memory.textindex import TextIndex
 from evopipe.spec import Pipeline, spec_hash, to_yaml
 from evopipe.spec.canonical import spec_from_json, spec_to_json
@@ -88,8 +89,14 @@ def task_of(pipeline: Pipeline) -> str:
     return text or pipeline.description or pipeline.name
 
 
+MEANING_WEIGHT = 0.5
+"""With an embedder, the share of meaning (cosine) in a pattern's score; the rest is BM25,
+scaled by the best BM25 score of the query."""
+
+
 class PatternDB:
-    def __init__(self, store: Transactional) -> None:
+    def __init__(self, store: Transactional, embedder: Embedder | None = None) -> None:
+        self.embedder = embedder
         self.store = store
 
     def add(
@@ -165,10 +172,45 @@ class PatternDB:
         return _pattern(rows[0])
 
     def search(self, text: str, k: int = 5) -> list[tuple[StoredPattern, float]]:
-        """The ``k`` stored patterns most similar to ``text`` (BM25), best first."""
+        """The ``k`` stored patterns most similar to ``text``, best first: BM25 over the
+        name, task, kinds and prompts; with an embedder, BM25 and meaning together (a pattern
+        that shares no word with the request can still be found by what it means)."""
         entries = self.entries(limit=10_000)
         if not entries:
             return []
+        lexical = self._lexical(entries, text, max(k, 3 * k if self.embedder else k))
+        if self.embedder is None:
+            return lexical[:k]
+        return self._hybrid(entries, text, lexical, k)
+
+    def _hybrid(
+        self,
+        entries: list[StoredPattern],
+        text: str,
+        lexical: list[tuple[StoredPattern, float]],
+        k: int,
+    ) -> list[tuple[StoredPattern, float]]:
+        assert self.embedder is not None
+        docs = [
+            f"{e.name.replace('-', ' ')}: {e.task}. {e.spec.description or ''}" for e in entries
+        ]
+        query, *vectors = self.embedder.embed([text, *docs])
+        best = max((s for _, s in lexical), default=0.0) or 1.0
+        bm25 = {e.pattern_id: s / best for e, s in lexical}
+        scored = [
+            (
+                e,
+                MEANING_WEIGHT * max(0.0, cosine(query, v))
+                + (1 - MEANING_WEIGHT) * bm25.get(e.pattern_id, 0.0),
+            )
+            for e, v in zip(entries, vectors, strict=True)
+        ]
+        scored.sort(key=lambda pair: -pair[1])
+        return scored[:k]
+
+    def _lexical(
+        self, entries: list[StoredPattern], text: str, k: int
+    ) -> list[tuple[StoredPattern, float]]:
         docs = [
             (
                 e.name.replace("-", " "),
