@@ -106,3 +106,23 @@ async def test_rule_and_keyword_stages_decide_fast() -> None:
         times.append(time.perf_counter() - started)
     times.sort()
     assert times[int(len(times) * 0.95)] < 0.010
+
+
+async def test_the_model_chooser_reads_an_answer_that_breaks_its_schema() -> None:
+    """A small model may answer a confidence of 10 out of 1: the schema check refuses it, and
+    the chooser still reads the choice (confidence clamped) instead of failing the route."""
+    from evopipe.models.base import InvalidOutputError, ModelRequest
+    from evopipe.models.testing import FunctionModel
+    from evopipe.orchestrate.intent import ModelChooser
+
+    def answer(_request: ModelRequest) -> str:
+        raw = '{"choice": "bug-triage", "confidence": 10}'
+        raise InvalidOutputError("confidence: 10 is greater than the maximum of 1", raw=raw)
+
+    chooser = ModelChooser(FunctionModel(answer))
+    assert await chooser.choose("the app crashes", CANDIDATES) == ("bug-triage", 1.0)
+
+    def garbage(_request: ModelRequest) -> str:
+        raise InvalidOutputError("not JSON", raw="I think bug triage")
+
+    assert await ModelChooser(FunctionModel(garbage)).choose("x", CANDIDATES) == (None, 0.0)

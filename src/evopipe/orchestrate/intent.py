@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from evopipe.models.base import Message, Model, ModelRequest
+from evopipe.models.base import InvalidOutputError, Message, Model, ModelRequest
 from evopipe.orchestrate.routing import Candidate
 
 _SYSTEM = (
@@ -46,8 +46,12 @@ class ModelChooser:
             output_schema=schema,
             max_tokens=64,
         )
-        response = await self.model.complete(request)
-        data = response.data if isinstance(response.data, dict) else _parse(response.text)
+        try:
+            response = await self.model.complete(request)
+        except InvalidOutputError as exc:  # e.g. a confidence of 10 out of 1: read what it said
+            data = _parse(exc.raw)
+        else:
+            data = response.data if isinstance(response.data, dict) else _parse(response.text)
         choice = data.get("choice")
         try:
             confidence = max(0.0, min(1.0, float(data.get("confidence", 0.0))))
