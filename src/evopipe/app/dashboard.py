@@ -96,17 +96,28 @@ class Dashboard:
         with self.app.store.begin() as conn:
             return [dict(r._mapping) for r in conn.execute(text(sql), params or {})]
 
+    def _runs(
+        self, columns: str, f: RunFilter, *, cursor: str | None = None, tail: str = "", **more: Any
+    ) -> list[dict[str, Any]]:
+        """Rows of ``runs`` (alias ``r``, with its ``tenant``) that pass ``f``."""
+        where, params = _where(f, cursor)
+        return self._all(
+            f"SELECT {columns}, {_TENANT} AS tenant FROM runs r "
+            f"LEFT JOIN run_queue q ON q.run_id = r.run_id{where} {tail}",
+            {**params, **more},
+        )
+
     # -- runs --------------------------------------------------------------------------------
 
     def runs(self, f: RunFilter, *, limit: int = 50, cursor: str | None = None) -> RunRows:
         """One page of runs, newest first; ``next_cursor`` continues after its last row."""
-        where, params = _where(f, cursor)
-        rows = self._all(
-            "SELECT r.run_id, r.pipeline_name, r.status, r.error, r.usage_json, r.created_at, "
-            f"r.finished_at, {_TENANT} AS tenant FROM runs r "
-            f"LEFT JOIN run_queue q ON q.run_id = r.run_id{where} "
-            "ORDER BY r.created_at DESC, r.run_id DESC LIMIT :limit",
-            {**params, "limit": limit + 1},
+        rows = self._runs(
+            "r.run_id, r.pipeline_name, r.status, r.error, r.usage_json, r.created_at, "
+            "r.finished_at",
+            f,
+            cursor=cursor,
+            tail="ORDER BY r.created_at DESC, r.run_id DESC LIMIT :limit",
+            limit=limit + 1,
         )
         for row in rows:
             row["usage"] = _loads(row.pop("usage_json")) or {}
@@ -136,13 +147,10 @@ class Dashboard:
 
     def waiting(self, tenant: str | None) -> list[dict[str, Any]]:
         """Steps waiting for a decision, across this tenant's runs (all tenants: ``None``)."""
-        f = RunFilter(status="waiting", tenant=tenant)
-        where, params = _where(f, None)
-        rows = self._all(
-            "SELECT r.run_id, r.pipeline_name, r.created_at, r.updated_at, "
-            f"{_TENANT} AS tenant FROM runs r LEFT JOIN run_queue q ON q.run_id = r.run_id"
-            f"{where} ORDER BY r.updated_at DESC LIMIT 200",
-            params,
+        rows = self._runs(
+            "r.run_id, r.pipeline_name, r.created_at, r.updated_at",
+            RunFilter(status="waiting", tenant=tenant),
+            tail="ORDER BY r.updated_at DESC LIMIT 200",
         )
         out = []
         for row in rows:
@@ -204,13 +212,7 @@ class Dashboard:
         """Spend from the runs' usage (every run, queued or not) grouped four ways."""
         since = time.time() - days * 86400
         f = RunFilter(tenant=tenant, since=since)
-        where, params = _where(f, None)
-        rows = self._all(
-            "SELECT r.pipeline_name, r.usage_json, r.created_at, "
-            f"{_TENANT} AS tenant FROM runs r LEFT JOIN run_queue q ON q.run_id = r.run_id"
-            f"{where}",
-            params,
-        )
+        rows = self._runs("r.pipeline_name, r.usage_json, r.created_at", f)
         groups: dict[str, dict[str, dict[str, float]]] = {
             "tenant": {},
             "pipeline": {},
@@ -226,6 +228,7 @@ class Dashboard:
                 ("day", day),
             ):
                 _add(groups[group], key, usage)
+        where, params = _where(f, None)
         for row in self._all(
             "SELECT e.payload FROM events e JOIN runs r ON r.run_id = e.run_id "
             f"LEFT JOIN run_queue q ON q.run_id = r.run_id{where} AND e.type = 'model_call'",
