@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -232,12 +233,15 @@ def test_concurrent_leases_never_hand_out_a_row_twice(db_url: str, tmp_path: Pat
                 NewRun(run_id=f"r{i:03d}", spec_json="{}", key=f"k{i % 7}" if i % 2 else None)
             )
     taken: list[tuple[str, str]] = []
+    start = threading.Barrier(8)  # all connected before any leases: the race is real
 
     def lease_all(owner: str) -> None:
         with App(Settings.load(tmp_path, db=db_url)) as mine:
             queue = RunQueue(mine.store)
+            start.wait(60)
             while (row := queue.lease(owner, 60.0)) is not None:
                 taken.append((row.run_id, owner))
+                time.sleep(0.002)  # the run's work: the others get to the queue meanwhile
                 queue.release(row, "succeeded")
 
     threads = [threading.Thread(target=lease_all, args=(f"w{n}",)) for n in range(8)]

@@ -40,7 +40,7 @@ LIVE: list[Table] = [
         nursery_tables,
         auth_tables,
     )
-    for table in module.metadata.sorted_tables
+    for table in module.schema.metadata.sorted_tables
 ]
 AREAS_ABOVE_THE_STORE = (
     *("genesis", "evaluate", "evolve", "orchestrate", "queue", "memory", "nursery", "auth"),

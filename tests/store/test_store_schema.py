@@ -103,9 +103,9 @@ def test_core_schema_is_pinned(tmp_path: Path) -> None:
 
 def test_tables_module_matches_the_pin() -> None:
     """``tables.py`` and the pin agree, so editing one without the other fails here."""
-    assert set(PINNED) == {t.name for t in tables.metadata.sorted_tables}
+    assert set(PINNED) == {t.name for t in tables.schema.metadata.sorted_tables}
     engine = create_engine("sqlite://")
-    for table in tables.metadata.sorted_tables:
+    for table in tables.schema.metadata.sorted_tables:
         got = [
             (c.name, c.type.compile(dialect=engine.dialect), bool(c.nullable))
             for c in table.columns

@@ -9,39 +9,36 @@ Changing a table here needs a new migration (the drift test in ``tests/store`` f
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, MetaData, String, Table
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String(32), primary_key=True),
-    Column("tenant", String(100), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("secret_hash", String(256), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("revoked_at", Float, nullable=True),
-    Index("ix_api_keys_tenant", "tenant"),
-)
+api_keys = schema.table("""
+    api_keys
+    key_id       str(32)   key
+    tenant       str(100)
+    role         str(16)
+    name         str(200)
+    secret_hash  str(256)
+    created_at   float
+    revoked_at   float     null
+    index ix_api_keys_tenant (tenant)
+""")
 
-auth_secrets = Table(
-    "auth_secrets",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", String(256), nullable=False),
-    Column("created_at", Float, nullable=False),
-)
+auth_secrets = schema.table("""
+    auth_secrets
+    name        str(64)   key
+    value       str(256)
+    created_at  float
+""")
 
-tenant_resources = Table(
-    "tenant_resources",
-    metadata,
-    Column("kind", String(32), primary_key=True),
-    Column("resource_id", String(200), primary_key=True),
-    Column("tenant", String(100), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_tenant_resources_tenant", "tenant", "kind"),
-)
+tenant_resources = schema.table("""
+    tenant_resources
+    kind         str(32)   key
+    resource_id  str(200)  key
+    tenant       str(100)
+    created_at   float
+    index ix_tenant_resources_tenant (tenant, kind)
+""")
 
 ALL = (api_keys, auth_secrets, tenant_resources)

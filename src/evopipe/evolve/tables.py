@@ -8,81 +8,75 @@ Changing a table here needs a new migration (the drift test in ``tests/store`` f
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-evo_runs = Table(
-    "evo_runs",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("pipeline_name", String(200), nullable=False),
-    Column("seed_id", String(128), nullable=False),
-    Column("config_json", Text, nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("summary_json", Text, nullable=True),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+evo_runs = schema.table("""
+    evo_runs
+    run_id         str(64)   key
+    pipeline_name  str(200)
+    seed_id        str(128)
+    config_json    text
+    status         str(32)
+    summary_json   text      null
+    created_at     float
+    updated_at     float
+""")
 
-evo_specs = Table(
-    "evo_specs",
-    metadata,
-    Column("candidate_id", String(128), primary_key=True),
-    Column("spec_json", Text, nullable=False),
-    Column("traits_json", Text, nullable=False),
-)
+evo_specs = schema.table("""
+    evo_specs
+    candidate_id  str(128)  key
+    spec_json     text
+    traits_json   text
+""")
 
-evo_evaluations = Table(
-    "evo_evaluations",
-    metadata,
-    Column("candidate_id", String(128), primary_key=True),
-    Column("dataset_key", String(128), primary_key=True),
-    Column("split", String(32), primary_key=True),
-    Column("record_json", Text, nullable=False),
-    Column("calls", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
+evo_evaluations = schema.table("""
+    evo_evaluations
+    candidate_id  str(128)  key
+    dataset_key   str(128)  key
+    split         str(32)   key
+    record_json   text
+    calls         int
+    cost_usd      float
+    created_at    float
+""")
 
-evo_members = Table(
-    "evo_members",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("candidate_id", String(128), primary_key=True),
-    Column("seq", Integer, nullable=False),
-    Column("generation", Integer, nullable=False),
-    Column("parents_json", Text, nullable=False),
-    Column("operators_json", Text, nullable=False),
-    Column("diff", Text, nullable=False),
-    Column("status", String(32), nullable=False),
-    Index("ix_evo_members_run_seq", "run_id", "seq"),
-)
+evo_members = schema.table("""
+    evo_members
+    run_id          str(64)   key
+    candidate_id    str(128)  key
+    seq             int
+    generation      int
+    parents_json    text
+    operators_json  text
+    diff            text
+    status          str(32)
+    index ix_evo_members_run_seq (run_id, seq)
+""")
 
-evo_proposals = Table(
-    "evo_proposals",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("generation", Integer, primary_key=True),
-    Column("slot", Integer, primary_key=True),
-    Column("operator", String(64), nullable=False),
-    Column("parents_json", Text, nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("child_id", String(128), nullable=True),
-    Column("spec_json", Text, nullable=True),
-    Column("feedback_id", String(128), nullable=True),
-    Column("calls", Integer, nullable=False, default=0),
-    Column("cost_usd", Float, nullable=False, default=0.0),
-)
+evo_proposals = schema.table("""
+    evo_proposals
+    run_id        str(64)   key
+    generation    int       key
+    slot          int       key
+    operator      str(64)
+    parents_json  text
+    outcome       str(32)
+    child_id      str(128)  null
+    spec_json     text      null
+    feedback_id   str(128)  null
+    calls         int       default=0
+    cost_usd      float     default=0.0
+""")
 
-evo_state = Table(
-    "evo_state",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("generation", Integer, primary_key=True),
-    Column("population_json", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
+evo_state = schema.table("""
+    evo_state
+    run_id           str(64)  key
+    generation       int      key
+    population_json  text
+    created_at       float
+""")
 
 EVOLUTION_TABLES = (
     evo_runs,

@@ -6,44 +6,42 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-generations = Table(
-    "generations",
-    metadata,
-    Column("generation_id", String(32), primary_key=True),
-    Column("request", Text, nullable=False),
-    Column("model", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("name", String(100), nullable=True),
-    Column("spec_yaml", Text, nullable=True),
-    Column("spec_hash", String(64), nullable=True),
-    Column("rounds", Integer, nullable=False),
-    Column("first_try_valid", Integer, nullable=False),
-    Column("source", String(16), nullable=True),
-    Column("pattern", String(100), nullable=True),
-    Column("error", Text, nullable=True),
-    Column("duration_s", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_generations_created", "created_at"),
-)
+generations = schema.table("""
+    generations
+    generation_id    str(32)   key
+    request          text
+    model            str(200)
+    status           str(16)
+    name             str(100)  null
+    spec_yaml        text      null
+    spec_hash        str(64)   null
+    rounds           int
+    first_try_valid  int
+    source           str(16)   null
+    pattern          str(100)  null
+    error            text      null
+    duration_s       float
+    created_at       float
+    index ix_generations_created (created_at)
+""")
 
-generation_rounds = Table(
-    "generation_rounds",
-    metadata,
-    Column("generation_id", String(32), primary_key=True),
-    Column("number", Integer, primary_key=True),
-    Column("source", String(16), nullable=False),
-    Column("valid", Integer, nullable=False),
-    Column("draft_json", Text, nullable=True),
-    Column("repaired_json", Text, nullable=True),
-    Column("repairs_json", Text, nullable=False),
-    Column("first_diagnostics_json", Text, nullable=False),
-    Column("diagnostics_json", Text, nullable=False),
-    Column("error", Text, nullable=True),
-    Column("duration_s", Float, nullable=False),
-)
+generation_rounds = schema.table("""
+    generation_rounds
+    generation_id           str(32)  key
+    number                  int      key
+    source                  str(16)
+    valid                   int
+    draft_json              text     null
+    repaired_json           text     null
+    repairs_json            text
+    first_diagnostics_json  text
+    diagnostics_json        text
+    error                   text     null
+    duration_s              float
+""")
 
 GENERATION_TABLES = (generations, generation_rounds)

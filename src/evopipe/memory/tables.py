@@ -9,51 +9,48 @@ structures that improved fitness for the first time, with the lineage that found
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-memory_patterns = Table(
-    "memory_patterns",
-    metadata,
-    Column("pattern_id", String(64), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("origin", String(16), nullable=False),
-    Column("task", Text, nullable=False),
-    Column("spec_json", Text, nullable=False),
-    Column("kinds", Text, nullable=False),
-    Column("n_steps", Integer, nullable=False),
-    Column("fitness", Float, nullable=True),
-    Column("source_ref", String(200), nullable=False),
-    Column("reuse_count", Integer, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_memory_patterns_name", "name"),
-)
+memory_patterns = schema.table("""
+    memory_patterns
+    pattern_id   str(64)   key
+    name         str(100)
+    origin       str(16)
+    task         text
+    spec_json    text
+    kinds        text
+    n_steps      int
+    fitness      float     null
+    source_ref   str(200)
+    reuse_count  int
+    created_at   float
+    index ix_memory_patterns_name (name)
+""")
 
-memory_failures = Table(
-    "memory_failures",
-    metadata,
-    Column("failure_id", String(32), primary_key=True),
-    Column("cause", String(32), nullable=False),
-    Column("origin", String(32), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("message", Text, nullable=False),
-    Column("example_json", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_memory_failures_cause", "cause"),
-)
+memory_failures = schema.table("""
+    memory_failures
+    failure_id    str(32)   key
+    cause         str(32)
+    origin        str(32)
+    subject       str(200)
+    message       text
+    example_json  text
+    created_at    float
+    index ix_memory_failures_cause (cause)
+""")
 
-memory_innovations = Table(
-    "memory_innovations",
-    metadata,
-    Column("signature", String(64), primary_key=True),
-    Column("structure", Text, nullable=False),
-    Column("candidate_id", String(64), nullable=False),
-    Column("run_id", String(64), nullable=False),
-    Column("operators", Text, nullable=False),
-    Column("lineage_json", Text, nullable=False),
-    Column("fitness_gain", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
+memory_innovations = schema.table("""
+    memory_innovations
+    signature     str(64)  key
+    structure     text
+    candidate_id  str(64)
+    run_id        str(64)
+    operators     text
+    lineage_json  text
+    fitness_gain  float
+    created_at    float
+""")
 
 MEMORY_TABLES = (memory_patterns, memory_failures, memory_innovations)

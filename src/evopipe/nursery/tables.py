@@ -8,34 +8,32 @@ resumes where it stopped).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-nursery_certifications = Table(
-    "nursery_certifications",
-    metadata,
-    Column("cert_id", String(32), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("candidate_id", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("stages_json", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_nursery_certifications_candidate", "candidate_id"),
-)
+nursery_certifications = schema.table("""
+    nursery_certifications
+    cert_id       str(32)   key
+    name          str(100)
+    candidate_id  str(64)
+    status        str(16)
+    stages_json   text
+    created_at    float
+    index ix_nursery_certifications_candidate (candidate_id)
+""")
 
-factory_items = Table(
-    "factory_items",
-    metadata,
-    Column("batch_id", String(64), primary_key=True),
-    Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("request", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("name", String(100), nullable=True),
-    Column("candidate_id", String(64), nullable=True),
-    Column("version", Integer, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("updated_at", Float, nullable=False),
-)
+factory_items = schema.table("""
+    factory_items
+    batch_id      str(64)   key
+    idx           int       key
+    request       text
+    status        str(16)
+    name          str(100)  null
+    candidate_id  str(64)   null
+    version       int       null
+    error         text      null
+    updated_at    float
+""")
 
 NURSERY_TABLES = (nursery_certifications, factory_items)

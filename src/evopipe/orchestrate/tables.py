@@ -11,173 +11,159 @@ canaries and their observed outcomes. Changing a table here needs a new migratio
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-registry_versions = Table(
-    "registry_versions",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("candidate_id", String(128), nullable=False),
-    Column("spec_json", Text, nullable=False),
-    Column("evidence_json", Text, nullable=False),
-    Column("approved_by", String(200), nullable=True),
-    Column("created_at", Float, nullable=False),
-)
+registry_versions = schema.table("""
+    registry_versions
+    name           str(200)  key
+    version        int       key
+    candidate_id   str(128)
+    spec_json      text
+    evidence_json  text
+    approved_by    str(200)  null
+    created_at     float
+""")
 
-registry_champions = Table(
-    "registry_champions",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+registry_champions = schema.table("""
+    registry_champions
+    name        str(200)  key
+    version     int
+    updated_at  float
+""")
 
-registry_events = Table(
-    "registry_events",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("action", String(32), nullable=False),
-    Column("from_version", Integer, nullable=True),
-    Column("to_version", Integer, nullable=True),
-    Column("at", Float, nullable=False),
-)
+registry_events = schema.table("""
+    registry_events
+    name          str(200)  key
+    seq           int       key
+    action        str(32)
+    from_version  int       null
+    to_version    int       null
+    at            float
+""")
 
-registry_aliases = Table(
-    "registry_aliases",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("alias", String(100), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+registry_aliases = schema.table("""
+    registry_aliases
+    name        str(200)  key
+    alias       str(100)  key
+    version     int
+    updated_at  float
+""")
 
-registry_tags = Table(
-    "registry_tags",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("tag", String(100), primary_key=True),
-)
+registry_tags = schema.table("""
+    registry_tags
+    name     str(200)  key
+    version  int       key
+    tag      str(100)  key
+""")
 
-registry_changes = Table(
-    "registry_changes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("before_json", Text, nullable=True),
-    Column("after_json", Text, nullable=True),
-    Column("reason", Text, nullable=False),
-    Column("at", Float, nullable=False),
-    Column("undone_by", Integer, nullable=True),
-    Index("ix_registry_changes_name", "name"),
-)
+registry_changes = schema.table("""
+    registry_changes
+    id           int       key auto
+    name         str(200)
+    action       str(32)
+    subject      str(200)
+    before_json  text      null
+    after_json   text      null
+    reason       text
+    at           float
+    undone_by    int       null
+    index ix_registry_changes_name (name)
+""")
 
-route_decisions = Table(
-    "route_decisions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request", Text, nullable=False),
-    Column("stage", String(32), nullable=False),
-    Column("choice", String(200), nullable=True),
-    Column("version", Integer, nullable=True),
-    Column("score", Float, nullable=True),
-    Column("threshold", Float, nullable=True),
-    Column("reason", Text, nullable=False),
-    Column("candidates_json", Text, nullable=False),
-    Column("at", Float, nullable=False),
-)
+route_decisions = schema.table("""
+    route_decisions
+    id               int       key auto
+    request          text
+    stage            str(32)
+    choice           str(200)  null
+    version          int       null
+    score            float     null
+    threshold        float     null
+    reason           text
+    candidates_json  text
+    at               float
+""")
 
-chain_runs = Table(
-    "chain_runs",
-    metadata,
-    Column("chain_id", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("path", Text, nullable=False),
-    Column("inputs_json", Text, nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+chain_runs = schema.table("""
+    chain_runs
+    chain_id     str(64)   key
+    name         str(200)
+    path         text
+    inputs_json  text
+    status       str(32)
+    created_at   float
+    updated_at   float
+""")
 
-chain_events = Table(
-    "chain_events",
-    metadata,
-    Column("chain_id", String(64), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("stage", String(100), nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("run_id", String(64), nullable=True),
-    Column("data_json", Text, nullable=False),
-    Column("at", Float, nullable=False),
-)
+chain_events = schema.table("""
+    chain_events
+    chain_id   str(64)   key
+    seq        int       key
+    stage      str(100)
+    action     str(32)
+    run_id     str(64)   null
+    data_json  text
+    at         float
+""")
 
-schedules = Table(
-    "schedules",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("cron", String(100), nullable=False),
-    Column("tz", String(64), nullable=False),
-    Column("target", Text, nullable=False),
-    Column("inputs_json", Text, nullable=False),
-    Column("missed", String(16), nullable=False),
-    Column("max_catchup", Integer, nullable=False),
-    Column("catchup_window_s", Float, nullable=False),
-    Column("overlap", String(16), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("checked_until", Float, nullable=False),
-)
+schedules = schema.table("""
+    schedules
+    name              str(200)  key
+    cron              str(100)
+    tz                str(64)
+    target            text
+    inputs_json       text
+    missed            str(16)
+    max_catchup       int
+    catchup_window_s  float
+    overlap           str(16)
+    created_at        float
+    checked_until     float
+""")
 
-schedule_fires = Table(
-    "schedule_fires",
-    metadata,
-    Column("schedule", String(200), primary_key=True),
-    Column("nominal", Integer, primary_key=True, autoincrement=False),
-    Column("status", String(16), nullable=False),
-    Column("claimed_by", String(100), nullable=False),
-    Column("fired_at", Float, nullable=False),
-    Column("run_id", String(64), nullable=True),
-    Column("finished_at", Float, nullable=True),
-)
+schedule_fires = schema.table("""
+    schedule_fires
+    schedule     str(200)  key
+    nominal      int       key
+    status       str(16)
+    claimed_by   str(100)
+    fired_at     float
+    run_id       str(64)   null
+    finished_at  float     null
+""")
 
-concurrency_leases = Table(
-    "concurrency_leases",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("slot", Integer, primary_key=True, autoincrement=False),
-    Column("holder", String(200), nullable=False),
-    Column("expires_at", Float, nullable=False),
-)
+concurrency_leases = schema.table("""
+    concurrency_leases
+    key         str(200)  key
+    slot        int       key
+    holder      str(200)
+    expires_at  float
+""")
 
-canaries = Table(
-    "canaries",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("challenger", Integer, nullable=False),
-    Column("share", Float, nullable=False),
-    Column("max_error_rate", Float, nullable=False),
-    Column("min_fitness", Float, nullable=True),
-    Column("min_requests", Integer, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("updated_at", Float, nullable=False),
-)
+canaries = schema.table("""
+    canaries
+    name            str(200)  key
+    challenger      int
+    share           float
+    max_error_rate  float
+    min_fitness     float     null
+    min_requests    int
+    state           str(16)
+    reason          text      null
+    updated_at      float
+""")
 
-canary_outcomes = Table(
-    "canary_outcomes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("ok", Integer, nullable=False),
-    Column("fitness", Float, nullable=True),
-    Column("at", Float, nullable=False),
-    Index("ix_canary_outcomes_name", "name", "version"),
-)
+canary_outcomes = schema.table("""
+    canary_outcomes
+    id       int       key auto
+    name     str(200)
+    version  int
+    ok       int
+    fitness  float     null
+    at       float
+    index ix_canary_outcomes_name (name, version)
+""")
 
 REGISTRY_TABLES = (registry_versions, registry_champions, registry_events)

@@ -7,68 +7,65 @@ table here needs a new migration (the drift test in ``tests/store`` fails otherw
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-run_queue = Table(
-    "run_queue",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), nullable=False),
-    Column("tenant", String(200), nullable=False),
-    Column("thread_key", String(200), nullable=True),
-    Column("strategy", String(16), nullable=False),
-    Column("target", Text, nullable=True),
-    Column("spec_json", Text, nullable=False),
-    Column("inputs_json", Text, nullable=False),
-    Column("model", String(200), nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("outcome", String(32), nullable=True),
-    Column("error", Text, nullable=True),
-    Column("lease_owner", String(200), nullable=True),
-    Column("lease_expires", Float, nullable=True),
-    Column("heartbeat_at", Float, nullable=True),
-    Column("attempts", Integer, nullable=False),
-    Column("cancel_requested", Boolean, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("started_at", Float, nullable=True),
-    Column("finished_at", Float, nullable=True),
-    Index("ux_run_queue_run_id", "run_id", unique=True),
-    Index("ix_run_queue_status_seq", "status", "seq"),
-    Index("ix_run_queue_key", "tenant", "thread_key", "status"),
-    Index("ix_run_queue_tenant_seq", "tenant", "seq"),
-)
+run_queue = schema.table("""
+    run_queue
+    seq               int       key auto
+    run_id            str(64)
+    tenant            str(200)
+    thread_key        str(200)  null
+    strategy          str(16)
+    target            text      null
+    spec_json         text
+    inputs_json       text
+    model             str(200)  null
+    status            str(16)
+    outcome           str(32)   null
+    error             text      null
+    lease_owner       str(200)  null
+    lease_expires     float     null
+    heartbeat_at      float     null
+    attempts          int
+    cancel_requested  bool
+    created_at        float
+    started_at        float     null
+    finished_at       float     null
+    unique index ux_run_queue_run_id (run_id)
+    index ix_run_queue_status_seq (status, seq)
+    index ix_run_queue_key (tenant, thread_key, status)
+    index ix_run_queue_tenant_seq (tenant, seq)
+""")
 
-tenant_budgets = Table(
-    "tenant_budgets",
-    metadata,
-    Column("tenant", String(200), primary_key=True),
-    Column("limit_usd", Float, nullable=True),
-    Column("spent_usd", Float, nullable=False),
-    Column("reserved_usd", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+tenant_budgets = schema.table("""
+    tenant_budgets
+    tenant        str(200)  key
+    limit_usd     float     null
+    spent_usd     float
+    reserved_usd  float
+    updated_at    float
+""")
 
-cost_ledger = Table(
-    "cost_ledger",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant", String(200), nullable=False),
-    Column("run_id", String(64), nullable=True),
-    Column("step_id", String(500), nullable=True),
-    Column("model", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("input_tokens", Integer, nullable=False),
-    Column("output_tokens", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=True),
-    Column("reserved_usd", Float, nullable=False),
-    Column("cached", Boolean, nullable=False),
-    Column("admitted_at", Float, nullable=False),
-    Column("settled_at", Float, nullable=True),
-    Index("ix_cost_ledger_tenant", "tenant", "id"),
-    Index("ix_cost_ledger_run", "run_id", "status"),
-)
+cost_ledger = schema.table("""
+    cost_ledger
+    id             int       key auto
+    tenant         str(200)
+    run_id         str(64)   null
+    step_id        str(500)  null
+    model          str(200)
+    status         str(16)
+    input_tokens   int
+    output_tokens  int
+    cost_usd       float     null
+    reserved_usd   float
+    cached         bool
+    admitted_at    float
+    settled_at     float     null
+    index ix_cost_ledger_tenant (tenant, id)
+    index ix_cost_ledger_run (run_id, status)
+""")
 
 QUEUE_TABLES = (run_queue,)
 LEDGER_TABLES = (tenant_budgets, cost_ledger)

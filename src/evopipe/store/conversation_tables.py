@@ -6,22 +6,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from evopipe.store.columns import Schema
 
-metadata = MetaData()
+schema = Schema()
 
-conversation_messages = Table(
-    "conversation_messages",
-    metadata,
-    Column("owner", String(200), primary_key=True),
-    Column("session", String(200), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("role", String(32), nullable=False),
-    Column("content", Text, nullable=False),
-    Column("run_id", String(64), nullable=True),
-    Column("turn_key", String(300), nullable=True),
-    Column("created_at", Float, nullable=False),
-    Index("ix_conversation_turn", "owner", "session", "turn_key"),
-)
+conversation_messages = schema.table("""
+    conversation_messages
+    owner       str(200)  key
+    session     str(200)  key
+    seq         int       key
+    role        str(32)
+    content     text
+    run_id      str(64)   null
+    turn_key    str(300)  null
+    created_at  float
+    index ix_conversation_turn (owner, session, turn_key)
+""")
 
 CONVERSATION_TABLES = (conversation_messages,)

@@ -28,19 +28,13 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
     inspect,
     select,
 )
 
+from evopipe.store.columns import Schema
 from evopipe.store.errors import MigrationError, SchemaTooNewError
 
 _MODULE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)$")
@@ -54,16 +48,15 @@ _LEDGER_VERSION = (LEDGER_AREA, 100, "area_ledger")
 _RESERVED = frozenset({LEGACY_AREA, LEDGER_AREA})
 _PG_LOCK = 7_461_505  # pg_advisory_xact_lock key serialising migrations across processes
 
-_ledger_metadata = MetaData()
-_LEDGER = Table(  # frozen: the ledger as this runner creates it (tables.py holds the live one)
-    "schema_migrations",
-    _ledger_metadata,
-    Column("area", String(64), nullable=False),
-    Column("version", Integer, nullable=False, autoincrement=False),
-    Column("name", String(200), nullable=False),
-    Column("applied_at", Float, nullable=False),
-    PrimaryKeyConstraint("area", "version", name="pk_schema_migrations"),
-)
+# frozen: the ledger as this runner creates it (tables.py holds the live one)
+_LEDGER = Schema().table("""
+    schema_migrations
+    area        str(64)
+    version     int
+    name        str(200)
+    applied_at  float
+    primary key pk_schema_migrations (area, version)
+""")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,103 +12,88 @@ update of the pinned schema in ``tests/store/test_store_schema.py``.
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
     Table,
-    Text,
 )
 
-metadata = MetaData()
+from evopipe.store.columns import Schema
 
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("area", String(64), nullable=False),
-    Column("version", Integer, nullable=False, autoincrement=False),
-    Column("name", String(200), nullable=False),
-    Column("applied_at", Float, nullable=False),
-    PrimaryKeyConstraint("area", "version", name="pk_schema_migrations"),
-)
+schema = Schema()
+
+schema_migrations = schema.table("""
+    schema_migrations
+    area        str(64)
+    version     int
+    name        str(200)
+    applied_at  float
+    primary key pk_schema_migrations (area, version)
+""")
 """The migration ledger, created and kept by :mod:`evopipe.store.migrate`."""
 
-runs = Table(
-    "runs",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("pipeline_name", String(200), nullable=False),
-    Column("spec_hash", String(128), nullable=False),
-    Column("spec_json", Text, nullable=False),
-    Column("inputs_json", Text, nullable=False),
-    Column("parent_run_id", String(64), nullable=True),
-    Column("status", String(32), nullable=False),
-    Column("error", Text, nullable=True),
-    Column("outputs_json", Text, nullable=True),
-    Column("usage_json", Text, nullable=True),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Column("finished_at", Float, nullable=True),
-    Column("cancel_requested", Boolean, nullable=False, default=False),
-    Index("ix_runs_created_at", "created_at"),
-    Index("ix_runs_status", "status"),
-    Index("ix_runs_parent_run_id", "parent_run_id"),
-    Index("ix_runs_spec_hash", "spec_hash"),
-)
+runs = schema.table("""
+    runs
+    run_id            str(64)   key
+    pipeline_name     str(200)
+    spec_hash         str(128)
+    spec_json         text
+    inputs_json       text
+    parent_run_id     str(64)   null
+    status            str(32)
+    error             text      null
+    outputs_json      text      null
+    usage_json        text      null
+    created_at        float
+    updated_at        float
+    finished_at       float     null
+    cancel_requested  bool      default=false
+    index ix_runs_created_at (created_at)
+    index ix_runs_status (status)
+    index ix_runs_parent_run_id (parent_run_id)
+    index ix_runs_spec_hash (spec_hash)
+""")
 
-events = Table(
-    "events",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("type", String(64), nullable=False),
-    Column("step_id", String(200), nullable=True),
-    Column("attempt", Integer, nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("ts", Float, nullable=False),
-)
+events = schema.table("""
+    events
+    run_id   str(64)   key
+    seq      int       key
+    type     str(64)
+    step_id  str(200)  null
+    attempt  int
+    payload  text
+    ts       float
+""")
 
-approvals = Table(
-    "approvals",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("step_id", String(200), primary_key=True),
-    Column("approved", Boolean, nullable=False),
-    Column("comment", Text, nullable=True),
-    Column("decided_by", String(200), nullable=True),
-    Column("decided_at", Float, nullable=False),
-)
+approvals = schema.table("""
+    approvals
+    run_id      str(64)   key
+    step_id     str(200)  key
+    approved    bool
+    comment     text      null
+    decided_by  str(200)  null
+    decided_at  float
+""")
 
-response_cache = Table(
-    "response_cache",
-    metadata,
-    Column("key", String(128), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_response_cache_created_at", "created_at"),
-)
+response_cache = schema.table("""
+    response_cache
+    key         str(128)  key
+    value       text
+    created_at  float
+    index ix_response_cache_created_at (created_at)
+""")
 
-blobs = Table(
-    "blobs",
-    metadata,
-    Column("sha256", String(64), primary_key=True),
-    Column("size", Integer, nullable=False),
-    Column("data", LargeBinary, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
+blobs = schema.table("""
+    blobs
+    sha256      str(64)  key
+    size        int
+    data        bytes
+    created_at  float
+""")
 
-blob_refs = Table(
-    "blob_refs",
-    metadata,
-    Column("sha256", String(64), primary_key=True),
-    Column("owner", String(200), primary_key=True),
-    Index("ix_blob_refs_owner", "owner"),
-)
+blob_refs = schema.table("""
+    blob_refs
+    sha256  str(64)   key
+    owner   str(200)  key
+    index ix_blob_refs_owner (owner)
+""")
 
 CORE_TABLES: tuple[Table, ...] = (runs, events, approvals, response_cache, blobs, blob_refs)
 """The core tables, built by the store's migrations (``schema_migrations`` by the runner)."""
