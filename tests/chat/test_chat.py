@@ -147,7 +147,10 @@ def test_evopipe_chat_in_a_terminal(terminal: Terminal, db: Path) -> None:
     terminal.type("y")
     screen = terminal.expect(r"waiting for approval at review: /approve (\S+) STEP")
     run_id = re.findall(r"/approve (\S+) STEP", screen)[-1]
+    terminal.expect(r"review asks for: audience \(everyone\|staff\), priority \(integer")
     terminal.type(f"/approve {run_id} review looks good")
+    terminal.expect(r"audience: required")
+    terminal.type(f"/approve {run_id} review audience=staff looks good")
     terminal.expect(rf"run {re.escape(run_id)} is succeeded")
     terminal.type("/runs 5")
     terminal.expect(r"succeeded\s+release-note")

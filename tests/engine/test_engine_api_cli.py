@@ -99,6 +99,25 @@ def test_cli_reject_and_bad_inputs(cli: CliRunner, tmp_path: Path) -> None:
     assert json.loads(rejected.stdout)["status"] == "failed"
 
 
+def test_cli_approve_gives_typed_values_and_a_misfit_is_refused_with_exit_2(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    typed = PIPE.replace(
+        'message: "ok?", needs: [a]}',
+        'message: "ok?", needs: [a], fields: {n: {type: integer, max: 5}}}',
+    ).replace('n: "{{ inputs.n }}"', 'n: "{{ steps.gate.output.values.n }}"')
+    path = _write(tmp_path, typed)
+    app = build_app()
+    first = cli.invoke(app, ["run", str(path), "-i", "topic=x", "--model", "fake", "--json"])
+    run_id = json.loads(first.stdout)["run_id"]
+    refused = cli.invoke(app, ["approve", run_id, "gate", "--value", "n=7"])
+    assert refused.exit_code == 2
+    assert "n: 7 is above the maximum 5" in refused.output
+    done = cli.invoke(app, ["approve", run_id, "gate", "--value", "n=4", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["outputs"]["n"] == 4
+
+
 def test_cli_resume_refuses_an_edited_file(cli: CliRunner, tmp_path: Path) -> None:
     path = _write(tmp_path, PIPE)
     app = build_app()

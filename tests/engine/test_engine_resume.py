@@ -14,6 +14,7 @@ from evopipe.engine.replay import ResumeRefused
 from evopipe.engine.runner import resume_run
 from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
+from evopipe.spec.fields import FieldValuesError
 
 
 class Crash(BaseException):
@@ -162,3 +163,55 @@ async def test_approval_reject_fails_the_run(h: Harness) -> None:
     result = await resume_run("rj", services=h.services)
     assert result.status == "failed"
     assert "rejected" in (result.error or "")
+
+
+TYPED = """
+steps:
+  - id: gate
+    kind: approval
+    message: "How many?"
+    fields:
+      copies: {type: integer, min: 1, max: 9}
+      rush: {type: boolean}
+  - {id: order, kind: set, values: {n: "{{ steps.gate.output.values.copies * 2 }}"}}
+outputs: {n: "{{ steps.order.output.n }}", rush: "{{ steps.gate.output.values.rush }}"}
+"""
+
+
+async def test_typed_values_are_checked_before_anything_is_recorded_then_flow_on(
+    h: Harness,
+) -> None:
+    first = await h.run(spec(TYPED), run_id="ty")
+    assert first.status == "waiting"
+    waiting = next(e for e in h.store.load_events("ty") if e.type == "step_waiting")
+    assert waiting.data["meta"]["fields"]["copies"] == {
+        "type": "integer",
+        "required": True,
+        "min": 1.0,
+        "max": 9.0,
+    }
+    before = len(h.store.load_events("ty"))
+    with pytest.raises(FieldValuesError, match="copies: 12 is above the maximum 9"):
+        record_decision(h.store, "ty", "gate", approved=True, values={"copies": "12"})
+    with pytest.raises(FieldValuesError, match="colour: no such field"):
+        record_decision(h.store, "ty", "gate", approved=True, values={"copies": 2, "colour": 1})
+    assert len(h.store.load_events("ty")) == before  # a refused decision records nothing
+    recorded = record_decision(
+        h.store, "ty", "gate", approved=True, values={"copies": "3", "rush": "yes"}
+    )
+    assert recorded == {"copies": 3, "rush": True}
+    second = await resume_run("ty", services=h.services)
+    assert second.status == "succeeded", second.error
+    assert second.step("gate").output["values"] == {"copies": 3, "rush": True}
+    assert second.outputs == {"n": 6, "rush": True}
+
+
+async def test_a_step_without_fields_refuses_values_and_a_rejection_needs_none(
+    h: Harness,
+) -> None:
+    await h.run(spec(APPROVAL), run_id="nv")
+    with pytest.raises(FieldValuesError, match="asks for no values"):
+        record_decision(h.store, "nv", "gate", approved=True, values={"x": 1})
+    await h.run(spec(TYPED), run_id="tr")
+    assert record_decision(h.store, "tr", "gate", approved=False, comment="no") == {}
+    assert (await resume_run("tr", services=h.services)).status == "failed"

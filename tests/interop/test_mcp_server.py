@@ -144,14 +144,28 @@ async def test_a_waiting_run_is_approved_and_finishes(files: Path) -> None:
         waiting = await poll(client, "run_status", "run_id", started["run_id"])
         assert waiting["status"] == "waiting"
         assert waiting["waiting_on"] == ["review"]
+        review = next(s for s in waiting["steps"] if s["id"] == "review")
+        assert set(review["asks"]) == {"audience", "pin_days"}  # the typed values it needs
+        refused = await client.call_tool(
+            "approve",
+            {"run_id": started["run_id"], "step_id": "review", "values": {"pin_days": 99}},
+        )
+        assert refused.is_error
+        assert "pin_days: 99 is above the maximum 30" in refused.content[0].text  # type: ignore[union-attr]
         resumed = await call(
-            client, "approve", run_id=started["run_id"], step_id="review", decided_by="ann"
+            client,
+            "approve",
+            run_id=started["run_id"],
+            step_id="review",
+            decided_by="ann",
+            values={"audience": "staff"},
         )
         assert resumed["status"] != "waiting"  # journaled as running again before the answer
         done = await poll(client, "run_status", "run_id", started["run_id"])
         assert done["status"] == "succeeded", done
         assert [s["id"] for s in done["steps"]] == ["draft", "review"]
         assert done["outputs"]["text"].startswith("fake-")
+        assert done["outputs"]["audience"] == "staff"
 
 
 async def test_diagnostics_come_back_as_tool_errors(files: Path) -> None:

@@ -46,7 +46,18 @@ steps:
   - {id: s5, kind: llm, prompt: "five {{ steps.s4.output }}"}
   - {id: s6, kind: llm, prompt: "six {{ steps.s5.output }}"}
 """
-SPECS = {"echo": SPEC, "gated": GATED, "chain": CHAIN}
+TYPED = """apiVersion: evopipe/v1
+kind: Pipeline
+name: typed
+outputs: {copies: "{{ steps.review.output.values.copies }}"}
+steps:
+  - id: review
+    kind: approval
+    message: "How many copies?"
+    fields:
+      copies: {type: integer, min: 1, max: 9}
+"""
+SPECS = {"echo": SPEC, "gated": GATED, "chain": CHAIN, "typed": TYPED}
 ENV = {"EVOPIPE_CONFIG": "/nonexistent/evopipe.toml"}
 
 

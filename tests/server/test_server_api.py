@@ -205,6 +205,37 @@ async def test_a_waiting_step_is_approved_with_a_typed_decision(
     assert twice.status_code == 400
 
 
+async def test_an_approval_gives_the_typed_values_its_step_asks_for(
+    specs: dict[str, str], served: Any, client: httpx.AsyncClient, workers: None
+) -> None:
+    posted = await client.post(
+        "/runs/wait",
+        json={"spec": specs["typed"], "timeout_s": 30},
+        headers=served.headers("a:runner"),
+    )
+    run = posted.json()["run"]
+    assert run["status"] == "waiting", run
+    path = f"/runs/{run['run_id']}/approve"
+    refused = await client.post(
+        path,
+        json={"step_id": "review", "values": {"copies": "12"}},
+        headers=served.headers("a:runner"),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["title"] == "Invalid values"
+    assert "copies: 12 is above the maximum 9" in refused.json()["detail"]
+    still = await client.get(f"/runs/{run['run_id']}", headers=served.headers("a:runner"))
+    assert still.json()["status"] == "waiting"  # nothing was recorded
+    done = await client.post(
+        path,
+        json={"step_id": "review", "values": {"copies": 4}},
+        headers=served.headers("a:runner"),
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "succeeded"
+    assert done.json()["outputs"] == {"copies": 4}
+
+
 async def test_a_queued_run_is_cancelled(
     specs: dict[str, str], served: Any, client: httpx.AsyncClient
 ) -> None:

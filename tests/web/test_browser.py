@@ -83,7 +83,18 @@ def test_an_approval_in_the_inbox_resumes_the_run(served: Served, page: Page) ->
     card = page.locator("section.card", has_text="release-note")
     expect(card).to_have_count(1)
     run_link = card.locator("a[href^='/ui/runs/']").first.get_attribute("href")
+    # the form is typed from the step's fields; a value that does not fit is refused
+    expect(card.get_by_label("priority")).to_have_value("3")
+    card.get_by_label("priority").fill("9")
     card.get_by_label("Reason (required to reject)").fill("looks right")
+    card.get_by_role("button", name="Submit decision").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("audience: required")
+    expect(alert).to_contain_text("priority: 9 is above the maximum 5")
+    card = page.locator("section.card", has_text="release-note")
+    expect(card.get_by_label("priority")).to_have_value("9")  # what was typed is kept
+    card.get_by_label("audience (required)").select_option("staff")
+    card.get_by_label("priority").fill("2")
     card.get_by_role("button", name="Submit decision").click()
     page.wait_for_url(re.compile(re.escape(run_link or "?")))
     for _ in range(200):
@@ -96,6 +107,12 @@ def test_an_approval_in_the_inbox_resumes_the_run(served: Served, page: Page) ->
     record = served.app.runs.get((run_link or "").rsplit("/", 1)[-1])
     review = next(s for s in record["steps"] if s["id"] == "review")
     assert review["status"] == "succeeded"
+    decided = [
+        e.data
+        for e in served.app.journal.load_events(record["run_id"])
+        if e.type == "approval_decided"
+    ]
+    assert decided[-1]["values"] == {"audience": "staff", "priority": 2}
     page.goto(served.url("/ui/approvals"))
     expect(page.get_by_text("Nothing is waiting for a decision.")).to_be_visible()
 

@@ -23,6 +23,7 @@ from evopipe.engine.events import JsonLinesSubscriber, Subscriber
 from evopipe.engine.progress import ProgressDisplay
 from evopipe.engine.types import Event, RunResult
 from evopipe.spec.errors import Diagnostic, EvopipeError, SpecError
+from evopipe.spec.fields import FieldValuesError
 from evopipe.spec.pipeline import Pipeline
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Diagnostic",
     "Event",
     "EvopipeError",
+    "FieldValuesError",
     "FileReport",
     "JsonLinesSubscriber",
     "Pipeline",

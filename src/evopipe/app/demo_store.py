@@ -45,8 +45,16 @@ description: Draft a release note, have a human approve it, then polish it.
 outputs: {text: "{{ steps.polish.output }}"}
 steps:
   - {id: draft, kind: llm, prompt: "Draft a release note"}
-  - {id: review, kind: approval, message: "Publish this note? {{ steps.draft.output }}"}
-  - {id: polish, kind: llm, prompt: "Polish {{ steps.draft.output }}", needs: [review]}
+  - id: review
+    kind: approval
+    message: "Publish this note? {{ steps.draft.output }}"
+    fields:
+      audience: {type: choice, choices: [everyone, staff], description: Who reads the note.}
+      priority: {type: integer, min: 1, max: 5, default: 3}
+  - id: polish
+    kind: llm
+    prompt: "Polish for {{ steps.review.output.values.audience }}: {{ steps.draft.output }}"
+    needs: [review]
 """
 
 

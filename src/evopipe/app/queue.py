@@ -248,9 +248,11 @@ class Queue:
         reject: bool = False,
         comment: str | None = None,
         decided_by: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> QueuedRun:
-        """Record the decision on a queued run's waiting step and queue the run again: a worker
-        resumes it, every model call metered against the tenant's budget as for a new run."""
+        """Record the decision on a queued run's waiting step (with the approver's typed
+        ``values``) and queue the run again: a worker resumes it, every model call metered
+        against the tenant's budget as for a new run."""
         from evopipe.engine.control import record_decision
 
         row = self.rq.get(run_id)
@@ -263,6 +265,7 @@ class Queue:
             approved=not reject,
             comment=comment,
             decided_by=decided_by,
+            values=values,
         )
         if not self.rq.reopen(run_id):
             raise QueueError(f"run {run_id!r} is not waiting for an approval")

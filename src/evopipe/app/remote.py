@@ -184,9 +184,11 @@ class Remote:
         reject: bool = False,
         comment: str | None = None,
         decided_by: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Record the decision on a waiting step and resume the run in the background (on its
-        own model); returns once it runs again. A step not waiting is refused here."""
+        """Record the decision on a waiting step (with the typed ``values`` its fields ask
+        for) and resume the run in the background (on its own model); returns once it runs
+        again. A step not waiting, or values that do not fit, are refused here."""
         first = _FirstEvent()
         task = asyncio.ensure_future(
             self.app.runs.approve(
@@ -195,6 +197,7 @@ class Remote:
                 reject=reject,
                 comment=comment,
                 decided_by=decided_by,
+                values=values,
                 subscribers=[first],
             )
         )

@@ -66,6 +66,7 @@ def _blank(step_id: str, kind: str = "", prompt: str | None = None) -> dict[str,
         "cost_usd": 0.0,
         "latency_ms": None,
         "message": None,
+        "fields": {},
         "decision": None,
     }
 
@@ -87,7 +88,9 @@ def _apply(step: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
         step["error"] = data.get("error")
         step["latency_ms"] = data.get("duration_ms")
     elif kind == "step_waiting":
-        step["message"] = (data.get("meta") or {}).get("message")
+        meta = data.get("meta") or {}
+        step["message"] = meta.get("message")
+        step["fields"] = meta.get("fields") or {}
     elif kind == "output_invalid":
         step["contract"].append({"ok": False, "detail": "; ".join(data.get("errors") or [])})
     elif kind == "output_repaired":

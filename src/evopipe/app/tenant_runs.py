@@ -138,6 +138,7 @@ class TenantRuns:
         *,
         approve: bool,
         comment: str | None,
+        values: Mapping[str, Any] | None = None,
         timeout_s: float = 60.0,
     ) -> dict[str, Any]:
         """Record the decision on a waiting step and continue the run (the step runs again
@@ -152,7 +153,12 @@ class TenantRuns:
         decided_by = self.tenant.principal.key_id or "local"
         if queued is not None:
             self.app.queue.resume(
-                run_id, step_id, reject=not approve, comment=comment, decided_by=decided_by
+                run_id,
+                step_id,
+                reject=not approve,
+                comment=comment,
+                decided_by=decided_by,
+                values=values,
             )
             with contextlib.suppress(TimeoutError):
                 await self.app.queue.wait(run_id, timeout_s=timeout_s)
@@ -163,6 +169,7 @@ class TenantRuns:
             reject=not approve,
             comment=comment,
             decided_by=decided_by,
+            values=values,
         )
         return self.get(run_id)
 

@@ -1,9 +1,10 @@
 """``evopipe chat``: talk to evopipe in the terminal. Say what you need; the router says which
 pipeline it would run and why, and asks before running anything; the run streams as it goes.
 
-Commands: ``/help``, ``/runs``, ``/approve RUN STEP [--reject] [REASON]``, ``/history``,
-``/quit`` (or Ctrl-D). The conversation is kept in the store (``--session`` names it), so it
-goes on after a restart; line editing and history come from readline where it exists.
+Commands: ``/help``, ``/runs``, ``/approve RUN STEP [NAME=VALUE ...] [--reject] [REASON]``,
+``/history``, ``/quit`` (or Ctrl-D). The conversation is kept in the store (``--session``
+names it), so it goes on after a restart; line editing and history come from readline where it
+exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import getpass
 import json
+import re
 import shlex
 from collections.abc import Callable
 
@@ -25,10 +27,14 @@ from evopipe.cli._session import fail, open_app
 HELP = """Say what you need in plain language, e.g. "summarise this text: ...".
 Commands:
   /runs [N]                          the latest runs
-  /approve RUN STEP [--reject] [WHY] decide a step waiting for approval (the run continues)
+  /approve RUN STEP [NAME=VALUE ...] [--reject] [WHY]
+                                     decide a step waiting for approval, with the values
+                                     it asks for (the run continues)
   /history                           this conversation so far
   /help                              this help
   /quit                              leave (Ctrl-D too)"""
+_NAMED = re.compile(r"^[A-Za-z_]\w*=")
+"""``NAME=VALUE`` after ``/approve RUN STEP``: a value for one of the step's fields."""
 _SHOWN = {
     "step_succeeded": "done",
     "step_failed": "failed",
@@ -95,7 +101,10 @@ class Repl:
     async def run(self, taken: Proposal) -> None:
         handle = await self.app.runs.start(str(taken.target), taken.inputs)
         self.say(f"evopipe> run {handle.run_id} started")
+        asks: dict[str, str] = {}
         async for event in self.app.runs.events(handle.run_id):
+            if event.type == "step_waiting" and event.step_id:
+                asks[event.step_id] = _asked((event.data.get("meta") or {}).get("fields") or {})
             word = _SHOWN.get(event.type)
             if word is not None and event.step_id:
                 ms = event.data.get("duration_ms")
@@ -110,6 +119,9 @@ class Repl:
                 if s["status"] == "waiting"
             )
             self.say(f"evopipe> waiting for approval at {steps}: /approve {result.run_id} STEP")
+            for step, asked in asks.items():
+                if asked:
+                    self.say(f"  {step} asks for: {asked} (give them as NAME=VALUE)")
         elif result.ok:
             self.say(f"evopipe> {result.status}: {json.dumps(result.outputs, default=str)}")
         else:
@@ -138,12 +150,40 @@ class Repl:
     async def approve(self, args: list[str]) -> None:
         run_id, step = args[0], args[1]
         reject = "--reject" in args
-        reason = " ".join(a for a in args[2:] if a != "--reject") or None
+        named = [a for a in args[2:] if _NAMED.match(a)]
+        reason = " ".join(a for a in args[2:] if a != "--reject" and a not in named) or None
         result = await self.app.runs.approve(
-            run_id, step, reject=reject, comment=reason, decided_by=self.owner
+            run_id,
+            step,
+            reject=reject,
+            comment=reason,
+            decided_by=self.owner,
+            values=dict(a.split("=", 1) for a in named),
         )
         self.say(f"evopipe> run {run_id} is {result.status}")
         self.app.chat.ran(self.owner, self.session, run_id, result.status)
+
+
+def _asked(fields: dict[str, dict[str, object]]) -> str:
+    """An approval step's fields in one line: ``audience (everyone|staff), priority (integer
+    1..5, default 3)``."""
+    parts = []
+    for name, field in fields.items():
+        kind = str(field.get("type", "string"))
+        choices = field.get("choices")
+        about = "|".join(str(c) for c in choices) if isinstance(choices, list) else kind
+        if "min" in field or "max" in field:
+            about += f" {_number(field.get('min'))}..{_number(field.get('max'))}"
+        if "default" in field:
+            about += f", default {field['default']}"
+        elif not field.get("required", True):
+            about += ", optional"
+        parts.append(f"{name} ({about})")
+    return ", ".join(parts)
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else ""
 
 
 def chat_cmd(

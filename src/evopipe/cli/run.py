@@ -169,6 +169,9 @@ def approve_cmd(
     reject: bool = typer.Option(False, "--reject", help="Reject instead of approving."),
     comment: str = typer.Option(None, "--comment", help="Why."),
     by: str = typer.Option(None, "--by", help="Who decides (recorded)."),
+    value: list[str] = typer.Option(
+        None, "--value", help="NAME=VALUE for a field the step asks for (repeatable)."
+    ),
     model: str = MODEL_OPTION,
     db: str = DB_OPTION,
     as_json: bool = _JSON,
@@ -186,6 +189,7 @@ def approve_cmd(
             reject=reject,
             comment=comment,
             decided_by=by,
+            values=parse_inputs(value or []),
             model=model,
             subscribers=subs,
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from evopipe.engine.journal import JournalError, JournalStore
 from evopipe.engine.replay import ResumeRefused, check_gaps
+from evopipe.spec.fields import FieldValuesError, coerce_values, fields_from
 
 
 def request_cancel(store: JournalStore, run_id: str) -> None:
@@ -20,24 +24,46 @@ def record_decision(
     approved: bool,
     comment: str | None = None,
     decided_by: str | None = None,
-) -> None:
-    """Append an ``approval_decided`` event for a step the run is waiting on."""
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Append an ``approval_decided`` event for a step the run is waiting on.
+
+    ``values`` answer the step's typed ``fields`` (kept in its ``step_waiting`` event): they are
+    checked and converted first, and a decision whose values do not fit is refused whole
+    (:class:`~evopipe.spec.fields.FieldValuesError`), with nothing recorded. A rejection
+    needs none. Returns the values as recorded."""
     info = store.get_run(run_id)
     if info.status != "waiting":
         raise ResumeRefused(f"run {run_id!r} is {info.status}, not waiting for an approval")
     events = store.load_events(run_id)
     check_gaps(events, run_id)
-    waiting: set[str] = set()
+    waiting: dict[str, Mapping[str, Any]] = {}
     for ev in events:
         if ev.step_id is None:
             continue
         if ev.type == "step_waiting":
-            waiting.add(ev.step_id)
+            waiting[ev.step_id] = ev.data.get("meta") or {}
         elif ev.type in ("step_succeeded", "step_failed", "step_skipped", "approval_decided"):
-            waiting.discard(ev.step_id)
+            waiting.pop(ev.step_id, None)
     if step_id not in waiting:
         listed = ", ".join(sorted(waiting)) or "none"
         raise JournalError(
             f"run {run_id!r} is not waiting on step {step_id!r} (waiting on: {listed})"
         )
-    store.record_approval(run_id, step_id, approved, comment, decided_by)
+    checked = _checked_values(step_id, waiting[step_id], values or {}, approved=approved)
+    store.record_approval(run_id, step_id, approved, comment, decided_by, checked)
+    return checked
+
+
+def _checked_values(
+    step_id: str, meta: Mapping[str, Any], values: Mapping[str, Any], *, approved: bool
+) -> dict[str, Any]:
+    fields = fields_from(meta.get("fields"))
+    if not approved:
+        return {}
+    if not fields and values:
+        raise FieldValuesError(f"step {step_id!r} asks for no values (given: {', '.join(values)})")
+    try:
+        return coerce_values(fields, values)
+    except FieldValuesError as exc:
+        raise FieldValuesError(f"step {step_id!r}: {exc}") from None

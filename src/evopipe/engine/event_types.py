@@ -173,6 +173,7 @@ class ApprovalDecided(TypedDict, total=False):
     approved: bool
     comment: str | None
     decided_by: str | None
+    values: dict[str, Any]
 
 
 @_open

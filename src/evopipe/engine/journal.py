@@ -51,11 +51,23 @@ class RunInfo:
     last_seq: int = 0
 
 
+def decision_payload(
+    approved: bool, comment: str | None, by: str | None, values: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The data of an ``approval_decided`` event (``values`` only when some were given)."""
+    data: dict[str, Any] = {"approved": bool(approved), "comment": comment, "decided_by": by}
+    if values:
+        data["values"] = dict(values)
+    return data
+
+
 @dataclass(frozen=True)
 class ApprovalDecision:
     approved: bool
     comment: str | None = None
     decided_by: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """Typed values the approver gave (already checked against the step's ``fields``)."""
 
 
 class JournalStore(Protocol):
@@ -108,9 +120,10 @@ class JournalStore(Protocol):
         approved: bool,
         comment: str | None = None,
         by: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a decision and append an ``approval_decided`` event (approved, comment,
-        decided_by) to the journal in the same transaction."""
+        decided_by, values) to the journal in the same transaction."""
         ...
 
 
@@ -199,10 +212,11 @@ class MemoryJournal:
         approved: bool,
         comment: str | None = None,
         by: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
         run = self._run(run_id)
         seq = (run.events[-1].seq if run.events else 0) + 1
-        data = {"approved": approved, "comment": comment, "decided_by": by}
+        data = decision_payload(approved, comment, by, values)
         run.events.append(Event("approval_decided", run_id, seq, step_id, data, time.time()))
 
     def run_ids(self) -> list[str]:

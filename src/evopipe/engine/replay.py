@@ -88,7 +88,10 @@ def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
             started = ev.data
         elif ev.type == "approval_decided" and ev.step_id:
             approvals[ev.step_id] = ApprovalDecision(
-                bool(ev.data.get("approved")), ev.data.get("comment"), ev.data.get("decided_by")
+                bool(ev.data.get("approved")),
+                ev.data.get("comment"),
+                ev.data.get("decided_by"),
+                dict(ev.data.get("values") or {}),
             )
         elif not _top_level(ev.step_id):
             continue

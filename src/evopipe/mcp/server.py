@@ -141,12 +141,19 @@ def _run_tools(server: MCPServer, remote: Remote) -> None:
         reject: bool = False,
         comment: str | None = None,
         decided_by: str | None = None,
+        values: dict[str, str | int | float | bool] | None = None,
     ) -> CallToolResult:
         """Approve (or reject) the approval step a waiting run is paused on; the run resumes
-        in the background at exactly that step. Poll `run_status`."""
+        in the background at exactly that step. `values` answer the step's typed fields
+        (`run_status` shows them under the waiting step). Poll `run_status`."""
         return await answer(
             lambda: remote.approve(
-                run_id, step_id, reject=reject, comment=comment, decided_by=decided_by
+                run_id,
+                step_id,
+                reject=reject,
+                comment=comment,
+                decided_by=decided_by,
+                values=values,
             )
         )
 

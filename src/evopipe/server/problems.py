@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evopipe.app import EvopipeError, SpecError
+from evopipe.app import EvopipeError, FieldValuesError, SpecError
 from evopipe.app.auth import AuthError, Forbidden
 from evopipe.app.queue import QueueBusyError
 from evopipe.app.tenancy import Conflict, NotFound
@@ -63,6 +63,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (Conflict, 409, "Conflict"),
     (QueueBusyError, 409, "Conflict"),
     (SpecError, 422, "Invalid pipeline"),
+    (FieldValuesError, 422, "Invalid values"),
     (EvopipeError, 400, "Bad Request"),
 )
 """The first matching type decides the status (most specific first)."""

@@ -90,7 +90,12 @@ async def decide(
     approve = decision == "approve"
     limit = server_state(request).options.wait_timeout_s
     return await runs.decide(
-        run_id, body.step_id, approve=approve, comment=body.comment, timeout_s=limit
+        run_id,
+        body.step_id,
+        approve=approve,
+        comment=body.comment,
+        values=body.values,
+        timeout_s=limit,
     )
 
 

@@ -34,6 +34,11 @@ class Decision(_Strict):
 
     step_id: str = Field(min_length=1, max_length=200)
     comment: str | None = Field(default=None, max_length=4000)
+    values: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Answers to the step's typed fields (checked against them).",
+    )
 
 
 class Run(BaseModel):

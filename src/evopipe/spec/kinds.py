@@ -8,12 +8,13 @@ discriminated union of steps from it.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from evopipe.spec.base import StepBase, Strict
 from evopipe.spec.catalog import PURE, KindInfo
+from evopipe.spec.fields import FIELD_NAME_PATTERN, InputField
 
 if TYPE_CHECKING:
     from evopipe.spec.pipeline import Pipeline, Step
@@ -148,6 +149,10 @@ class ApprovalStep(StepBase):
     kind_info: ClassVar[KindInfo] = PURE
     message: str = Field(description="Template shown to the approver.")
     on_reject: Literal["fail", "skip"] = "fail"
+    fields: dict[Annotated[str, StringConstraints(pattern=FIELD_NAME_PATTERN)], InputField] = Field(
+        default_factory=dict,
+        description="Typed values the approver gives (output `values`); see `spec.fields`.",
+    )
 
 
 class SetStep(StepBase):

@@ -6,7 +6,10 @@ rendered ``message`` (in ``meta``, for the ``step_waiting`` event and ``evopipe 
 and resumes the run; the journal replay keeps every completed step, and this step — the only one
 re-run — now reads the decision:
 
-- approved → output ``{"approved": true, "comment": ..., "by": ...}``;
+- approved → output ``{"approved": true, "comment": ..., "by": ...}``, plus ``values`` when the
+  step asks for typed ``fields`` (checked against them when the decision was recorded, see
+  :mod:`evopipe.spec.fields`; the waiting step's ``meta`` carries the fields, so every face can
+  ask for them);
 - rejected → the step fails (``on_reject: fail``, the default) or is recorded as skipped with
   output ``{"approved": false, ...}`` (``on_reject: skip``; its dependants follow the engine's
   rule for skipped steps).
@@ -17,6 +20,9 @@ The decision is :attr:`StepContext.decision` (the engine loads it from the journ
 
 from __future__ import annotations
 
+from typing import Any
+
+from evopipe.spec.fields import coerce_values
 from evopipe.spec.kinds import ApprovalStep
 from evopipe.steps.base import StepContext, StepFailed, StepResult
 
@@ -25,19 +31,25 @@ config_model = ApprovalStep
 
 
 async def run(ctx: StepContext, config: ApprovalStep) -> StepResult:
-    message = ctx.render(config.message, where="message")
+    meta: dict[str, Any] = {"message": str(ctx.render(config.message, where="message"))}
+    if config.fields:
+        meta["fields"] = {
+            name: field.model_dump(exclude_none=True) for name, field in config.fields.items()
+        }
     recorded = ctx.decision
     if recorded is None:
-        return StepResult(status="waiting", meta={"message": str(message)})
-    decision = {
+        return StepResult(status="waiting", meta=meta)
+    decision: dict[str, Any] = {
         "approved": bool(recorded.approved),
         "comment": recorded.comment,
         "by": recorded.decided_by,
     }
     if decision["approved"]:
-        return StepResult(output=decision, meta={"message": str(message)})
+        if config.fields:
+            decision["values"] = coerce_values(config.fields, recorded.values)
+        return StepResult(output=decision, meta=meta)
     if config.on_reject == "skip":
-        return StepResult(status="skipped", output=decision, meta={"message": str(message)})
+        return StepResult(status="skipped", output=decision, meta=meta)
     who = f" by {decision['by']}" if decision["by"] else ""
     why = f": {decision['comment']}" if decision["comment"] else ""
     raise StepFailed(ctx.step_id, f"rejected{who}{why}")

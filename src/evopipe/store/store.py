@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from evopipe.engine.journal import decision_payload
 from evopipe.store import migrate
 from evopipe.store._db import DuplicateKeyError, RawDb, configure_sqlite, dumps, loads
 from evopipe.store.errors import (
@@ -398,11 +399,13 @@ class Store(ExtrasMixin):
         approved: bool,
         comment: str | None = None,
         by: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the decision on an approval step; a later decision replaces an earlier one.
 
         In the same transaction an ``approval_decided`` event (``approved``, ``comment``,
-        ``decided_by``) is appended to the run's journal, which is where resume reads it.
+        ``decided_by`` and the approver's typed ``values``) is appended to the run's journal,
+        which is where resume reads it.
         """
         now = time.time()
         comment = self._text(comment)
@@ -415,7 +418,7 @@ class Store(ExtrasMixin):
                 "decided_by = excluded.decided_by, decided_at = excluded.decided_at",
                 (run_id, step_id, bool(approved), comment, by, now),
             )
-            payload = {"approved": bool(approved), "comment": comment, "decided_by": by}
+            payload = decision_payload(approved, comment, by, values)
             db.execute(
                 _INSERT_EVENT,
                 (run_id, seq, "approval_decided", step_id, 0, self._json(payload), now),

@@ -39,7 +39,9 @@ def parse_age(text: str) -> timedelta:
 
 
 def step_summaries(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
-    """Per step (in order of first appearance): status, attempts, duration, cached, error."""
+    """Per step (in order of first appearance): status, attempts, duration, cached, error;
+    a step waiting for an approval that asks for typed values also has ``asks`` (its
+    fields)."""
     steps: dict[str, dict[str, Any]] = {}
     for ev in events:
         if ev.step_id is None:
@@ -69,6 +71,10 @@ def step_summaries(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
             step["duration_ms"] = data["duration_ms"]
         step["cached"] = bool(data.get("cached", False))
         step["error"] = data.get("error")
+        step.pop("asks", None)
+        asks = (data.get("meta") or {}).get("fields") if ev.type == "step_waiting" else None
+        if asks:
+            step["asks"] = asks
     return list(steps.values())
 
 

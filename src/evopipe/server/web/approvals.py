@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from evopipe.app import EvopipeError
+from evopipe.app import EvopipeError, FieldValuesError
 from evopipe.server.security import server_state
 from evopipe.server.web.render import render, web_state
 from evopipe.server.web.runs import owned
@@ -16,15 +16,41 @@ from evopipe.server.web.session import SignedIn, posted
 router = APIRouter(prefix="/ui/approvals", include_in_schema=False)
 
 
+VALUE = "value."
+"""Form fields named ``value.NAME`` answer the step's typed field ``NAME``."""
+
+
 @router.get("")
 def inbox(request: Request, user: SignedIn) -> HTMLResponse:
+    return _inbox(request, user)
+
+
+def _inbox(
+    request: Request,
+    user: SignedIn,
+    *,
+    refused: tuple[str, str, str] | None = None,
+    given: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The inbox; ``refused`` (run, step, why) re-shows a decision whose values did not fit,
+    with what was typed (``given``) kept in its form (a page like any other, not an error
+    status: the form is the answer)."""
     dash = server_state(request).app.dashboard
     waiting = dash.waiting(None if user.local else user.principal.tenant)
-    return render(request, "approvals.html", user=user, waiting=waiting)
+    return render(
+        request,
+        "approvals.html",
+        user=user,
+        waiting=waiting,
+        refused=refused,
+        given=given or {},
+    )
 
 
-@router.post("/{run_id}/{step_id}")
-async def decide(run_id: str, step_id: str, request: Request, user: SignedIn) -> RedirectResponse:
+@router.post("/{run_id}/{step_id}", response_model=None)
+async def decide(
+    run_id: str, step_id: str, request: Request, user: SignedIn
+) -> RedirectResponse | HTMLResponse:
     form = await posted(request, user, "runner")
     owned(request, user, run_id)
     app = server_state(request).app
@@ -36,10 +62,17 @@ async def decide(run_id: str, step_id: str, request: Request, user: SignedIn) ->
     if reject and reason is None:
         raise EvopipeError("a rejection needs a reason")
     decided_by = user.principal.key_id or "local"
-    if app.dashboard.queued(run_id):  # a worker continues it, metered for its tenant
-        app.queue.resume(run_id, step_id, reject=reject, comment=reason, decided_by=decided_by)
-    else:  # started outside the queue (``evopipe run``): continues here, as ``evopipe approve``
-        web_state(request).spawn(
-            app.runs.approve(run_id, step_id, reject=reject, comment=reason, decided_by=decided_by)
-        )
+    values = {k.removeprefix(VALUE): v for k, v in form.items() if k.startswith(VALUE)}
+    try:
+        if app.dashboard.queued(run_id):  # a worker continues it, metered for its tenant
+            app.queue.resume(
+                run_id, step_id, reject=reject, comment=reason, decided_by=decided_by, values=values
+            )
+        else:  # started outside the queue (``evopipe run``): recorded now, continued here
+            app.runs.decide(
+                run_id, step_id, reject=reject, comment=reason, decided_by=decided_by, values=values
+            )
+            web_state(request).spawn(app.runs.resume(run_id))
+    except FieldValuesError as exc:
+        return _inbox(request, user, refused=(run_id, step_id, str(exc)), given=values)
     return RedirectResponse(f"/ui/runs/{run_id}", status_code=303)
