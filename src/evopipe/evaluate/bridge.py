@@ -14,11 +14,12 @@ from typing import Any
 
 from evopipe.engine import run_pipeline
 from evopipe.evaluate.caching import METER, Meter
+from evopipe.evaluate.report import RunUsage
 from evopipe.spec import EvopipeError, Pipeline
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(RunUsage):
     """What evaluation needs from one pipeline run."""
 
     ok: bool
@@ -26,20 +27,6 @@ class Outcome:
     run_id: str | None = None
     status: str = "failed"
     error: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    calls: int = 0
-    cached_calls: int = 0
-    cost_usd: float = 0.0
-    paid_usd: float = 0.0
-    cost_known: bool = True
-    """False when a call had no known price: the costs above are then only the known part."""
-    latency_ms: float = 0.0
-    cached_steps: int = 0
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
 
 
 async def run_one(

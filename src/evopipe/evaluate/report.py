@@ -10,21 +10,10 @@ from evopipe.evaluate.stats import Interval, bootstrap_ci, mean, percentile
 StopReason = Literal["budget"]
 
 
-@dataclass(frozen=True, slots=True)
-class ExampleResult:
-    """One example's run and scores."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunUsage:
+    """What one pipeline run used: tokens, model calls, cost and time."""
 
-    example_id: str
-    inputs: dict[str, Any]
-    expected: Any
-    outputs: dict[str, Any]
-    prediction: Any
-    score: float
-    scores: dict[str, float]
-    feedback: str | None
-    success: bool
-    error: str | None
-    run_id: str | None
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
@@ -39,13 +28,30 @@ class ExampleResult:
     reports say ``null`` (unknown), never a silent 0."""
     latency_ms: float = 0.0
     cached_steps: int = 0
-    judge_calls: int = 0
-    judge_cost_usd: float = 0.0
-    judge_paid_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleResult(RunUsage):
+    """One example's run and scores."""
+
+    example_id: str
+    inputs: dict[str, Any]
+    expected: Any
+    outputs: dict[str, Any]
+    prediction: Any
+    score: float
+    scores: dict[str, float]
+    feedback: str | None
+    success: bool
+    error: str | None
+    run_id: str | None
+    judge_calls: int = 0
+    judge_cost_usd: float = 0.0
+    judge_paid_usd: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {

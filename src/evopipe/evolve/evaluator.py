@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from evopipe.engine import RunOptions
@@ -28,34 +29,29 @@ def _model_identity(services: Any, model: str | None) -> str:
         return model or ""
 
 
+@dataclass(eq=False)
 class DatasetEvaluator:
-    def __init__(
-        self,
-        dataset: Dataset,
-        metrics: list[Metric],
-        *,
-        services: Any,
-        metric_spec: str,
-        model: str | None = None,
-        output: str | None = None,
-        concurrency: int = 4,
-        reuse: bool = True,
-    ) -> None:
-        """``reuse=False`` (``--no-cache``): evaluations stored by earlier runs never match."""
-        self.dataset = dataset
-        self.metrics = metrics
-        self.services = services
-        self.model = model
-        self.output = output
-        self.concurrency = concurrency
-        identity = _model_identity(services, model)
-        raw = f"{dataset.content_hash}|{metric_spec}|{identity}|{output or ''}"
-        if not reuse:
+    dataset: Dataset
+    metrics: list[Metric]
+    _: KW_ONLY
+    services: Any
+    metric_spec: str
+    model: str | None = None
+    output: str | None = None
+    concurrency: int = 4
+    reuse: bool = True
+    """``reuse=False`` (``--no-cache``): evaluations stored by earlier runs never match."""
+    evaluations: int = field(default=0, init=False)
+    cost_known: bool = field(default=True, init=False)
+    """False once an evaluated call had no known price (a USD budget is then refused)."""
+    _key: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        identity = _model_identity(self.services, self.model)
+        raw = f"{self.dataset.content_hash}|{self.metric_spec}|{identity}|{self.output or ''}"
+        if not self.reuse:
             raw += f"|{uuid.uuid4().hex}"
         self._key = hashlib.sha256(raw.encode()).hexdigest()[:32]
-        self.evaluations = 0
-        self.cost_known = True
-        """False once an evaluated call had no known price (a USD budget is then refused)."""
 
     @property
     def dataset_key(self) -> str:

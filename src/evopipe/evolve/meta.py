@@ -10,6 +10,7 @@ improvement ``O`` produced (an offspring equal to the reference scores as the re
 from __future__ import annotations
 
 import random
+from dataclasses import KW_ONLY, dataclass
 
 from evopipe.evolve.fitness import EvalRecord, Evaluator, ExampleResult
 from evopipe.evolve.genome import candidate_id
@@ -24,30 +25,24 @@ OPERATOR_PIPELINES: dict[str, str] = {"reflect": "reflect", "instruction": "inst
 FEEDBACK_SIZE = 8
 
 
+@dataclass(eq=False)
 class OperatorFitness:
     """An :class:`Evaluator` of operator pipelines through a reference task."""
 
-    def __init__(
-        self,
-        operator: str,
-        reference: Pipeline,
-        task: Evaluator,
-        runner: EngineOperatorRunner,
-        *,
-        feedback_split: str = "train",
-        seed: int = 0,
-    ) -> None:
-        if operator not in OPERATOR_PIPELINES:
+    operator: str
+    reference: Pipeline
+    task: Evaluator
+    runner: EngineOperatorRunner
+    _: KW_ONLY
+    feedback_split: str = "train"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.operator not in OPERATOR_PIPELINES:
             raise EvopipeError(
-                f"operator {operator!r} has no pipeline to evolve; "
+                f"operator {self.operator!r} has no pipeline to evolve; "
                 f"choose from {', '.join(OPERATOR_PIPELINES)}"
             )
-        self.operator = operator
-        self.reference = reference
-        self.task = task
-        self.runner = runner
-        self.feedback_split = feedback_split
-        self.seed = seed
 
     @property
     def dataset_key(self) -> str:

@@ -57,9 +57,11 @@ class Cluster:
         return f"Seen {self.count} time(s) before ({self.cause}): {shown}"
 
 
+@dataclass(frozen=True)
 class FailureMuseum:
-    def __init__(self, store: Any) -> None:
-        self.store = store
+    """Failures filed in the store, read back clustered by cause."""
+
+    store: Any
 
     def record(
         self,

@@ -60,9 +60,11 @@ class Innovation:
         return data
 
 
+@dataclass(frozen=True)
 class Gallery:
-    def __init__(self, store: Any) -> None:
-        self.store = store
+    """Innovations filed in the store, one per structure."""
+
+    store: Any
 
     def offer(
         self,

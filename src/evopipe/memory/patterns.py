@@ -94,10 +94,10 @@ MEANING_WEIGHT = 0.5
 scaled by the best BM25 score of the query."""
 
 
+@dataclass(frozen=True)
 class PatternDB:
-    def __init__(self, store: Transactional, embedder: Embedder | None = None) -> None:
-        self.embedder = embedder
-        self.store = store
+    store: Transactional
+    embedder: Embedder | None = None
 
     def add(
         self,

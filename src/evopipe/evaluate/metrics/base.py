@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -117,6 +117,26 @@ def normalise(value: Any, opts: TextOptions) -> str:
     if opts.strip:
         text = text.strip()
     return text
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """A pass/fail metric over the normalised prediction and expected value.
+
+    ``matches(got, want)`` decides; on a miss, ``miss`` (a template over ``got`` and ``want``)
+    is the feedback, with the prediction cut to 200 characters.
+    """
+
+    name: str
+    opts: TextOptions
+    matches: Callable[[str, str], bool]
+    miss: str
+
+    async def score(self, case: Case) -> Score:
+        got, want = normalise(case.prediction, self.opts), normalise(case.expected, self.opts)
+        if self.matches(got, want):
+            return Score(1.0)
+        return Score(0.0, self.miss.format(got=got[:200], want=want))
 
 
 def as_json(value: Any) -> Any:

@@ -8,6 +8,7 @@ models, so an operator builds a new one from plain data.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
@@ -59,6 +60,37 @@ class Operator(Protocol):
     needs_feedback: bool
 
     async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None: ...
+
+
+class OneStepOperator(ABC):
+    """An operator that rewrites one step drawn from :meth:`candidates` (none drawn: None)."""
+
+    name: str
+    level: str
+    needs_feedback: bool
+
+    def candidates(self, parent: Pipeline, ctx: OperatorContext) -> Sequence[LlmStep]:
+        """The steps it may rewrite: every top-level llm-like step unless overridden."""
+        return llm_steps(parent)
+
+    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
+        step = pick(ctx, self.candidates(parent, ctx))
+        return None if step is None else await self.rewrite(parent, step, ctx)
+
+    @abstractmethod
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None: ...
+
+
+class AfterAnswer(OneStepOperator):
+    """Inserts steps after one answering step: a step of :attr:`kinds` the outputs read."""
+
+    level = "structure"
+    kinds: tuple[str, ...] = ("llm", "extract")
+
+    def candidates(self, parent: Pipeline, ctx: OperatorContext) -> Sequence[LlmStep]:
+        return answering_steps(parent, self.kinds)
 
 
 def spec_data(pipeline: Pipeline) -> dict[str, Any]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from evopipe.evolve.operators.base import (
+    AfterAnswer,
     OperatorContext,
     answer_after,
-    answering_steps,
     fresh_id,
-    pick,
     spec_data,
     step_entry,
 )
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 SIZES = (3, 5)
 VOTE = (
@@ -24,16 +24,14 @@ VOTE = (
 )
 
 
-class InsertEnsemble:
+class InsertEnsemble(AfterAnswer):
     name = "insert_ensemble"
-    level = "structure"
     needs_feedback = False
     applies_to = "an llm or extract step that the pipeline's outputs read"
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, answering_steps(parent))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         size = ctx.rng.choice(SIZES)
         data = spec_data(parent)
         base = step_entry(data, step.id)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 
 from evopipe.evolve.operators.base import (
+    AfterAnswer,
     OperatorContext,
-    answering_steps,
     fresh_id,
-    pick,
     rebuild,
     spec_data,
     step_index,
 )
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 PROMPT = (
     "Extract the final answer from the text below, exactly, without explanation.\n\n"
@@ -31,16 +31,15 @@ SCHEMA = {
 }
 
 
-class InsertJsonRepair:
+class InsertJsonRepair(AfterAnswer):
     name = "insert_json_repair"
-    level = "structure"
+    kinds = ("llm",)
     needs_feedback = False
     applies_to = "a free-text llm step whose whole output is a pipeline output"
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, answering_steps(parent, kinds=("llm",)))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         data = spec_data(parent)
         at = step_index(data, step.id)
         fix = fresh_id(data, f"{step.id}_fix")

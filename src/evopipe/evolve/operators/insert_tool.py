@@ -28,10 +28,9 @@ from typing import Any
 from evopipe.evolve.fitness import EvalRecord, ExampleResult
 from evopipe.evolve.operators._text import rewire
 from evopipe.evolve.operators.base import (
+    AfterAnswer,
     OperatorContext,
-    answering_steps,
     fresh_id,
-    pick,
     rebuild,
     spec_data,
     step_index,
@@ -203,9 +202,9 @@ def answer_kind(feedback: EvalRecord | None) -> str | None:
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
-class InsertTool:
+class InsertTool(AfterAnswer):
     name = "insert_tool"
-    level = "structure"
+    kinds = ("llm",)
     needs_feedback = True
 
     def __init__(
@@ -216,10 +215,9 @@ class InsertTool:
         self.recipes = recipes
         self.direct = direct
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, answering_steps(parent, kinds=("llm",)))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         kind = answer_kind(ctx.feedback)
         data = spec_data(parent)
         screened = self._screen(step, parent, ctx.feedback, kind)

@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from evopipe.evolve.operators.base import (
+    AfterAnswer,
     OperatorContext,
     answer_after,
-    answering_steps,
     fresh_id,
-    pick,
     spec_data,
     step_entry,
 )
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 CRITIQUE = (
     "Here is a task and a proposed answer.\n\nTask:\n{prompt}\n\nProposed answer:\n"
@@ -33,16 +33,14 @@ REFINE = (
 SAME_SHAPE = " Reply with JSON of the same structure as the proposed answer."
 
 
-class InsertVerifier:
+class InsertVerifier(AfterAnswer):
     name = "insert_verifier"
-    level = "structure"
     needs_feedback = False
     applies_to = "an llm or extract step that the pipeline's outputs read"
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, answering_steps(parent))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         data = spec_data(parent)
         structured = step.output is not None  # extract steps always have a contract
         critic = fresh_id(data, f"{step.id}_critic")

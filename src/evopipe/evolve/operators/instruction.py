@@ -7,8 +7,9 @@ a style drawn from :data:`STYLES`; without one, the style's directive is appende
 from __future__ import annotations
 
 from evopipe.evolve.operators._text import keep_references
-from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
+from evopipe.evolve.operators.base import OneStepOperator, OperatorContext, with_step_fields
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 STYLES: tuple[str, ...] = (
     "Answer with only the final answer, nothing else.",
@@ -19,15 +20,14 @@ STYLES: tuple[str, ...] = (
 )
 
 
-class InstructionVariant:
+class InstructionVariant(OneStepOperator):
     name = "instruction"
     level = "prompt"
     needs_feedback = False
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, llm_steps(parent))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         style = ctx.rng.choice(STYLES)
         if ctx.run_operator is not None:
             out = await ctx.run_operator(

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
+from evopipe.evolve.operators.base import (
+    OneStepOperator,
+    OperatorContext,
+    llm_steps,
+    with_step_fields,
+)
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 
-class ModelSwitch:
+class ModelSwitch(OneStepOperator):
     name = "model_switch"
     level = "structure"
     needs_feedback = False
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, llm_steps(parent)) if ctx.models else None
-        if step is None:
-            return None
+    def candidates(self, parent: Pipeline, ctx: OperatorContext) -> list[LlmStep]:
+        return llm_steps(parent) if ctx.models else []
+
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         current = step.model or parent.defaults.model
         choices = [m for m in ctx.models if m != current]
         if not choices:

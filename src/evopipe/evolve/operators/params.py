@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from evopipe.evolve.operators.base import OperatorContext, llm_steps, pick, with_step_fields
+from evopipe.evolve.operators.base import OneStepOperator, OperatorContext, with_step_fields
 from evopipe.spec import Pipeline
+from evopipe.spec.kinds import LlmStep
 
 TEMPERATURES = (0.0, 0.3, 0.7, 1.0)
 MAX_TOKENS = (16, 64, 256, 1024)
 
 
-class ParameterTweak:
+class ParameterTweak(OneStepOperator):
     name = "params"
     level = "prompt"
     needs_feedback = False
 
-    async def apply(self, parent: Pipeline, ctx: OperatorContext) -> Pipeline | None:
-        step = pick(ctx, llm_steps(parent))
-        if step is None:
-            return None
+    async def rewrite(
+        self, parent: Pipeline, step: LlmStep, ctx: OperatorContext
+    ) -> Pipeline | None:
         if ctx.rng.random() < 0.5:
             temperatures = [t for t in TEMPERATURES if t != step.temperature]
             return with_step_fields(parent, step.id, temperature=ctx.rng.choice(temperatures))
