@@ -12,7 +12,7 @@ from evopipe.store.columns import ColumnSpecError, Schema
 def test_a_table_is_built_as_its_text_says() -> None:
     schema = Schema()
     queue = schema.table("""
-        queue
+        queue: one row per queued run
         seq      int      key auto
         run_id   str(64)
         note     text     null
@@ -24,6 +24,7 @@ def test_a_table_is_built_as_its_text_says() -> None:
         index ix_queue_tries (tries, seq)
     """)
     assert queue.name == "queue"
+    assert queue.info["about"] == "one row per queued run"
     assert queue.metadata is schema.metadata
     cols = queue.columns
     assert [c.name for c in cols] == ["seq", "run_id", "note", "tries", "share", "urgent", "blob"]

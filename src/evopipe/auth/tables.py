@@ -14,7 +14,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 api_keys = schema.table("""
-    api_keys
+    api_keys: one row per API key: lookup prefix, tenant, role, scrypt hash of the secret
     key_id       str(32)   key
     tenant       str(100)
     role         str(16)
@@ -26,14 +26,14 @@ api_keys = schema.table("""
 """)
 
 auth_secrets = schema.table("""
-    auth_secrets
+    auth_secrets: the server's signing key for short-lived tokens
     name        str(64)   key
     value       str(256)
     created_at  float
 """)
 
 tenant_resources = schema.table("""
-    tenant_resources
+    tenant_resources: which tenant owns a generation, evaluation, evolution or name
     kind         str(32)   key
     resource_id  str(200)  key
     tenant       str(100)

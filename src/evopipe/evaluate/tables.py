@@ -12,7 +12,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 datasets = schema.table("""
-    datasets
+    datasets: every dataset version, by the hash of its content
     content_hash    str(64)   key
     name            str(200)
     source          text
@@ -24,7 +24,7 @@ datasets = schema.table("""
 """)
 
 eval_runs = schema.table("""
-    eval_runs
+    eval_runs: one row per evaluation: pipeline, split, metrics, objectives
     eval_id          str(64)   key
     pipeline_name    str(200)
     spec_hash        str(64)
@@ -42,7 +42,7 @@ eval_runs = schema.table("""
 """)
 
 eval_examples = schema.table("""
-    eval_examples
+    eval_examples: one row per scored example; its run id is the trace id
     eval_id        str(64)   key
     example_id     str(200)  key
     run_id         str(64)   null

@@ -13,7 +13,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 evo_runs = schema.table("""
-    evo_runs
+    evo_runs: one row per evolution: seed, configuration, status, summary
     run_id         str(64)   key
     pipeline_name  str(200)
     seed_id        str(128)
@@ -25,14 +25,14 @@ evo_runs = schema.table("""
 """)
 
 evo_specs = schema.table("""
-    evo_specs
+    evo_specs: every candidate's spec and traits, by candidate id (the spec hash)
     candidate_id  str(128)  key
     spec_json     text
     traits_json   text
 """)
 
 evo_evaluations = schema.table("""
-    evo_evaluations
+    evo_evaluations: a candidate scored on a dataset split, shared by every evolution
     candidate_id  str(128)  key
     dataset_key   str(128)  key
     split         str(32)   key
@@ -43,7 +43,7 @@ evo_evaluations = schema.table("""
 """)
 
 evo_members = schema.table("""
-    evo_members
+    evo_members: the candidates an evolution admitted, with parents and operators
     run_id          str(64)   key
     candidate_id    str(128)  key
     seq             int
@@ -56,7 +56,7 @@ evo_members = schema.table("""
 """)
 
 evo_proposals = schema.table("""
-    evo_proposals
+    evo_proposals: each offspring slot of a generation: operator, outcome, child, cost
     run_id        str(64)   key
     generation    int       key
     slot          int       key
@@ -71,7 +71,7 @@ evo_proposals = schema.table("""
 """)
 
 evo_state = schema.table("""
-    evo_state
+    evo_state: the population after each generation (what resume starts from)
     run_id           str(64)  key
     generation       int      key
     population_json  text

@@ -11,7 +11,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 generations = schema.table("""
-    generations
+    generations: one row per evopipe generate: request, model, outcome, final spec
     generation_id    str(32)   key
     request          text
     model            str(200)
@@ -30,7 +30,7 @@ generations = schema.table("""
 """)
 
 generation_rounds = schema.table("""
-    generation_rounds
+    generation_rounds: each round's draft, deterministic repairs and diagnostics
     generation_id           str(32)  key
     number                  int      key
     source                  str(16)

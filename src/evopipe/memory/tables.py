@@ -14,7 +14,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 memory_patterns = schema.table("""
-    memory_patterns
+    memory_patterns: promoted champions and certified pipelines (the pattern DB)
     pattern_id   str(64)   key
     name         str(100)
     origin       str(16)
@@ -30,7 +30,7 @@ memory_patterns = schema.table("""
 """)
 
 memory_failures = schema.table("""
-    memory_failures
+    memory_failures: failed runs, rejected offspring, failed drafts (the failure museum)
     failure_id    str(32)   key
     cause         str(32)
     origin        str(32)
@@ -42,7 +42,7 @@ memory_failures = schema.table("""
 """)
 
 memory_innovations = schema.table("""
-    memory_innovations
+    memory_innovations: structures that first improved fitness, with their lineage
     signature     str(64)  key
     structure     text
     candidate_id  str(64)

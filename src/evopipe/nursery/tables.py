@@ -13,7 +13,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 nursery_certifications = schema.table("""
-    nursery_certifications
+    nursery_certifications: one row per nursery run, with each stage's gate result
     cert_id       str(32)   key
     name          str(100)
     candidate_id  str(64)
@@ -24,7 +24,7 @@ nursery_certifications = schema.table("""
 """)
 
 factory_items = schema.table("""
-    factory_items
+    factory_items: one row per request of a factory batch, so a killed batch resumes
     batch_id      str(64)   key
     idx           int       key
     request       text

@@ -16,7 +16,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 registry_versions = schema.table("""
-    registry_versions
+    registry_versions: every promoted version of a name, with its spec and evidence
     name           str(200)  key
     version        int       key
     candidate_id   str(128)
@@ -27,14 +27,14 @@ registry_versions = schema.table("""
 """)
 
 registry_champions = schema.table("""
-    registry_champions
+    registry_champions: the champion pointer of each name
     name        str(200)  key
     version     int
     updated_at  float
 """)
 
 registry_events = schema.table("""
-    registry_events
+    registry_events: the history of that pointer (promote, rollback)
     name          str(200)  key
     seq           int       key
     action        str(32)
@@ -44,7 +44,7 @@ registry_events = schema.table("""
 """)
 
 registry_aliases = schema.table("""
-    registry_aliases
+    registry_aliases: a name's aliases, each pointing at a version
     name        str(200)  key
     alias       str(100)  key
     version     int
@@ -52,14 +52,14 @@ registry_aliases = schema.table("""
 """)
 
 registry_tags = schema.table("""
-    registry_tags
+    registry_tags: tags on versions
     name     str(200)  key
     version  int       key
     tag      str(100)  key
 """)
 
 registry_changes = schema.table("""
-    registry_changes
+    registry_changes: the undoable log of alias and tag changes
     id           int       key auto
     name         str(200)
     action       str(32)
@@ -73,7 +73,7 @@ registry_changes = schema.table("""
 """)
 
 route_decisions = schema.table("""
-    route_decisions
+    route_decisions: every routing decision: request, stage, choice, scores
     id               int       key auto
     request          text
     stage            str(32)
@@ -87,7 +87,7 @@ route_decisions = schema.table("""
 """)
 
 chain_runs = schema.table("""
-    chain_runs
+    chain_runs: one row per chain run and where it stands
     chain_id     str(64)   key
     name         str(200)
     path         text
@@ -98,7 +98,7 @@ chain_runs = schema.table("""
 """)
 
 chain_events = schema.table("""
-    chain_events
+    chain_events: a chain run's journal, stage by stage
     chain_id   str(64)   key
     seq        int       key
     stage      str(100)
@@ -109,7 +109,7 @@ chain_events = schema.table("""
 """)
 
 schedules = schema.table("""
-    schedules
+    schedules: cron schedules: target, inputs, catch-up and overlap policies
     name              str(200)  key
     cron              str(100)
     tz                str(64)
@@ -124,7 +124,7 @@ schedules = schema.table("""
 """)
 
 schedule_fires = schema.table("""
-    schedule_fires
+    schedule_fires: one row per schedule and nominal time (the key that stops double fires)
     schedule     str(200)  key
     nominal      int       key
     status       str(16)
@@ -135,7 +135,7 @@ schedule_fires = schema.table("""
 """)
 
 concurrency_leases = schema.table("""
-    concurrency_leases
+    concurrency_leases: slots held under a concurrency key, until they expire
     key         str(200)  key
     slot        int       key
     holder      str(200)
@@ -143,7 +143,7 @@ concurrency_leases = schema.table("""
 """)
 
 canaries = schema.table("""
-    canaries
+    canaries: a challenger version's canary: traffic share, limits, state
     name            str(200)  key
     challenger      int
     share           float
@@ -156,7 +156,7 @@ canaries = schema.table("""
 """)
 
 canary_outcomes = schema.table("""
-    canary_outcomes
+    canary_outcomes: what each canary request came to
     id       int       key auto
     name     str(200)
     version  int

@@ -12,7 +12,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 run_queue = schema.table("""
-    run_queue
+    run_queue: one row per submitted run, leased by workers
     seq               int       key auto
     run_id            str(64)
     tenant            str(200)
@@ -40,7 +40,7 @@ run_queue = schema.table("""
 """)
 
 tenant_budgets = schema.table("""
-    tenant_budgets
+    tenant_budgets: a tenant's limit and its spent and reserved counters
     tenant        str(200)  key
     limit_usd     float     null
     spent_usd     float
@@ -49,7 +49,7 @@ tenant_budgets = schema.table("""
 """)
 
 cost_ledger = schema.table("""
-    cost_ledger
+    cost_ledger: one row per model call, reserved then settled
     id             int       key auto
     tenant         str(200)
     run_id         str(64)   null

@@ -4,13 +4,14 @@ Every area declares its tables on a :class:`Schema` (``schema.metadata`` holds t
 
     schema = Schema()
     runs = schema.table('''
-        runs
+        runs: one row per run
         run_id  str(64)  key
         error   text     null
         index ix_runs_error (error)
     ''')
 
-The first line names the table. A column line is ``name type flag...``. Types: ``str(N)``
+The first line names the table, then (after a colon) says what a row is; the text is kept in
+``table.info["about"]``. A column line is ``name type flag...``. Types: ``str(N)``
 (``String(N)``), ``text``, ``int``, ``float``, ``bool``, ``bytes`` (``LargeBinary``). Flags:
 
 * ``key``: part of the primary key; an ``int`` key is not auto-incremented unless ``auto``;
@@ -70,8 +71,12 @@ class Schema:
     def table(self, text: str) -> Table:
         """The table that ``text`` describes (see the module docstring), added to
         :attr:`metadata`."""
-        name, *lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return Table(name, self.metadata, *(_item(name, line) for line in lines))
+        first, *lines = [line.strip() for line in text.splitlines() if line.strip()]
+        name, _, about = first.partition(":")
+        name = name.strip()
+        table = Table(name, self.metadata, *(_item(name, line) for line in lines))
+        table.info["about"] = about.strip()
+        return table
 
 
 def _item(table_name: str, line: str) -> SchemaItem:

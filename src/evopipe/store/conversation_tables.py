@@ -11,7 +11,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 conversation_messages = schema.table("""
-    conversation_messages
+    conversation_messages: every message of every persisted conversation
     owner       str(200)  key
     session     str(200)  key
     seq         int       key

@@ -50,7 +50,7 @@ _PG_LOCK = 7_461_505  # pg_advisory_xact_lock key serialising migrations across 
 
 # frozen: the ledger as this runner creates it (tables.py holds the live one)
 _LEDGER = Schema().table("""
-    schema_migrations
+    schema_migrations: the migration ledger, kept by evopipe.store.migrate
     area        str(64)
     version     int
     name        str(200)

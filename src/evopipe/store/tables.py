@@ -20,7 +20,7 @@ from evopipe.store.columns import Schema
 schema = Schema()
 
 schema_migrations = schema.table("""
-    schema_migrations
+    schema_migrations: the migration ledger, kept by evopipe.store.migrate
     area        str(64)
     version     int
     name        str(200)
@@ -30,7 +30,7 @@ schema_migrations = schema.table("""
 """The migration ledger, created and kept by :mod:`evopipe.store.migrate`."""
 
 runs = schema.table("""
-    runs
+    runs: one row per run: spec, inputs, status, outputs, usage
     run_id            str(64)   key
     pipeline_name     str(200)
     spec_hash         str(128)
@@ -52,7 +52,7 @@ runs = schema.table("""
 """)
 
 events = schema.table("""
-    events
+    events: the journal: every event of every run, in order
     run_id   str(64)   key
     seq      int       key
     type     str(64)
@@ -63,7 +63,7 @@ events = schema.table("""
 """)
 
 approvals = schema.table("""
-    approvals
+    approvals: the decision on each approval step
     run_id      str(64)   key
     step_id     str(200)  key
     approved    bool
@@ -73,7 +73,7 @@ approvals = schema.table("""
 """)
 
 response_cache = schema.table("""
-    response_cache
+    response_cache: model responses by request hash
     key         str(128)  key
     value       text
     created_at  float
@@ -81,7 +81,7 @@ response_cache = schema.table("""
 """)
 
 blobs = schema.table("""
-    blobs
+    blobs: large values by content hash
     sha256      str(64)  key
     size        int
     data        bytes
@@ -89,7 +89,7 @@ blobs = schema.table("""
 """)
 
 blob_refs = schema.table("""
-    blob_refs
+    blob_refs: who holds each blob (a blob with no holder is collected)
     sha256  str(64)   key
     owner   str(200)  key
     index ix_blob_refs_owner (owner)
