@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from evopipe.app.schema import MIGRATIONS
 from evopipe.evaluate.dataset import from_rows
+from evopipe.evaluate.recorder import EvalStarted
 from evopipe.evaluate.records import StoreRecorder, list_datasets, load_eval, register_dataset
 from evopipe.evaluate.report import EvalReport, ExampleResult, objectives
 from evopipe.spec import loads
@@ -64,7 +65,7 @@ def test_recorder_stores_the_run_and_its_examples(store: Store) -> None:
         latency_ms=12.0,
     )
     rec = StoreRecorder(store)
-    rec.start("ev1", PIPE, "hash", ds, "val", ("exact",), 1)
+    rec.start(EvalStarted("ev1", PIPE, "hash", ds, "val", ("exact",), planned=1))
     rec.add_example("ev1", result)
     report = EvalReport(
         eval_id="ev1",

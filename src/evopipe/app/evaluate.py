@@ -16,7 +16,7 @@ from evopipe.evaluate.compare import Comparison, Projection, compare, project_co
 from evopipe.evaluate.dataset import Dataset, read_dataset
 from evopipe.evaluate.metrics import MetricEnv, build_metrics
 from evopipe.evaluate.metrics.base import Metric
-from evopipe.evaluate.recorder import EvalRecorder, TeeRecorder
+from evopipe.evaluate.recorder import EvalRecorder, EvalStarted, TeeRecorder
 from evopipe.evaluate.records import StoreRecorder
 from evopipe.evaluate.report import EvalReport, ExampleResult
 from evopipe.evaluate.runner import Budget, EvalSettings, evaluate
@@ -32,6 +32,7 @@ __all__ = [
     "EvalOutcome",
     "EvalReport",
     "EvalRequest",
+    "EvalStarted",
     "Evaluations",
     "ExampleResult",
     "Projection",

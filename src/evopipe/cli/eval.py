@@ -21,11 +21,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evopipe.app import App, EvopipeError, Pipeline
+from evopipe.app import App, EvopipeError
 from evopipe.app.evaluate import (
     Comparison,
     EvalReport,
     EvalRequest,
+    EvalStarted,
     ExampleResult,
     Projection,
 )
@@ -116,17 +117,9 @@ class _ProgressDisplay:
         self.progress = progress
         self.tasks: dict[str, TaskID] = {}
 
-    def start(
-        self,
-        eval_id: str,
-        pipeline: Pipeline,
-        pipeline_hash: str,
-        dataset: object,
-        split: str,
-        metrics: tuple[str, ...],
-        planned: int,
-    ) -> None:
-        self.tasks[eval_id] = self.progress.add_task(escape(pipeline.name), total=planned)
+    def start(self, started: EvalStarted) -> None:
+        name = escape(started.pipeline.name)
+        self.tasks[started.eval_id] = self.progress.add_task(name, total=started.planned)
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None:
         self.progress.advance(self.tasks[eval_id])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from evopipe.spec import Pipeline
 
@@ -16,19 +16,24 @@ if TYPE_CHECKING:
     from evopipe.evaluate.report import EvalReport, ExampleResult
 
 
+@dataclass(frozen=True, slots=True)
+class EvalStarted:
+    """What a recorder is told when an evaluation starts."""
+
+    eval_id: str
+    pipeline: Pipeline
+    pipeline_hash: str
+    dataset: Dataset | Sequence[Example]
+    split: str
+    metrics: tuple[str, ...]
+    planned: int
+    """Examples that will be scored."""
+
+
 class EvalRecorder(Protocol):
     """Receives an evaluation as it happens."""
 
-    def start(
-        self,
-        eval_id: str,
-        pipeline: Pipeline,
-        pipeline_hash: str,
-        dataset: Dataset | Sequence[Example],
-        split: str,
-        metrics: tuple[str, ...],
-        planned: int,
-    ) -> None: ...
+    def start(self, started: EvalStarted) -> None: ...
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None: ...
 
@@ -38,7 +43,7 @@ class EvalRecorder(Protocol):
 class NullRecorder:
     """Records nothing."""
 
-    def start(self, *args: Any, **kwargs: Any) -> None:
+    def start(self, started: EvalStarted) -> None:
         return None
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None:
@@ -56,8 +61,8 @@ class MemoryRecorder:
     examples: list[tuple[str, ExampleResult]] = field(default_factory=list)
     reports: list[EvalReport] = field(default_factory=list)
 
-    def start(self, eval_id: str, *args: Any, **kwargs: Any) -> None:
-        self.started.append(eval_id)
+    def start(self, started: EvalStarted) -> None:
+        self.started.append(started.eval_id)
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None:
         self.examples.append((eval_id, result))
@@ -72,18 +77,9 @@ class TeeRecorder:
 
     recorders: Sequence[EvalRecorder]
 
-    def start(
-        self,
-        eval_id: str,
-        pipeline: Pipeline,
-        pipeline_hash: str,
-        dataset: Dataset | Sequence[Example],
-        split: str,
-        metrics: tuple[str, ...],
-        planned: int,
-    ) -> None:
+    def start(self, started: EvalStarted) -> None:
         for r in self.recorders:
-            r.start(eval_id, pipeline, pipeline_hash, dataset, split, metrics, planned)
+            r.start(started)
 
     def add_example(self, eval_id: str, result: ExampleResult) -> None:
         for r in self.recorders:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from evopipe.evaluate.dataset import Dataset, Example
+from evopipe.evaluate.dataset import Dataset
+from evopipe.evaluate.recorder import EvalStarted
 from evopipe.evaluate.tables import datasets, eval_examples, eval_runs
-from evopipe.spec import Pipeline
 
 if TYPE_CHECKING:
     from evopipe.evaluate.report import EvalReport, ExampleResult
@@ -58,31 +57,22 @@ class StoreRecorder:
 
     store: Store
 
-    def start(
-        self,
-        eval_id: str,
-        pipeline: Pipeline,
-        pipeline_hash: str,
-        dataset: Dataset | Sequence[Example],
-        split: str,
-        metrics: tuple[str, ...],
-        planned: int,
-    ) -> None:
+    def start(self, started: EvalStarted) -> None:
         d_hash = ""
-        if isinstance(dataset, Dataset):
-            register_dataset(self.store, dataset)
-            d_hash = dataset.content_hash
+        if isinstance(started.dataset, Dataset):
+            register_dataset(self.store, started.dataset)
+            d_hash = started.dataset.content_hash
         with self.store.begin() as conn:
             conn.execute(
                 eval_runs.insert().values(
-                    eval_id=eval_id,
-                    pipeline_name=pipeline.name,
-                    spec_hash=pipeline_hash,
+                    eval_id=started.eval_id,
+                    pipeline_name=started.pipeline.name,
+                    spec_hash=started.pipeline_hash,
                     dataset_hash=d_hash,
-                    split=split,
-                    metrics_json=_json(list(metrics)),
+                    split=started.split,
+                    metrics_json=_json(list(started.metrics)),
                     status="running",
-                    planned=planned,
+                    planned=started.planned,
                     created_at=time.time(),
                 )
             )

@@ -21,7 +21,7 @@ from evopipe.evaluate.bridge import Outcome, run_one
 from evopipe.evaluate.caching import eval_services
 from evopipe.evaluate.dataset import Dataset, DatasetError, Example
 from evopipe.evaluate.metrics.base import Case, Metric, MetricError, Score
-from evopipe.evaluate.recorder import EvalRecorder, NullRecorder
+from evopipe.evaluate.recorder import EvalRecorder, EvalStarted, NullRecorder
 from evopipe.evaluate.report import EvalReport, ExampleResult, StopReason, objectives
 from evopipe.evaluate.stats import mean
 from evopipe.spec import EvopipeError, Pipeline, spec_hash
@@ -260,7 +260,9 @@ async def evaluate(
     eval_id = uuid.uuid4().hex
     p_hash = spec_hash(pipeline)
     names = tuple(m.name for m in metrics)
-    cfg.recorder.start(eval_id, pipeline, p_hash, dataset, split, names, len(examples))
+    cfg.recorder.start(
+        EvalStarted(eval_id, pipeline, p_hash, dataset, split, names, planned=len(examples))
+    )
     started = time.perf_counter()
 
     async def one(example: Example) -> ExampleResult | None:
