@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evopipe.app import App, EvopipeError, Settings, SettingsError, UsageError
+from evopipe.app import App, Decision, EvopipeError, Settings, SettingsError, UsageError
 from evopipe.orchestrate.registry import Registry
 from evopipe.spec import loads
 
@@ -128,7 +128,7 @@ async def test_approve_continues_on_the_runs_own_model(project: Path) -> None:
         assert first.status == "waiting"
     # a new session with no --model: the run's model (fake) is used, not the default
     async with _app(project) as app:
-        done = await app.runs.approve(first.run_id, "review", decided_by="ann")
+        done = await app.runs.approve(first.run_id, Decision("review", decided_by="ann"))
         assert done.ok, done.error
         events = [e async for e in app.runs.events(first.run_id)]
     after = [e for e in events if e.type == "step_succeeded" and e.step_id == "after"]

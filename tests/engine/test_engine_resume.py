@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from engine_helpers import Harness, spec
 
-from evopipe.engine.control import record_decision
+from evopipe.engine.control import Decision, record_decision
 from evopipe.engine.journal import JournalError
 from evopipe.engine.replay import ResumeRefused
 from evopipe.engine.runner import resume_run
@@ -142,8 +142,8 @@ async def test_approval_waits_then_approve_resumes_that_step(h: Harness) -> None
     assert first.step("side").status == "succeeded"
     assert first.step("publish").status == "pending"
     with pytest.raises(JournalError, match="not waiting on step 'draft'"):
-        record_decision(h.store, "ap", "draft", approved=True)
-    record_decision(h.store, "ap", "gate", approved=True, comment="ship it", decided_by="ana")
+        record_decision(h.store, "ap", Decision("draft"))
+    record_decision(h.store, "ap", Decision("gate", comment="ship it", decided_by="ana"))
     second = await resume_run("ap", services=h.services)
     assert second.status == "succeeded", second.error
     assert second.outputs == {"done": True}
@@ -159,7 +159,7 @@ async def test_approval_waits_then_approve_resumes_that_step(h: Harness) -> None
 
 async def test_approval_reject_fails_the_run(h: Harness) -> None:
     await h.run(spec(APPROVAL), run_id="rj")
-    record_decision(h.store, "rj", "gate", approved=False, comment="no")
+    record_decision(h.store, "rj", Decision("gate", approved=False, comment="no"))
     result = await resume_run("rj", services=h.services)
     assert result.status == "failed"
     assert "rejected" in (result.error or "")
@@ -192,12 +192,12 @@ async def test_typed_values_are_checked_before_anything_is_recorded_then_flow_on
     }
     before = len(h.store.load_events("ty"))
     with pytest.raises(FieldValuesError, match="copies: 12 is above the maximum 9"):
-        record_decision(h.store, "ty", "gate", approved=True, values={"copies": "12"})
+        record_decision(h.store, "ty", Decision("gate", values={"copies": "12"}))
     with pytest.raises(FieldValuesError, match="colour: no such field"):
-        record_decision(h.store, "ty", "gate", approved=True, values={"copies": 2, "colour": 1})
+        record_decision(h.store, "ty", Decision("gate", values={"copies": 2, "colour": 1}))
     assert len(h.store.load_events("ty")) == before  # a refused decision records nothing
     recorded = record_decision(
-        h.store, "ty", "gate", approved=True, values={"copies": "3", "rush": "yes"}
+        h.store, "ty", Decision("gate", values={"copies": "3", "rush": "yes"})
     )
     assert recorded == {"copies": 3, "rush": True}
     second = await resume_run("ty", services=h.services)
@@ -211,7 +211,7 @@ async def test_a_step_without_fields_refuses_values_and_a_rejection_needs_none(
 ) -> None:
     await h.run(spec(APPROVAL), run_id="nv")
     with pytest.raises(FieldValuesError, match="asks for no values"):
-        record_decision(h.store, "nv", "gate", approved=True, values={"x": 1})
+        record_decision(h.store, "nv", Decision("gate", values={"x": 1}))
     await h.run(spec(TYPED), run_id="tr")
-    assert record_decision(h.store, "tr", "gate", approved=False, comment="no") == {}
+    assert record_decision(h.store, "tr", Decision("gate", approved=False, comment="no")) == {}
     assert (await resume_run("tr", services=h.services)).status == "failed"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evopipe.engine import RunOptions, Services
-from evopipe.engine.control import record_decision
+from evopipe.engine.control import Decision, record_decision
 from evopipe.engine.runner import resume_run, run_pipeline
 from evopipe.models import ModelHub
 from evopipe.models.base import ModelRequest
@@ -92,7 +92,7 @@ async def test_approval_wait_then_approve(store: Store, tmp_path: Path) -> None:
     first = await run_pipeline(loads(APPROVAL).pipeline, {}, services=services, options=options)
     assert first.status == "waiting"
     assert store.get_run("g1").status == "waiting"
-    record_decision(store, "g1", "review", approved=True, comment="go", decided_by="ann")
+    record_decision(store, "g1", Decision("review", comment="go", decided_by="ann"))
     second = await resume_run("g1", services=services, options=options)
     assert second.status == "succeeded", second.error
     assert second.outputs == {"shipped": "<ship>"}

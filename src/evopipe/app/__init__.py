@@ -19,6 +19,7 @@ from evopipe.app.root import App
 from evopipe.app.runs import EXIT_BAD_INPUT, EXIT_CODES, RunHandle, parse_inputs
 from evopipe.app.settings import Settings, SettingsError
 from evopipe.check.report import FileReport, reports_json, summary
+from evopipe.engine.control import Decision
 from evopipe.engine.events import JsonLinesSubscriber, Subscriber
 from evopipe.engine.progress import ProgressDisplay
 from evopipe.engine.types import Event, RunResult
@@ -30,6 +31,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CODES",
     "App",
+    "Decision",
     "Diagnostic",
     "Event",
     "EvopipeError",

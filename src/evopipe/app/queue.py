@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evopipe.engine.control import Decision
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.runner import new_run_id
 from evopipe.queue import (
@@ -240,16 +241,7 @@ class Queue:
 
     # -- cancelling --------------------------------------------------------------------------
 
-    def resume(
-        self,
-        run_id: str,
-        step_id: str,
-        *,
-        reject: bool = False,
-        comment: str | None = None,
-        decided_by: str | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> QueuedRun:
+    def resume(self, run_id: str, decision: Decision) -> QueuedRun:
         """Record the decision on a queued run's waiting step (with the approver's typed
         ``values``) and queue the run again: a worker resumes it, every model call metered
         against the tenant's budget as for a new run."""
@@ -258,15 +250,7 @@ class Queue:
         row = self.rq.get(run_id)
         if row.status != "done" or row.outcome != "waiting":
             raise QueueError(f"run {run_id!r} is not waiting for an approval")
-        record_decision(
-            self.app.journal,
-            run_id,
-            step_id,
-            approved=not reject,
-            comment=comment,
-            decided_by=decided_by,
-            values=values,
-        )
+        record_decision(self.app.journal, run_id, decision)
         if not self.rq.reopen(run_id):
             raise QueueError(f"run {run_id!r} is not waiting for an approval")
         return self.get(run_id)

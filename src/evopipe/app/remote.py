@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from evopipe.app.evolve import EvalSource, EvolveArgs, EvolveConfig, Progress
 from evopipe.app.generate import GenerationError
 from evopipe.app.pipelines import UsageError
+from evopipe.engine.control import Decision
 from evopipe.engine.types import Event
 from evopipe.evolve.loop import new_run_id as new_evolution_id
 from evopipe.evolve.repository import EvolutionRepository
@@ -176,31 +177,12 @@ class Remote:
             "more": more,
         }
 
-    async def approve(
-        self,
-        run_id: str,
-        step_id: str,
-        *,
-        reject: bool = False,
-        comment: str | None = None,
-        decided_by: str | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    async def approve(self, run_id: str, decision: Decision) -> dict[str, Any]:
         """Record the decision on a waiting step (with the typed ``values`` its fields ask
         for) and resume the run in the background (on its own model); returns once it runs
         again. A step not waiting, or values that do not fit, are refused here."""
         first = _FirstEvent()
-        task = asyncio.ensure_future(
-            self.app.runs.approve(
-                run_id,
-                step_id,
-                reject=reject,
-                comment=comment,
-                decided_by=decided_by,
-                values=values,
-                subscribers=[first],
-            )
-        )
+        task = asyncio.ensure_future(self.app.runs.approve(run_id, decision, subscribers=[first]))
         await _started(task, first.seen.wait())
         self._keep(self._resumes, run_id, task)
         return self.run_status(run_id)

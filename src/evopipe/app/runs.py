@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from evopipe.app.pipelines import UsageError
 from evopipe.engine import RunOptions, RunResult, resume_run, run_pipeline
-from evopipe.engine.control import record_decision, request_cancel
+from evopipe.engine.control import Decision, record_decision, request_cancel
 from evopipe.engine.events import Subscriber
 from evopipe.engine.replay import stored_pipeline
 from evopipe.engine.runner import new_run_id
@@ -209,45 +209,22 @@ class Runs:
     async def approve(
         self,
         run_id: str,
-        step_id: str,
+        decision: Decision,
         *,
-        reject: bool = False,
-        comment: str | None = None,
-        decided_by: str | None = None,
-        values: Mapping[str, Any] | None = None,
         model: str | None = None,
         subscribers: Sequence[Subscriber] = (),
     ) -> RunResult:
         """Record the decision on a waiting step (:meth:`decide`), then resume: exactly that
         step runs again."""
-        self.decide(
-            run_id, step_id, reject=reject, comment=comment, decided_by=decided_by, values=values
-        )
+        self.decide(run_id, decision)
         return await self.resume(run_id, model=model, subscribers=subscribers)
 
-    def decide(
-        self,
-        run_id: str,
-        step_id: str,
-        *,
-        reject: bool = False,
-        comment: str | None = None,
-        decided_by: str | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Record the decision on a waiting step without resuming the run. ``values`` answer
-        the step's typed fields: checked and converted first, and refused whole
+    def decide(self, run_id: str, decision: Decision) -> dict[str, Any]:
+        """Record the decision on a waiting step without resuming the run. Its ``values``
+        answer the step's typed fields: checked and converted first, and refused whole
         (:class:`~evopipe.spec.fields.FieldValuesError`, nothing recorded) when they do not
         fit. Returns the values as recorded."""
-        return record_decision(
-            self.app.journal,
-            run_id,
-            step_id,
-            approved=not reject,
-            comment=comment,
-            decided_by=decided_by,
-            values=values,
-        )
+        return record_decision(self.app.journal, run_id, decision)
 
     def cancel(self, run_id: str) -> None:
         """Ask the run to stop (within ``cancel_poll_s``, from any process sharing the store);

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from evopipe.app.tenancy import NotFound, TargetSpec, Tenant
 from evopipe.auth.ownership import DEFAULT_TENANT
+from evopipe.engine.control import Decision
 from evopipe.spec.errors import EvopipeError
 
 if TYPE_CHECKING:
@@ -134,11 +135,8 @@ class TenantRuns:
     async def decide(
         self,
         run_id: str,
-        step_id: str,
+        decision: Decision,
         *,
-        approve: bool,
-        comment: str | None,
-        values: Mapping[str, Any] | None = None,
         timeout_s: float = 60.0,
     ) -> dict[str, Any]:
         """Record the decision on a waiting step and continue the run (the step runs again
@@ -150,27 +148,13 @@ class TenantRuns:
         summary = self._summary(run_id)
         if summary is None or summary.get("status") != "waiting":
             raise EvopipeError(f"run {run_id!r} is not waiting for an approval")
-        decided_by = self.tenant.principal.key_id or "local"
+        decision = replace(decision, decided_by=self.tenant.principal.key_id or "local")
         if queued is not None:
-            self.app.queue.resume(
-                run_id,
-                step_id,
-                reject=not approve,
-                comment=comment,
-                decided_by=decided_by,
-                values=values,
-            )
+            self.app.queue.resume(run_id, decision)
             with contextlib.suppress(TimeoutError):
                 await self.app.queue.wait(run_id, timeout_s=timeout_s)
             return self.get(run_id)
-        await self.app.runs.approve(
-            run_id,
-            step_id,
-            reject=not approve,
-            comment=comment,
-            decided_by=decided_by,
-            values=values,
-        )
+        await self.app.runs.approve(run_id, decision)
         return self.get(run_id)
 
     async def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[Any]:

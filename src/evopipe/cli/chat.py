@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import typer
 
-from evopipe.app import App, EvopipeError
+from evopipe.app import App, Decision, EvopipeError
 from evopipe.app.chat import Proposal
 from evopipe.cli._options import DB_OPTION
 from evopipe.cli._session import fail, open_app
@@ -152,14 +152,9 @@ class Repl:
         reject = "--reject" in args
         named = [a for a in args[2:] if _NAMED.match(a)]
         reason = " ".join(a for a in args[2:] if a != "--reject" and a not in named) or None
-        result = await self.app.runs.approve(
-            run_id,
-            step,
-            reject=reject,
-            comment=reason,
-            decided_by=self.owner,
-            values=dict(a.split("=", 1) for a in named),
-        )
+        values = dict(a.split("=", 1) for a in named)
+        decision = Decision(step, not reject, reason, self.owner, values)
+        result = await self.app.runs.approve(run_id, decision)
         self.say(f"evopipe> run {run_id} is {result.status}")
         self.app.chat.ran(self.owner, self.session, run_id, result.status)
 

@@ -20,6 +20,7 @@ from evopipe.app import (
     EXIT_BAD_INPUT,
     EXIT_CODES,
     App,
+    Decision,
     EvopipeError,
     JsonLinesSubscriber,
     ProgressDisplay,
@@ -183,16 +184,8 @@ def approve_cmd(
     app = open_app(db=db, model=model, trust=trust)
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
-        return app.runs.approve(
-            run_id,
-            step,
-            reject=reject,
-            comment=comment,
-            decided_by=by,
-            values=parse_inputs(value or []),
-            model=model,
-            subscribers=subs,
-        )
+        decision = Decision(step, not reject, comment, by, parse_inputs(value or []))
+        return app.runs.approve(run_id, decision, model=model, subscribers=subs)
 
     _finish(app, op, events, as_json)
 

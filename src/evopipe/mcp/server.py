@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 from evopipe import __version__
-from evopipe.app import EvopipeError
+from evopipe.app import Decision, EvopipeError
 from evopipe.app.evolve import DEFAULT_OPERATORS, EvalSource, EvolveConfig
 from evopipe.app.remote import Remote, error_json
 
@@ -148,12 +148,7 @@ def _run_tools(server: MCPServer, remote: Remote) -> None:
         (`run_status` shows them under the waiting step). Poll `run_status`."""
         return await answer(
             lambda: remote.approve(
-                run_id,
-                step_id,
-                reject=reject,
-                comment=comment,
-                decided_by=decided_by,
-                values=values,
+                run_id, Decision(step_id, not reject, comment, decided_by, values or {})
             )
         )
 

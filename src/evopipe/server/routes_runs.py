@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from evopipe.app import Decision
 from evopipe.app.auth import Principal
 from evopipe.app.tenancy import TargetSpec
 from evopipe.app.tenant_runs import TenantRuns
@@ -87,16 +88,9 @@ async def decide(
     """The decision on a step waiting for approval; the run then continues (the answer comes
     when it stops again)."""
     runs = _runs(request, principal)
-    approve = decision == "approve"
     limit = server_state(request).options.wait_timeout_s
-    return await runs.decide(
-        run_id,
-        body.step_id,
-        approve=approve,
-        comment=body.comment,
-        values=body.values,
-        timeout_s=limit,
-    )
+    made = Decision(body.step_id, decision == "approve", body.comment, values=body.values)
+    return await runs.decide(run_id, made, timeout_s=limit)
 
 
 @router.get(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from evopipe.app import EvopipeError, FieldValuesError
+from evopipe.app import Decision, EvopipeError, FieldValuesError
 from evopipe.server.security import server_state
 from evopipe.server.web.render import render, web_state
 from evopipe.server.web.runs import owned
@@ -63,15 +63,12 @@ async def decide(
         raise EvopipeError("a rejection needs a reason")
     decided_by = user.principal.key_id or "local"
     values = {k.removeprefix(VALUE): v for k, v in form.items() if k.startswith(VALUE)}
+    decision = Decision(step_id, not reject, reason, decided_by, values)
     try:
         if app.dashboard.queued(run_id):  # a worker continues it, metered for its tenant
-            app.queue.resume(
-                run_id, step_id, reject=reject, comment=reason, decided_by=decided_by, values=values
-            )
+            app.queue.resume(run_id, decision)
         else:  # started outside the queue (``evopipe run``): recorded now, continued here
-            app.runs.decide(
-                run_id, step_id, reject=reject, comment=reason, decided_by=decided_by, values=values
-            )
+            app.runs.decide(run_id, decision)
             web_state(request).spawn(app.runs.resume(run_id))
     except FieldValuesError as exc:
         return _inbox(request, user, refused=(run_id, step_id, str(exc)), given=values)
