@@ -41,3 +41,17 @@ def test_dspy_optimisers_run_against_the_loopback_endpoint(tmp_path: Path) -> No
 def test_the_metric_reads_the_first_integer() -> None:
     assert compare_dspy.first_int("There are 7 objects (and 2 more)") == "7"
     assert compare_dspy.first_int("none") is None
+
+
+def test_the_banking_task_asks_dspy_for_one_of_the_ten_intents(tmp_path: Path) -> None:
+    compare_dspy.offline_env(tmp_path / "cache")
+    task = compare_dspy.TASKS["banking10"]
+    sizes = {"train": 2, "val": 2, "test": 3}
+    splits = {k: compare_dspy.rows(k, n, task.data) for k, n in sizes.items()}
+    assert len(task.labels) == 10
+    assert "transfer_fee_charged: a fee for making a transfer" in task.instructions
+    with serving(ModelHub().get("fake")) as (base_url, counter):
+        rows = compare_dspy.dspy_side(base_url, counter, splits, "fake", task)
+    assert rows["Predict"]["test_accuracy"] == 0.0  # the fake model names no intent
+    assert counter.calls >= 4 * sizes["test"]
+    assert compare_dspy.same_label(" Card_Payment_Fee_Charged ", "card_payment_fee_charged")
