@@ -155,7 +155,7 @@ class _Loopback:
         if self.actor is None:  # one handle, as the executor's pool keeps
             self.actor = _Remote(self.worker, asyncio.get_running_loop())
         actor = self.actor
-        (status, value), fatal = await self.executor._ship(None, actor, call, "", 0, ctx)
+        (status, value), fatal = await self.executor._ship(actor, call, "", ctx)
         assert fatal is None
         if status == "error":
             raise value
@@ -186,7 +186,7 @@ async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
         # the same events (model calls, step ends ...), made by the owner; concurrent map
         # items may interleave differently
         assert sorted(shipped_events) == sorted(local_events)
-        assert not loopback.worker._queues  # every outbox drained
+        assert not loopback.worker._calls  # every outbox drained
         steps = loopback.executor.shipped
         assert steps > 0
         # the pipeline travelled once; when the worker forgets it before every step, each
