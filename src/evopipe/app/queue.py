@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -300,6 +300,45 @@ class Queue:
         from evopipe.app.worker import Worker
 
         return Worker(self.app, owner=owner, settings=settings)
+
+    async def serve(
+        self,
+        stop: asyncio.Event,
+        *,
+        workers: int = 1,
+        executor: str = "local",
+        settings: QueueSettings | None = None,
+    ) -> int:
+        """Run ``workers`` queue workers until ``stop`` is set (the runs in hand are finished
+        first); returns how many runs they handled. ``executor``: where the workers run —
+        ``local`` (this event loop) or ``ray`` (one Ray actor each, at the session's
+        ``ray_address``, building its own app from these settings; docs/ray.md)."""
+        pool = WORKER_POOLS.get(executor)
+        if pool is None:
+            known = ", ".join(WORKER_POOLS)
+            raise QueueError(f"unknown worker executor {executor!r} (known: {known})")
+        return await pool(self, stop, workers, settings or self.settings)
+
+
+async def _local_workers(
+    queue: Queue, stop: asyncio.Event, count: int, settings: QueueSettings
+) -> int:
+    runs = [queue.worker(settings=settings).run(stop) for _ in range(count)]
+    return sum(await asyncio.gather(*runs))
+
+
+async def _ray_workers(
+    queue: Queue, stop: asyncio.Event, count: int, settings: QueueSettings
+) -> int:
+    from evopipe.app.ray_workers import RayWorkers
+
+    return await RayWorkers(queue.app.settings, count, queue=settings).run(stop)
+
+
+WORKER_POOLS: dict[
+    str, Callable[[Queue, asyncio.Event, int, QueueSettings], Coroutine[Any, Any, int]]
+] = {"local": _local_workers, "ray": _ray_workers}
+"""Where queue workers run (``--executor`` of ``evopipe serve`` and ``evopipe worker``)."""
 
 
 def _cursor(cursor: str | None) -> int | None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.executor import StepCall
+from evopipe.ray.placement import spread
 from evopipe.ray.worker import Answer, Outcome, Reply, Request, StepWorker, portable_error
 from evopipe.spec.errors import EvopipeError
 from evopipe.steps.base import StepFailed
@@ -230,22 +231,11 @@ class RayExecutor:
 
 
 def _start_pool(ray: Any, workers: int | None, first: int = 0) -> list[Any]:
-    """``workers`` actors (None: one per CPU, at least 2), dealt round robin over the alive
-    nodes from the ``first``-th. The affinity is hard (Ray's soft affinity and ``SPREAD``
-    pile zero-CPU actors on one node): a killed actor restarts on its node, and an actor
-    whose node is gone is replaced by the executor."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
+    """``workers`` actors (None: one per CPU, at least 2), dealt over the alive nodes from the
+    ``first``-th (:func:`~evopipe.ray.placement.spread`)."""
     count = workers or max(2, int(ray.cluster_resources().get("CPU", 2)))
-    nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
-    worker = ray.remote(StepWorker)
     options = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0, "max_concurrency": 1000}
-    actors = []
-    for i in range(first, first + count):
-        node = nodes[i % len(nodes)]
-        place = NodeAffinitySchedulingStrategy(node, soft=False)
-        actors.append(worker.options(scheduling_strategy=place, **options).remote())
-    return actors
+    return spread(ray, StepWorker, count, first=first, **options)
 
 
 async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
