@@ -313,11 +313,20 @@ class Queue:
         first); returns how many runs they handled. ``executor``: where the workers run —
         ``local`` (this event loop) or ``ray`` (one Ray actor each, at the session's
         ``ray_address``, building its own app from these settings; docs/ray.md)."""
-        pool = WORKER_POOLS.get(executor)
-        if pool is None:
-            known = ", ".join(WORKER_POOLS)
-            raise QueueError(f"unknown worker executor {executor!r} (known: {known})")
-        return await pool(self, stop, workers, settings or self.settings)
+        check_worker_executor(executor)
+        return await WORKER_POOLS[executor](self, stop, workers, settings or self.settings)
+
+
+def check_worker_executor(executor: str) -> None:
+    """Fail now if queue workers cannot run on ``executor`` (an unknown name, Ray not
+    installed), rather than later in a server's background task."""
+    if executor not in WORKER_POOLS:
+        known = ", ".join(WORKER_POOLS)
+        raise QueueError(f"unknown worker executor {executor!r} (known: {known})")
+    if executor == "ray":
+        from evopipe.ray import import_ray
+
+        import_ray()  # the install hint, now
 
 
 async def _local_workers(

@@ -8,6 +8,8 @@ import contextlib
 
 import typer
 
+from evopipe.app import EvopipeError
+from evopipe.app.queue import check_worker_executor
 from evopipe.app.ratelimit import Rate
 from evopipe.app.serving import LOOPBACK, ServerOptions
 from evopipe.cli._options import (
@@ -16,7 +18,7 @@ from evopipe.cli._options import (
     TRUST_OPTION,
     WORKERS_EXECUTOR_OPTION,
 )
-from evopipe.cli._session import open_app
+from evopipe.cli._session import fail, open_app
 
 
 def serve_cmd(
@@ -47,6 +49,10 @@ def serve_cmd(
     servers behind a balancer, give each rate/N (docs/decisions/0040s-rate-limits.md)."""
     from evopipe.server.run import serve
 
+    try:
+        check_worker_executor(executor)
+    except EvopipeError as exc:
+        fail(exc)
     options = ServerOptions(
         host=host,
         port=port,
