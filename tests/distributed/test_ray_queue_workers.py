@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,3 +155,43 @@ async def test_a_killed_worker_actor_s_run_is_resumed_without_rerunning_complete
     assert succeeded == {f"s{i}": 1 for i in range(STEPS)}  # journaled once each
     assert all(started[s] == 1 for s in completed)  # 0 completed steps re-run
     assert sum(started.values()) <= STEPS + 1  # at most the step in flight ran again
+
+
+async def test_the_server_s_queue_workers_run_as_ray_actors(
+    ray_cluster: str, db: str, tmp_path: Path
+) -> None:
+    import httpx
+
+    from evopipe.app.serving import ServerOptions
+    from evopipe.server.run import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = _app(tmp_path, db, ray_cluster)
+    said: list[str] = []
+    shutdown = asyncio.Event()
+    options = ServerOptions(port=port, workers=2, worker_executor="ray", scheduler=False)
+    task = asyncio.ensure_future(serve(app, options, say=said.append, shutdown=shutdown))
+    spec = (
+        'apiVersion: evopipe/v1\nname: one\nsteps:\n  - {id: a, kind: llm, prompt: "hi", '
+        'model: "sim:latency_ms=5,seed=3"}\noutputs: {out: "{{ steps.a.output }}"}\n'
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
+            async with asyncio.timeout(60):
+                while True:  # the server listens once uvicorn has started
+                    try:
+                        await client.get("/health")
+                        break
+                    except httpx.ConnectError:
+                        await asyncio.sleep(0.1)
+            done = await client.post(
+                "/runs/wait", json={"spec": spec, "timeout_s": 90}, timeout=120
+            )
+    finally:
+        shutdown.set()
+        await asyncio.wait_for(task, 60)
+        app.close()
+    assert done.json()["run"]["status"] == "succeeded"  # no worker but the Ray actors
+    assert any("2 Ray actor worker(s)" in line for line in said)
