@@ -114,9 +114,11 @@ class _Remote:
 
     def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.target, self.loop = target, loop
+        self.calls: list[str] = []
+        """The actor methods called, in order."""
 
     def __getattr__(self, name: str) -> Any:
-        target, loop = self.target, self.loop
+        target, loop, calls = self.target, self.loop, self.calls
 
         class Method:
             @staticmethod
@@ -125,6 +127,7 @@ class _Remote:
 
             @staticmethod
             def remote(*args: Any) -> Any:
+                calls.append(name)
                 future: Future[Any] = Future()
                 outcome = getattr(target, name)(*args)
                 if asyncio.iscoroutine(outcome):
@@ -193,3 +196,21 @@ async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
         # step after the first is answered "missing" and shipped again, with the pipeline
         assert len(loopback.worker._pipelines) == 1
         assert loopback.worker.received == ((steps + 1) // 2 if forget else 1)
+
+
+async def test_a_model_step_costs_two_actor_calls_and_a_restarted_worker_answers_lost(
+    tmp_path: Path,
+) -> None:
+    loopback = _Loopback()
+    journal = MemoryJournal()
+    services = Services(models=ModelHub(allow_network=False), store=journal, executor=loopback)
+    pipeline = load_file(REPO / "examples" / "kinds" / "llm.yaml").pipeline
+    options = RunOptions(model="fake", run_id="r", workspace=tmp_path)
+    result = await run_pipeline(pipeline, {}, services=services, options=options)
+    assert result.status == "succeeded"
+    assert loopback.actor is not None
+    steps = loopback.executor.shipped
+    # per step: run (answered with the model request), reply with the answer (the result)
+    assert loopback.actor.calls == ["run", "reply"] * steps
+    # a worker that restarted since the step began does not know its call
+    assert await StepWorker().reply("gone", []) == ([], ("lost", "gone"))
