@@ -1,9 +1,11 @@
 """The Ray executor against the local one, in the same run, on a 2-CPU local Ray cluster.
 
 * dispatch overhead per step: a chain of ``--steps`` ``llm`` steps on the zero-latency ``fake``
-  model; per step, the journaled ``duration_ms`` on Ray minus the median on the local executor
-  (a shipped step costs: the call to an actor, one model call answered by the owner, the
-  result back). Target: ≤ 2 ms median.
+  model, run 3 times; the median journaled step ``duration_ms`` on Ray minus that on the local
+  executor (a shipped step costs two actor calls: ``run``, answered with the step's model
+  request, and ``reply`` with the owner's answer, answered with the result). Target: ≤ 2 ms
+  median. Beside it, ``actor_call_ms_median``: one async actor call that does no work, the
+  floor under each of the two.
 * ``--evals`` evaluations of one ``llm`` step on ``sim:latency_ms=300`` (one run per example,
   ``--concurrency`` at once): wall time and the peak RSS of the driver plus every process of
   the cluster. Targets: ≤ 10 s wall, ≤ 1 GB RSS.
@@ -108,6 +110,18 @@ async def _evals(app: App, path: Path, n: int, concurrency: int) -> float:
     return time.perf_counter() - t0
 
 
+async def _actor_call_ms(actor: Any, n: int = 200) -> float:
+    """Median round trip of one async actor call that does no work (``reply`` to a call the
+    worker does not know), from an event loop: the floor under a shipped step's calls."""
+    times = []
+    for i in range(n + 20):
+        t0 = time.perf_counter()
+        await asyncio.wrap_future(actor.reply.remote("none", []).future())
+        if i >= 20:  # warm-up
+            times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 3)
+
+
 def _measure(executor: str, address: str, tmp: Path, args: Any, cluster: Any) -> dict[str, Any]:
     settings = Settings.load(
         tmp,
@@ -120,13 +134,18 @@ def _measure(executor: str, address: str, tmp: Path, args: Any, cluster: Any) ->
     chain, one = tmp / "chain.yaml", tmp / "one.yaml"
     with App(settings) as app:
         _durations(app, chain)  # warm-up: the pool, imports, plans
-        per_step = _durations(app, chain)
+        per_step = [d for _ in range(3) for d in _durations(app, chain)]  # 3 runs: less noise
         with _PeakRss(cluster.pids if executor == "ray" else list) as rss:
             wall = asyncio.run(_evals(app, one, args.evals, args.concurrency))
+        floor = {}
+        if executor == "ray":
+            pool: Any = app.executor
+            floor["actor_call_ms_median"] = asyncio.run(_actor_call_ms(pool.pool()[0]))
     return {
         "step_ms_median": round(statistics.median(per_step), 3),
         "evals_wall_s": round(wall, 3),
         "peak_rss_mb": round(rss.peak, 1),
+        **floor,
     }
 
 
@@ -145,6 +164,7 @@ def main() -> None:
         return
     from evopipe.ray.local import LocalCluster, wait_for_nodes
 
+    load = os.getloadavg()[0]
     env = {"PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     shapes = []
     for nodes in (1, 2):  # 2 CPUs either way: one node of 2, or two nodes of 1
@@ -180,7 +200,9 @@ def main() -> None:
         "shapes": shapes,
         "targets": {"dispatch_overhead_ms_median": 2.0, "evals_wall_s": 10.0, "peak_rss_mb": 1024},
         "note": "peak_rss_mb: the driver plus every process of the cluster (Ray's own daemons "
-        "included); the local executor's figure is the driver alone",
+        "included); the local executor's figure is the driver alone. actor_call_ms_median: "
+        "one async Ray actor call doing no work; a shipped model step makes two",
+        "load_average_before": round(load, 2),
     }
     RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=2))

@@ -114,9 +114,11 @@ class _Remote:
 
     def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.target, self.loop = target, loop
+        self.calls: list[str] = []
+        """The actor methods called, in order."""
 
     def __getattr__(self, name: str) -> Any:
-        target, loop = self.target, self.loop
+        target, loop, calls = self.target, self.loop, self.calls
 
         class Method:
             @staticmethod
@@ -125,6 +127,7 @@ class _Remote:
 
             @staticmethod
             def remote(*args: Any) -> Any:
+                calls.append(name)
                 future: Future[Any] = Future()
                 outcome = getattr(target, name)(*args)
                 if asyncio.iscoroutine(outcome):
@@ -155,7 +158,7 @@ class _Loopback:
         if self.actor is None:  # one handle, as the executor's pool keeps
             self.actor = _Remote(self.worker, asyncio.get_running_loop())
         actor = self.actor
-        (status, value), fatal = await self.executor._ship(None, actor, call, "", 0, ctx)
+        (status, value), fatal = await self.executor._ship(actor, call, "", ctx)
         assert fatal is None
         if status == "error":
             raise value
@@ -186,10 +189,28 @@ async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
         # the same events (model calls, step ends ...), made by the owner; concurrent map
         # items may interleave differently
         assert sorted(shipped_events) == sorted(local_events)
-        assert not loopback.worker._queues  # every outbox drained
+        assert not loopback.worker._calls  # every outbox drained
         steps = loopback.executor.shipped
         assert steps > 0
         # the pipeline travelled once; when the worker forgets it before every step, each
         # step after the first is answered "missing" and shipped again, with the pipeline
         assert len(loopback.worker._pipelines) == 1
         assert loopback.worker.received == ((steps + 1) // 2 if forget else 1)
+
+
+async def test_a_model_step_costs_two_actor_calls_and_a_restarted_worker_answers_lost(
+    tmp_path: Path,
+) -> None:
+    loopback = _Loopback()
+    journal = MemoryJournal()
+    services = Services(models=ModelHub(allow_network=False), store=journal, executor=loopback)
+    pipeline = load_file(REPO / "examples" / "kinds" / "llm.yaml").pipeline
+    options = RunOptions(model="fake", run_id="r", workspace=tmp_path)
+    result = await run_pipeline(pipeline, {}, services=services, options=options)
+    assert result.status == "succeeded"
+    assert loopback.actor is not None
+    steps = loopback.executor.shipped
+    # per step: run (answered with the model request), reply with the answer (the result)
+    assert loopback.actor.calls == ["run", "reply"] * steps
+    # a worker that restarted since the step began does not know its call
+    assert await StepWorker().reply("gone", []) == ([], ("lost", "gone"))

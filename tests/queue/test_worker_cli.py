@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -53,3 +55,23 @@ def test_worker_refuses_a_heartbeat_not_below_the_lease(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code == 2
     assert "heartbeat_s" in result.output
+
+
+def test_ray_workers_without_ray_installed_say_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an install without the extra sees
+    args = ["worker", "--db", str(tmp_path / "q.db"), "--executor", "ray"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 2
+    assert "evopipe[ray]" in result.output
+
+
+def test_worker_refuses_to_drain_on_ray_and_an_unknown_executor(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    result = CliRunner().invoke(_app(), ["worker", "--db", db, "--drain", "--executor", "ray"])
+    assert result.exit_code == 2
+    assert "--drain" in result.output
+    result = CliRunner().invoke(_app(), ["worker", "--db", db, "--executor", "nope"])
+    assert result.exit_code == 2
+    assert "unknown worker executor 'nope' (known: local, ray)" in result.output

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from evopipe.app.serving import ServerOptions, binding
@@ -101,3 +103,16 @@ class _Schedules:
         self.states.append("serving")
         await stop.wait()
         self.states.append("stopped")
+
+
+def test_serve_refuses_workers_it_cannot_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(project / "s.db")
+    code, _, err = _invoke("serve", "--db", db, "--executor", "nope")
+    assert code == 2
+    assert "unknown worker executor 'nope'" in err
+    monkeypatch.setitem(sys.modules, "ray", None)  # an install without the ray extra
+    code, _, err = _invoke("serve", "--db", db, "--executor", "ray")
+    assert code == 2
+    assert "evopipe[ray]" in err

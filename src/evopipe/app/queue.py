@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -287,6 +287,54 @@ class Queue:
         from evopipe.app.worker import Worker
 
         return Worker(self.app, owner=owner, settings=settings)
+
+    async def serve(
+        self,
+        stop: asyncio.Event,
+        *,
+        workers: int = 1,
+        executor: str = "local",
+        settings: QueueSettings | None = None,
+    ) -> int:
+        """Run ``workers`` queue workers until ``stop`` is set (the runs in hand are finished
+        first); returns how many runs they handled. ``executor``: where the workers run —
+        ``local`` (this event loop) or ``ray`` (one Ray actor each, at the session's
+        ``ray_address``, building its own app from these settings; docs/ray.md)."""
+        check_worker_executor(executor)
+        return await WORKER_POOLS[executor](self, stop, workers, settings or self.settings)
+
+
+def check_worker_executor(executor: str) -> None:
+    """Fail now if queue workers cannot run on ``executor`` (an unknown name, Ray not
+    installed), rather than later in a server's background task."""
+    if executor not in WORKER_POOLS:
+        known = ", ".join(WORKER_POOLS)
+        raise QueueError(f"unknown worker executor {executor!r} (known: {known})")
+    if executor == "ray":
+        from evopipe.ray import import_ray
+
+        import_ray()  # the install hint, now
+
+
+async def _local_workers(
+    queue: Queue, stop: asyncio.Event, count: int, settings: QueueSettings
+) -> int:
+    runs = [queue.worker(settings=settings).run(stop) for _ in range(count)]
+    return sum(await asyncio.gather(*runs))
+
+
+async def _ray_workers(
+    queue: Queue, stop: asyncio.Event, count: int, settings: QueueSettings
+) -> int:
+    from evopipe.app.ray_workers import RayWorkers
+
+    return await RayWorkers(queue.app.settings, count, queue=settings).run(stop)
+
+
+WORKER_POOLS: dict[
+    str, Callable[[Queue, asyncio.Event, int, QueueSettings], Coroutine[Any, Any, int]]
+] = {"local": _local_workers, "ray": _ray_workers}
+"""Where queue workers run (``--executor`` of ``evopipe serve`` and ``evopipe worker``)."""
 
 
 def _cursor(cursor: str | None) -> int | None:

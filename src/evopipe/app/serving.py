@@ -28,7 +28,10 @@ class ServerOptions:
     wait_timeout_s: float = 300.0
     """``POST /runs/wait`` answers 202 with the run when it is not done by then."""
     workers: int = 2
-    """In-process queue workers (0: none; run ``evopipe worker`` elsewhere)."""
+    """Queue workers (0: none; run ``evopipe worker`` elsewhere)."""
+    worker_executor: str = "local"
+    """Where the queue workers run: ``local`` (in the server's event loop) or ``ray`` (one Ray
+    actor each; :mod:`evopipe.app.ray_workers`)."""
     scheduler: bool = True
     """Run due schedules in this process (``evopipe schedule``); exactly-once fires make it
     safe beside other schedulers on the same database."""

@@ -16,3 +16,9 @@ EXECUTOR_OPTION = typer.Option(
 RAY_ADDRESS_OPTION = typer.Option(
     None, "--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS)."
 )
+WORKERS_EXECUTOR_OPTION = typer.Option(
+    "local",
+    "--executor",
+    help="Where the queue workers run: local (this process) or ray (one Ray actor each, "
+    "building its own app from these settings, on the same database; --ray-address).",
+)

@@ -8,10 +8,17 @@ import contextlib
 
 import typer
 
+from evopipe.app import EvopipeError
+from evopipe.app.queue import check_worker_executor
 from evopipe.app.ratelimit import Rate
 from evopipe.app.serving import LOOPBACK, ServerOptions
-from evopipe.cli._options import MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import open_app
+from evopipe.cli._options import (
+    MODEL_OPTION,
+    RAY_ADDRESS_OPTION,
+    TRUST_OPTION,
+    WORKERS_EXECUTOR_OPTION,
+)
+from evopipe.cli._session import fail, open_app
 
 
 def serve_cmd(
@@ -22,7 +29,9 @@ def serve_cmd(
     db: str | None = typer.Option(
         None, "--db", help="Store URL or path (postgresql://… for teams)."
     ),
-    workers: int = typer.Option(2, "--workers", min=0, help="In-process queue workers (0: none)."),
+    workers: int = typer.Option(2, "--workers", min=0, help="Queue workers (0: none)."),
+    executor: str = WORKERS_EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
     model: str | None = MODEL_OPTION,
     trust: bool = TRUST_OPTION,
     scheduler: bool = typer.Option(
@@ -40,15 +49,21 @@ def serve_cmd(
     servers behind a balancer, give each rate/N (docs/decisions/0040s-rate-limits.md)."""
     from evopipe.server.run import serve
 
+    try:
+        check_worker_executor(executor)
+    except EvopipeError as exc:
+        fail(exc)
     options = ServerOptions(
         host=host,
         port=port,
         workers=workers,
+        worker_executor=executor,
         scheduler=scheduler,
         key_rate=Rate(burst=max(1, round(2 * key_rate)), per_s=key_rate),
         tenant_rate=Rate(burst=max(1, round(2 * tenant_rate)), per_s=tenant_rate),
     )
-    with open_app(db=db, model=model, trust=trust) as app, contextlib.suppress(KeyboardInterrupt):
+    session = open_app(db=db, model=model, trust=trust, ray_address=ray_address)
+    with session as app, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(app, options, say=lambda line: typer.echo(line, err=True)))
 
 

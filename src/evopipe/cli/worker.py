@@ -11,7 +11,7 @@ import typer
 from evopipe.app import App, EvopipeError
 from evopipe.app.queue import QueueSettings
 from evopipe.app.worker import Worker
-from evopipe.cli._options import TRUST_OPTION
+from evopipe.cli._options import RAY_ADDRESS_OPTION, TRUST_OPTION, WORKERS_EXECUTOR_OPTION
 from evopipe.cli._session import fail, open_app
 
 
@@ -24,30 +24,40 @@ def worker_cmd(
     heartbeat_s: float = typer.Option(10.0, "--heartbeat-s", help="Lease renewal interval."),
     drain: bool = typer.Option(False, "--drain", help="Exit once the queue is empty."),
     trust: bool = TRUST_OPTION,
+    executor: str = WORKERS_EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
 ) -> None:
     """Lease queued runs and run them; SIGTERM or Ctrl-C finishes the runs in hand, then
-    exits (a killed worker's runs are resumed by another worker after its lease expires)."""
+    exits (a killed worker's runs are resumed by another worker after its lease expires).
+    With ``--executor ray`` the workers are Ray actors (one per ``--concurrency``)."""
     try:
         settings = QueueSettings(lease_s=lease_s, heartbeat_s=heartbeat_s)
     except EvopipeError as exc:
         fail(exc)
-    with open_app(db=db, trust=trust) as app:
-        handled = asyncio.run(_serve(app, settings, concurrency, drain))
+    if drain and executor != "local":
+        fail(EvopipeError("--drain runs the workers in this process: use --executor local"))
+    with open_app(db=db, trust=trust, ray_address=ray_address) as app:
+        try:
+            handled = asyncio.run(_serve(app, settings, concurrency, drain, executor))
+        except EvopipeError as exc:
+            fail(exc)
     typer.echo(f"worker stopped after {handled} run(s)", err=True)
 
 
-async def _serve(app: App, settings: QueueSettings, concurrency: int, drain: bool) -> int:
+async def _serve(
+    app: App, settings: QueueSettings, concurrency: int, drain: bool, executor: str
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if not drain:
+        return await app.queue.serve(
+            stop, workers=concurrency, executor=executor, settings=settings
+        )
     workers = [app.queue.worker(settings=settings) for _ in range(concurrency)]
-    if drain:
-        counts = await asyncio.gather(*(_drain(w) for w in workers))
-    else:
-        counts = await asyncio.gather(*(w.run(stop) for w in workers))
-    return sum(counts)
+    return sum(await asyncio.gather(*(_drain(w) for w in workers)))
 
 
 async def _drain(worker: Worker) -> int:

@@ -11,10 +11,12 @@
   :mod:`evopipe.ray.worker`), so budgets, the response cache and the journal keep one owner;
   the result is returned to the engine, which journals it — exactly once, whatever Ray did.
 
-Retries: a pure step is retried by Ray when its worker dies (``max_retries``); a step whose
-kind declares ``side_effects`` (shell, http, python, plugins by default) runs with Ray retries
-off, under evopipe's own retry policy: a dead worker fails it with ``worker_lost`` (its
-idempotency key in the message) instead of applying its effect twice. A worker killed for
+Retries: Ray's task retries are off (a step spans several actor calls, which Ray cannot
+replay as one). A pure step whose worker died is run again by the executor once the actor
+has restarted (``max_retries`` times); a step whose kind declares ``side_effects`` (shell,
+http, python, plugins by default) is not: under evopipe's own retry policy only, a dead worker
+fails it with ``worker_lost`` (its idempotency key in the message) instead of applying its
+effect twice. A worker killed for
 memory is reported as ``out_of_memory``.
 
 Ray is optional (``pip install 'evopipe[ray]'``) and imported only when the first step is
@@ -33,7 +35,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from evopipe.engine.budget import BudgetExceeded
 from evopipe.engine.executor import StepCall
-from evopipe.ray.worker import Outcome, Request, StepWorker, portable_error
+from evopipe.ray.placement import spread
+from evopipe.ray.worker import Answer, Outcome, Reply, Request, StepWorker, portable_error
 from evopipe.spec.errors import EvopipeError
 from evopipe.steps.base import StepFailed
 
@@ -43,8 +46,13 @@ if TYPE_CHECKING:
     from evopipe.spec.pipeline import Pipeline
     from evopipe.steps.base import StepContext, StepKind, StepResult
 
-TAKE_S = 2.0
-"""Long-poll of a step's outbox (a step that asks nothing costs one poll)."""
+GRACE_S = 0.02
+"""How long the owner holds back a poll for answers being served: an answer ready sooner (a
+cache hit, a fast model) rides on the poll, one actor call instead of two."""
+
+
+class ActorRestarted(Exception):
+    """The worker no longer knows the step's call: its actor restarted mid-step."""
 
 
 class RayUnavailableError(EvopipeError):
@@ -88,7 +96,7 @@ class RayExecutor:
 
     ``address``: a cluster (``ray://…``, ``HOST:PORT`` or ``auto``); None starts a local Ray
     instance in this process. ``workers``: actors in the pool (None: one per CPU of the
-    cluster, at least 2). ``max_retries``: Ray retries of a pure step whose worker died.
+    cluster, at least 2). ``max_retries``: runs again of a pure step whose worker died.
     """
 
     def __init__(
@@ -129,20 +137,19 @@ class RayExecutor:
         at = next(self._next) % len(actors)
         call = StepCall.from_context(ctx, config)
         workspace = str(ctx.workspace) if info.side_effects else ""
-        retries = 0 if info.side_effects else self.max_retries
         resubmits = 0
         while True:
             actor = self._actors[at]
             try:
-                outcome, fatal = await self._ship(ray, actor, call, workspace, retries, ctx)
+                outcome, fatal = await self._ship(actor, call, workspace, ctx)
                 break
-            except ray.exceptions.RayError as exc:
+            except (ray.exceptions.RayError, ActorRestarted) as exc:
                 if isinstance(exc, ray.exceptions.ActorDiedError):  # for good: node gone
                     self._replace(ray, actor)
-                again = isinstance(exc, ray.exceptions.RayActorError) and not info.side_effects
-                if not again or resubmits >= self.max_retries:
+                died = isinstance(exc, (ray.exceptions.RayActorError, ActorRestarted))
+                if not died or info.side_effects or resubmits >= self.max_retries:
                     raise lost_error(ray, exc, ctx, side_effects=info.side_effects) from None
-            # Ray spent its retries while the actor was restarting: wait for it, then again
+            # a pure step whose worker died: run it again once the actor is back
             resubmits += 1
             await _until_ready(self._actors[at])
         if fatal is not None:
@@ -154,7 +161,7 @@ class RayExecutor:
         return result
 
     async def _ship(
-        self, ray: Any, actor: Any, call: StepCall, workspace: str, retries: int, ctx: StepContext
+        self, actor: Any, call: StepCall, workspace: str, ctx: StepContext
     ) -> tuple[Outcome, BaseException | None]:
         key = self._pipeline_key(call.run.pipeline)
         sent = self._sent.setdefault(id(actor), set())
@@ -164,15 +171,11 @@ class RayExecutor:
             shipped = (key, None if key in sent else call.run.pipeline)
             sent.add(key)  # a worker starts a caller's calls in order: the next finds it
             call_id = uuid.uuid4().hex
-            ref = actor.run.options(max_task_retries=retries).remote(
-                slim, call_id, workspace, shipped
-            )
+            first = actor.run.remote(slim, call_id, workspace, shipped)
             self.shipped += 1
-            try:
-                outcome, fatal = await _drive(actor, ref, ctx, call_id)
-            except asyncio.CancelledError:
-                _cancel(ray, ref)
-                raise
+            outcome, fatal = await _drive(actor, first, ctx, call_id)
+            if outcome[0] == "lost":
+                raise ActorRestarted(f"the Ray worker restarted while running {ctx.step_id!r}")
             if outcome[0] != "missing":
                 return outcome, fatal
             sent.discard(key)  # a restarted actor: send the pipeline again
@@ -228,22 +231,11 @@ class RayExecutor:
 
 
 def _start_pool(ray: Any, workers: int | None, first: int = 0) -> list[Any]:
-    """``workers`` actors (None: one per CPU, at least 2), dealt round robin over the alive
-    nodes from the ``first``-th. The affinity is hard (Ray's soft affinity and ``SPREAD``
-    pile zero-CPU actors on one node): a killed actor restarts on its node, and an actor
-    whose node is gone is replaced by the executor."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
+    """``workers`` actors (None: one per CPU, at least 2), dealt over the alive nodes from the
+    ``first``-th (:func:`~evopipe.ray.placement.spread`)."""
     count = workers or max(2, int(ray.cluster_resources().get("CPU", 2)))
-    nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
-    worker = ray.remote(StepWorker)
-    options = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 1000}
-    actors = []
-    for i in range(first, first + count):
-        node = nodes[i % len(nodes)]
-        place = NodeAffinitySchedulingStrategy(node, soft=False)
-        actors.append(worker.options(scheduling_strategy=place, **options).remote())
-    return actors
+    options = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0, "max_concurrency": 1000}
+    return spread(ray, StepWorker, count, first=first, **options)
 
 
 async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
@@ -251,7 +243,7 @@ async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         try:
-            await asyncio.wrap_future(actor.where.remote().future())
+            await actor.where.remote()
             return
         except Exception:
             if asyncio.get_running_loop().time() > deadline:
@@ -259,77 +251,95 @@ async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
             await asyncio.sleep(0.2)
 
 
+def _future(ref: Any) -> asyncio.Future[Any]:
+    """An asyncio future of a Ray object ref."""
+    return asyncio.wrap_future(ref.future())
+
+
+class _Exchange:
+    """The owner's side of one step attempt (see :mod:`evopipe.ray.worker`): at most one
+    poll (``run``, then ``reply``) is out at a time; the worker's requests are served here,
+    concurrently, and their answers ride on the next poll, or go one way while a poll is
+    out."""
+
+    def __init__(self, actor: Any, ctx: StepContext, call_id: str) -> None:
+        self.actor, self.ctx, self.call_id = actor, ctx, call_id
+        self.serving: set[asyncio.Future[Answer]] = set()
+        self.answers: list[Answer] = []
+        self.fatal: list[BaseException] = []
+
+    async def drive(self, first: Any) -> Outcome:
+        poll: asyncio.Future[Reply] | None = _future(first)
+        try:
+            while True:
+                if poll is None:
+                    poll = await self._poll_soon()
+                waiting: set[asyncio.Future[Any]] = {poll, *self.serving}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                self._collect()
+                if self.answers:  # the poll is out: the answers go one way
+                    for answer in self.answers:
+                        self.actor.answer.remote(*answer)
+                    self.answers = []
+                if poll.done():
+                    items, outcome = poll.result()
+                    poll = None
+                    for request in items:
+                        self._serve(request)
+                    if outcome is not None:
+                        return outcome
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):  # best effort: the step is abandoned
+                self.actor.cancel.remote(self.call_id)
+            raise
+        finally:
+            for task in self.serving:
+                task.cancel()
+            if poll is not None:
+                poll.cancel()
+
+    async def _poll_soon(self) -> asyncio.Future[Reply]:
+        """The next poll; while requests are being served, it waits up to ``GRACE_S`` for
+        their answers first (so that a quick answer costs no extra actor call)."""
+        if self.serving and not self.answers:
+            await asyncio.wait(self.serving, timeout=GRACE_S)
+            self._collect()
+        answers, self.answers = self.answers, []
+        return _future(self.actor.reply.remote(self.call_id, answers))
+
+    def _collect(self) -> None:
+        for task in [t for t in self.serving if t.done()]:
+            self.serving.discard(task)
+            self.answers.append(task.result())
+
+    def _serve(self, request: Request) -> None:
+        req_id, op, args, kwargs = request
+        if req_id is None:  # an event: published in order, no answer
+            self.ctx.emit(*args, **kwargs)
+            return
+        self.serving.add(asyncio.ensure_future(self._answer(req_id, op, args, kwargs)))
+
+    async def _answer(
+        self, req_id: int, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Answer:
+        try:
+            return req_id, True, await HOST_OPS[op](self.ctx)(*args, **kwargs)
+        except BudgetExceeded as exc:  # a run-level stop: the owner re-raises it after the step
+            self.fatal.append(exc)
+            return req_id, False, portable_error(exc)
+        except Exception as exc:
+            return req_id, False, portable_error(exc)
+
+
 async def _drive(
-    actor: Any, ref: Any, ctx: StepContext, call_id: str
+    actor: Any, first: Any, ctx: StepContext, call_id: str
 ) -> tuple[Outcome, BaseException | None]:
-    """Await the step's outcome while serving its requests (model calls, events ...) until
-    its outbox says it is over. Returns the outcome and a run-level exception raised by the
-    owner while serving (budget exceeded), if any."""
-    result = asyncio.wrap_future(ref.future())
-    serving: set[asyncio.Future[Any]] = set()
-    fatal: list[BaseException] = []
-    take: asyncio.Future[Any] | None = None
-    try:
-        while True:
-            if take is None:
-                take = asyncio.wrap_future(actor.take.remote(call_id, TAKE_S).future())
-            await asyncio.wait({result, take}, return_when=asyncio.FIRST_COMPLETED)
-            if not take.done():  # the result is in: the outbox's end marker follows at once
-                await asyncio.wait({take}, timeout=TAKE_S + 1)
-                if not take.done():
-                    break
-            try:
-                requests, over = take.result()
-            except Exception:
-                requests, over = [], result.done()
-                await asyncio.sleep(0.05)
-            take = None
-            for request in requests:
-                _serve(actor, ctx, request, serving, fatal)
-            if over or (result.done() and not requests):
-                break
-        return await result, (fatal[0] if fatal else None)
-    finally:
-        for task in serving:
-            task.cancel()
-        if take is not None:
-            take.cancel()
-
-
-def _serve(
-    actor: Any,
-    ctx: StepContext,
-    request: Request,
-    serving: set[asyncio.Future[Any]],
-    fatal: list[BaseException],
-) -> None:
-    req_id, op, args, kwargs = request
-    if req_id is None:  # an event: published in order, no answer
-        ctx.emit(*args, **kwargs)
-        return
-    task = asyncio.ensure_future(_answer(actor, ctx, req_id, op, args, kwargs, fatal))
-    serving.add(task)
-    task.add_done_callback(serving.discard)
-
-
-async def _answer(
-    actor: Any,
-    ctx: StepContext,
-    req_id: int,
-    op: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    fatal: list[BaseException],
-) -> None:
-    try:
-        value = await HOST_OPS[op](ctx)(*args, **kwargs)
-        ok = True
-    except BudgetExceeded as exc:  # a run-level stop: the owner re-raises it after the step
-        fatal.append(exc)
-        value, ok = portable_error(exc), False
-    except Exception as exc:
-        value, ok = portable_error(exc), False
-    actor.answer.remote(req_id, ok, value)
+    """Drive one step attempt from its first poll (``first``, the ``run`` call) to its
+    outcome, serving its requests (model calls, events ...) on the way. Returns the outcome
+    and a run-level exception raised by the owner while serving (budget exceeded), if any."""
+    exchange = _Exchange(actor, ctx, call_id)
+    outcome = await exchange.drive(first)
+    return outcome, (exchange.fatal[0] if exchange.fatal else None)
 
 
 def lost_error(
@@ -348,8 +358,3 @@ def lost_error(
         why = "not re-run because the step has side effects; check its effect (idempotency key"
         return StepWorkerLost(ctx.step_id, f"worker_lost: the Ray worker died; {why} {key})")
     return StepWorkerLost(ctx.step_id, f"worker_lost: the Ray worker died ({text}); key {key}")
-
-
-def _cancel(ray: Any, ref: Any) -> None:
-    with contextlib.suppress(Exception):  # best effort: the step is already abandoned
-        ray.cancel(ref)

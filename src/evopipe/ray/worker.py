@@ -4,9 +4,16 @@ A :class:`StepWorker` runs many steps at once (it is an async actor: I/O-bound m
 cost a coroutine, not a process). Each step arrives as a :class:`~evopipe.engine.executor.
 StepCall` and runs with a :class:`RemoteContext`: the data comes from the call; what must
 stay with the run owner — model calls (budgets, the response cache, usage), sub-pipelines,
-inner scopes, events — is sent back through the call's *outbox*, which the owner drains with
-:meth:`StepWorker.take` and answers with :meth:`StepWorker.answer`. So Ray moves the work,
-and the run owner keeps the budgets, the cache and the journal.
+inner scopes, events — is sent back through the call's *outbox*. So Ray moves the work, and
+the run owner keeps the budgets, the cache and the journal.
+
+The protocol costs as few actor calls as it can: :meth:`StepWorker.run` returns as soon as the
+step is over *or* has put something in its outbox (a request, an event); the owner serves the
+requests and sends the answers with :meth:`StepWorker.reply`, which again returns at the next
+of either. A model step on a fast model therefore costs two actor calls (``run`` → the model
+request, ``reply`` with the answer → the result). While an answer takes long (a real model
+call), the owner polls with an empty ``reply`` and sends answers one way
+(:meth:`StepWorker.answer`), so the step's other requests and events are not held back.
 
 This module imports no Ray: the executor wraps :class:`StepWorker` with ``ray.remote``.
 """
@@ -32,9 +39,17 @@ from evopipe.steps.base import ScopeResult, StepResult
 Request = tuple[int | None, str, tuple[Any, ...], dict[str, Any]]
 """``(request id, operation, args, kwargs)``; the id is None for ``emit`` (no answer)."""
 
-Outcome = tuple[Literal["ok", "error", "missing"], Any]
-"""What a step attempt returns across the wire: its result, the exception it raised, or the
-key of a pipeline this worker does not hold."""
+Outcome = tuple[Literal["ok", "error", "missing", "lost"], Any]
+"""How a step attempt ended, across the wire: its result, the exception it raised, the key of a
+pipeline this worker does not hold (``missing``: send it again) or the id of a call this
+worker does not know (``lost``: the actor restarted since the step began)."""
+
+Reply = tuple[list[Request], "Outcome | None"]
+"""What ``run`` and ``reply`` return: the outbox's items, in order, and the outcome once the
+step is over (None while it runs)."""
+
+Answer = tuple[int, bool, Any]
+"""``(request id, ok, value or exception)``: the owner's answer to one request."""
 
 Shipped = tuple[str, "Pipeline | None"]
 """A step's pipeline travels once per worker: ``(key, pipeline)`` the first time, then
@@ -42,9 +57,6 @@ Shipped = tuple[str, "Pipeline | None"]
 
 PIPELINES_KEPT = 64
 """Pipelines a worker keeps (oldest dropped first)."""
-
-END = None
-"""Put in a call's outbox when the step is over (the owner stops draining it)."""
 
 
 class RemoteStepError(EvopipeError):
@@ -105,17 +117,30 @@ class WorkerServices:
 
 
 class Outbox:
-    """One step attempt's requests to the owner, and the answers waited for."""
+    """One step attempt on a worker: the requests and events for the owner, and the outcome
+    once the step is over."""
 
-    def __init__(self, worker: StepWorker, call_id: str) -> None:
+    def __init__(self, worker: StepWorker) -> None:
         self.worker = worker
-        self.call_id = call_id
+        self.items: list[Request] = []
+        self.outcome: Outcome | None = None
+        self.ready = asyncio.Event()
+        """Set while there is something for the owner (items, or the outcome)."""
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, item: Request) -> None:
+        self.items.append(item)
+        self.ready.set()
+
+    def end(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.ready.set()
 
     def emit(self, type: str, **data: Any) -> None:
-        self.worker.queue(self.call_id).put_nowait((None, "emit", (type,), data))
+        self.put((None, "emit", (type,), data))
 
     async def ask(self, op: str, *args: Any, **kwargs: Any) -> Any:
-        return await self.worker.ask(self.call_id, op, args, kwargs)
+        return await self.worker.ask(self, op, args, kwargs)
 
     async def complete(
         self, request: ModelRequest, *, model_id: str | None = None, cache: bool | None = None
@@ -170,10 +195,9 @@ class StepWorker:
     """An async actor running step attempts (``ray.remote`` is applied by the executor)."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, asyncio.Queue[Request | None]] = {}
+        self._calls: dict[str, Outbox] = {}
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
-        self._active: set[str] = set()
         self._pipelines: dict[str, Pipeline] = {}
         self.received = 0
         """Pipelines received so far (each is sent once per worker, unless forgotten)."""
@@ -186,19 +210,12 @@ class StepWorker:
 
         return str(ray.get_runtime_context().get_node_id()), os.getpid()
 
-    def queue(self, call_id: str) -> asyncio.Queue[Request | None]:
-        box = self._queues.get(call_id)
-        if box is None:
-            box = self._queues[call_id] = asyncio.Queue()
-        return box
-
-    async def run(self, call: StepCall, call_id: str, workspace: str, shipped: Shipped) -> Outcome:
-        """Run one step attempt; returns ``("ok", StepResult)`` or ``("error", exception)``
-        (so that an error of the step is the step's, never a reason for Ray to retry), or
-        ``("missing", key)`` when the call's pipeline is not cached here (a restarted
-        actor): the owner sends it again, with the pipeline."""
-        from evopipe.steps import get_kind
-
+    async def run(self, call: StepCall, call_id: str, workspace: str, shipped: Shipped) -> Reply:
+        """Start one step attempt; returns at its first outbox items or its end (see the module
+        docstring). The outcome is ``("ok", StepResult)`` or ``("error", exception)`` (so that
+        an error of the step is the step's, never a reason for Ray to retry), or
+        ``("missing", key)`` when the call's pipeline is not cached here (a restarted actor):
+        the owner sends it again, with the pipeline."""
         key, pipeline = shipped
         if pipeline is not None:
             if len(self._pipelines) >= PIPELINES_KEPT:
@@ -207,52 +224,46 @@ class StepWorker:
             self.received += 1
         pipeline = self._pipelines.get(key)
         if pipeline is None:
-            self.queue(call_id).put_nowait(END)
-            return "missing", key
+            return [], ("missing", key)
         call = replace(call, run=replace(call.run, pipeline=pipeline))
+        outbox = self._calls[call_id] = Outbox(self)
+        outbox.task = asyncio.ensure_future(self._step(outbox, call, workspace))
+        return await self._next(call_id, outbox)
+
+    async def _step(self, outbox: Outbox, call: StepCall, workspace: str) -> None:
+        from evopipe.steps import get_kind
+
         services = WorkerServices(self._renderer, call.run.settings)
-        ctx = RemoteContext(call, Outbox(self, call_id), services, workspace)
-        self._active.add(call_id)
+        ctx = RemoteContext(call, outbox, services, workspace)
         try:
             result: StepResult = await get_kind(call.kind).run(ctx, call.config)
-            return "ok", plain_result(result)
+            outbox.end(("ok", plain_result(result)))
         except Exception as exc:
-            return "error", portable_error(exc)
-        finally:
-            self._active.discard(call_id)
-            self.queue(call_id).put_nowait(END)
+            outbox.end(("error", portable_error(exc)))
+        except asyncio.CancelledError:  # the owner gave the step up (see cancel)
+            outbox.end(("error", RemoteStepError("cancelled by the run owner", "cancelled")))
+            raise
 
-    async def ask(
-        self, call_id: str, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        req_id = next(self._ids)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting[req_id] = future
-        self.queue(call_id).put_nowait((req_id, op, args, kwargs))
-        try:
-            return await future
-        finally:
-            self._waiting.pop(req_id, None)
+    async def reply(self, call_id: str, answers: list[Answer]) -> Reply:
+        """Deliver the owner's answers, then return at the step's next outbox items or its
+        end; ``("lost", call_id)`` if this worker does not know the call (it restarted)."""
+        for answer in answers:
+            self.answer(*answer)
+        outbox = self._calls.get(call_id)
+        if outbox is None:
+            return [], ("lost", call_id)
+        return await self._next(call_id, outbox)
 
-    async def take(self, call_id: str, timeout_s: float) -> tuple[list[Request], bool]:
-        """The call's pending requests (waits up to ``timeout_s`` for the first) and whether
-        the step is over."""
-        box = self.queue(call_id)
-        try:
-            first = await asyncio.wait_for(box.get(), timeout_s)
-        except TimeoutError:
-            if call_id not in self._active and box.empty():
-                self._queues.pop(call_id, None)  # a late take after the end: forget it
-            return [], False
-        items = [first]
-        while not box.empty():
-            items.append(box.get_nowait())
-        over = END in items
-        if over:
-            self._queues.pop(call_id, None)
-        return [i for i in items if i is not None], over
+    async def _next(self, call_id: str, outbox: Outbox) -> Reply:
+        await outbox.ready.wait()
+        outbox.ready.clear()
+        items, outbox.items = outbox.items, []
+        if outbox.outcome is not None:
+            self._calls.pop(call_id, None)
+        return items, outbox.outcome
 
     def answer(self, req_id: int, ok: bool, value: Any) -> None:
+        """One answer, sent one way (while the owner's poll is out)."""
         future = self._waiting.get(req_id)
         if future is None or future.done():
             return
@@ -260,3 +271,21 @@ class StepWorker:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+    def cancel(self, call_id: str) -> None:
+        """The owner gave the step up (its run was cancelled): stop it."""
+        outbox = self._calls.pop(call_id, None)
+        if outbox is not None and outbox.task is not None:
+            outbox.task.cancel()
+
+    async def ask(
+        self, outbox: Outbox, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        req_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[req_id] = future
+        outbox.put((req_id, op, args, kwargs))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(req_id, None)

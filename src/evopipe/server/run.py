@@ -1,4 +1,4 @@
-"""Run the API with uvicorn and in-process queue workers (``evopipe serve``)."""
+"""Run the API with uvicorn and queue workers, in-process or on Ray (``evopipe serve``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import uvicorn
 from evopipe.app import App
 from evopipe.app.serving import ServerOptions, binding
 from evopipe.server.api import PREFIX, create_server
+
+_WHERE = {"local": "in-process ", "ray": "Ray actor "}
 
 
 async def serve(
@@ -30,15 +32,16 @@ async def serve(
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()
-    workers: list[asyncio.Future[Any]] = [
-        asyncio.ensure_future(app.queue.worker().run(stop)) for _ in range(options.workers)
-    ]
+    workers: list[asyncio.Future[Any]] = []
+    if options.workers:
+        pool = app.queue.serve(stop, workers=options.workers, executor=options.worker_executor)
+        workers.append(asyncio.ensure_future(pool))
     if options.scheduler:
         workers.append(asyncio.ensure_future(app.scheduling.serve(stop)))
     say(
         f"the evopipe API is on http://{bound.host}:{options.port}{PREFIX} "
         f"(docs: {PREFIX}/docs; dashboard: http://{bound.host}:{options.port}/ui; "
-        f"{options.workers} in-process worker(s); "
+        f"{options.workers} {_WHERE.get(options.worker_executor, '')}worker(s); "
         f"schedules {'run here' if options.scheduler else 'off'})"
     )
 
