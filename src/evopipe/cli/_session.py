@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -58,6 +58,25 @@ def fail(exc: Exception, code: int = 2) -> NoReturn:
 def echo_json_list(items: Iterable[Any], *, default: Callable[[Any], Any] | None = None) -> None:
     """Print records (anything with ``to_json()``) as an indented JSON list."""
     typer.echo(json.dumps([item.to_json() for item in items], indent=2, default=default))
+
+
+def echo_records(
+    items: Sequence[T],
+    line: Callable[[T], str],
+    *,
+    as_json: bool,
+    empty: str | None = None,
+    default: Callable[[Any], Any] | None = None,
+) -> None:
+    """Records as an indented JSON list with ``--json``, else one ``line`` each (``empty`` when
+    there are none)."""
+    if as_json:
+        echo_json_list(items, default=default)
+    elif not items and empty is not None:
+        typer.echo(empty)
+    else:
+        for item in items:
+            typer.echo(line(item))
 
 
 def add_group(

@@ -12,7 +12,7 @@ import typer
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.generate import GenerateOutcome, GenerationError
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, TRUST_OPTION
-from evopipe.cli._session import call, echo_json_list, fail, open_app
+from evopipe.cli._session import call, echo_records, fail, open_app
 
 
 def generate_cmd(
@@ -78,15 +78,14 @@ def list_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored generations."""
-    rows = call(lambda app: app.generations.list(limit=limit), db=db)
-    if as_json:
-        echo_json_list(rows)
-        return
-    for r in rows:
-        typer.echo(
+    echo_records(
+        call(lambda app: app.generations.list(limit=limit), db=db),
+        lambda r: (
             f"{r.generation_id[:12]}  {r.status:9}  rounds={r.rounds}  "
             f"{r.name or '-':30}  {r.request[:60]}"
-        )
+        ),
+        as_json=as_json,
+    )
 
 
 def show_cmd(

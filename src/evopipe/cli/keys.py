@@ -7,9 +7,9 @@ import json
 
 import typer
 
-from evopipe.app.auth import ROLES
+from evopipe.app.auth import ROLES, KeyInfo
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list, open_app
+from evopipe.cli._session import add_group, call, echo_records, open_app
 
 
 def create_cmd(
@@ -40,14 +40,13 @@ def list_cmd(
     """Keys (never their secrets)."""
     with open_app(db=db) as app:
         keys = app.auth.list_keys(tenant)
-    if as_json:
-        echo_json_list(keys)
-        return
-    if not keys:
-        typer.echo("no API keys (evopipe keys create --tenant T --role R)")
-    for k in keys:
-        state = "revoked" if k.revoked_at is not None else "active"
-        typer.echo(f"{k.key_id}  {k.tenant:20}  {k.role:7}  {state:8}  {k.name}")
+    empty = "no API keys (evopipe keys create --tenant T --role R)"
+    echo_records(keys, _key_line, as_json=as_json, empty=empty)
+
+
+def _key_line(k: KeyInfo) -> str:
+    state = "revoked" if k.revoked_at is not None else "active"
+    return f"{k.key_id}  {k.tenant:20}  {k.role:7}  {state:8}  {k.name}"
 
 
 def revoke_cmd(

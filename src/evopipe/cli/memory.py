@@ -8,9 +8,9 @@ import json
 
 import typer
 
-from evopipe.app.memory import StoredPattern
+from evopipe.app.memory import Cluster, StoredPattern
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_records
 
 
 def _line(p: StoredPattern, score: float | None = None) -> str:
@@ -27,13 +27,8 @@ def list_cmd(
 ) -> None:
     """Stored champions and certified pipelines."""
     entries = call(lambda app: app.memory.patterns(limit), db=db)
-    if as_json:
-        echo_json_list(entries)
-        return
-    if not entries:
-        typer.echo("memory is empty (promote a champion or certify one: evopipe nursery run)")
-    for e in entries:
-        typer.echo(_line(e))
+    empty = "memory is empty (promote a champion or certify one: evopipe nursery run)"
+    echo_records(entries, _line, as_json=as_json, empty=empty)
 
 
 def show_cmd(
@@ -75,16 +70,15 @@ def failures_cmd(
 ) -> None:
     """The failure museum: failures clustered by cause, with examples."""
     clusters = call(lambda app: app.memory.failures(examples), db=db)
-    if as_json:
-        echo_json_list(clusters, default=str)
-        return
-    if not clusters:
-        typer.echo("no failure recorded yet")
-    for c in clusters:
-        origins = ", ".join(f"{k} {v}" for k, v in sorted(c.origins.items()))
-        typer.echo(f"{c.cause:20} {c.count:5}  ({origins})")
-        for e in c.examples:
-            typer.echo(f"    - {e['subject'][:40]}: {e['message'][:100]}")
+    empty = "no failure recorded yet"
+    echo_records(clusters, _cluster_lines, as_json=as_json, empty=empty, default=str)
+
+
+def _cluster_lines(c: Cluster) -> str:
+    """The cause, its count by origin, then one line per example."""
+    origins = ", ".join(f"{k} {v}" for k, v in sorted(c.origins.items()))
+    examples = (f"\n    - {e['subject'][:40]}: {e['message'][:100]}" for e in c.examples)
+    return f"{c.cause:20} {c.count:5}  ({origins})" + "".join(examples)
 
 
 def stats_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:

@@ -8,20 +8,21 @@ import json
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_records
 
 
 def list_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Registered names with their number of versions and current champion."""
-    entries = call(lambda app: app.registry.list(), db=db)
-    if as_json:
-        echo_json_list(entries)
-        return
-    if not entries:
-        typer.echo("nothing registered yet (evopipe promote CANDIDATE registers a champion)")
-    for e in entries:
-        champion = f"v{e.champion}" if e.champion is not None else "-"
-        typer.echo(f"{e.name:30}  versions {e.versions:<3}  champion {champion}")
+    echo_records(
+        call(lambda app: app.registry.list(), db=db),
+        lambda e: f"{e.name:30}  versions {e.versions:<3}  champion {_version(e.champion)}",
+        as_json=as_json,
+        empty="nothing registered yet (evopipe promote CANDIDATE registers a champion)",
+    )
+
+
+def _version(number: int | None) -> str:
+    return f"v{number}" if number is not None else "-"
 
 
 def show_cmd(

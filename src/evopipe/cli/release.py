@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_records
 
 _REASON = typer.Option("", "--reason", help="Why (kept in the change log).")
 _NAME = typer.Argument(..., help="Registered pipeline name.")
@@ -61,16 +61,18 @@ def changes_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The change log (aliases, tags, canaries); any change can be undone by its number."""
-    changes = call(lambda app: app.releases.changes(name), db=db)
-    if as_json:
-        echo_json_list(changes)
-        return
-    for c in changes:
-        undone = f"  (undone by #{c.undone_by})" if c.undone_by else ""
-        typer.echo(
+    echo_records(
+        call(lambda app: app.releases.changes(name), db=db),
+        lambda c: (
             f"#{c.id:<4} {c.name:20} {c.action:12} {c.subject:12} {c.before} -> {c.after}  "
-            f"{c.reason}{undone}"
-        )
+            f"{c.reason}{_undone(c.undone_by)}"
+        ),
+        as_json=as_json,
+    )
+
+
+def _undone(by: int | None) -> str:
+    return f"  (undone by #{by})" if by else ""
 
 
 def undo_cmd(change: int = typer.Argument(..., help="Change number."), db: str = DB_OPTION) -> None:

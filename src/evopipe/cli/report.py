@@ -10,25 +10,22 @@ import typer
 from evopipe.app import App
 from evopipe.app.reports import Report
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import add_group, call, echo_records
 
 
 def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> None:
-    reports = call(get, db=db)
-    if as_json:
-        echo_json_list(reports)
-        return
-    if not reports:
-        typer.echo("nothing to report yet")
-    for r in reports:
-        rate = "-" if r.success_rate is None else f"{r.success_rate:.0%}"
-        cost = "?" if r.cost_usd is None else f"${r.cost_usd:.4f}"
-        p50 = "-" if r.latency_s_p50 is None else f"{r.latency_s_p50:.2f}s"
-        last = r.last_failure["ref"] if r.last_failure else "-"
-        typer.echo(
-            f"{r.subject:28} runs {r.runs:<5} ok {rate:>5}  cost {cost:>9}  p50 {p50:>8}  "
-            f"last failure {last}"
-        )
+    echo_records(call(get, db=db), _line, as_json=as_json, empty="nothing to report yet")
+
+
+def _line(r: Report) -> str:
+    rate = "-" if r.success_rate is None else f"{r.success_rate:.0%}"
+    cost = "?" if r.cost_usd is None else f"${r.cost_usd:.4f}"
+    p50 = "-" if r.latency_s_p50 is None else f"{r.latency_s_p50:.2f}s"
+    last = r.last_failure["ref"] if r.last_failure else "-"
+    return (
+        f"{r.subject:28} runs {r.runs:<5} ok {rate:>5}  cost {cost:>9}  p50 {p50:>8}  "
+        f"last failure {last}"
+    )
 
 
 def pipelines_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:

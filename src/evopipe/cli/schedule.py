@@ -14,7 +14,7 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list, fail, open_app
+from evopipe.cli._session import add_group, call, echo_records, fail, open_app
 
 
 def add_cmd(
@@ -77,15 +77,14 @@ def fires_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recorded fires: nominal time, status, run, start lateness."""
-    fires = call(lambda app: app.scheduling.fires(name), db=db)
-    if as_json:
-        echo_json_list(fires)
-        return
-    for f in fires:
-        typer.echo(
+    echo_records(
+        call(lambda app: app.scheduling.fires(name), db=db),
+        lambda f: (
             f"{f.schedule:20} {_iso(f.nominal)} {f.status:10} {f.run_id or '-':28} "
             f"late {f.lateness:.3f}s"
-        )
+        ),
+        as_json=as_json,
+    )
 
 
 def scheduler_cmd(

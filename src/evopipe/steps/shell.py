@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from evopipe.engine.policy import BASE_ENV, Policy
@@ -76,15 +77,7 @@ async def run(ctx: StepContext, config: ShellStep) -> StepResult:
     env = scrubbed_env(ctx.policy, step_env, extra)
     cap = ctx.policy.max_output_bytes
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=ctx.workspace,
-            env=env,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = await spawn(argv, cwd=ctx.workspace, env=env, stdin_pipe=stdin is not None)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise StepFailed(ctx.step_id, f"cannot start {argv[0]!r}: {exc.strerror}") from None
     try:
@@ -116,6 +109,28 @@ async def run(ctx: StepContext, config: ShellStep) -> StepResult:
             f"{argv[0]!r} exited with code {exit_code}" + (f": {tail}" if tail else ""),
         )
     return StepResult(output=output)
+
+
+async def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin_pipe: bool = False,
+    limit: int = 2**16,  # asyncio's default line limit
+) -> asyncio.subprocess.Process:
+    """Start ``argv`` in a new session (its own process group, which :func:`kill_group`
+    kills), stdout and stderr piped, stdin piped or closed; ``OSError`` if it cannot start."""
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE if stdin_pipe else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        limit=limit,
+    )
 
 
 async def communicate(

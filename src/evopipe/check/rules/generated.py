@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evopipe.check.context import Context
-from evopipe.check.registry import Rule, edited, example
+from evopipe.check.registry import Rule, edited, example, with_fix
 from evopipe.check.scopes import Scope
 from evopipe.spec.errors import Diagnostic
 
@@ -96,37 +96,29 @@ RULES = (
         "output-contract-required",
         "(generated) Every llm/extract step declares an output contract.",
         output_contract_required,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            description: Answer a question in one sentence.
-            limits: {max_cost_usd: 0.05}
-            inputs:
-              question: {type: string}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: "Answer in one sentence: {{ inputs.question }}"
-            """,
-            9,
-            11,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: answer
-            description: Answer a question in one sentence.
-            limits: {max_cost_usd: 0.05}
-            inputs:
-              question: {type: string}
-            steps:
-              - id: answer
-                kind: llm
-                prompt: "Answer in one sentence: {{ inputs.question }}"
-                output:
-                  schema: {type: string, maxLength: 300}
-            """
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: answer
+                description: Answer a question in one sentence.
+                limits: {max_cost_usd: 0.05}
+                inputs:
+                  question: {type: string}
+                steps:
+                  - id: answer
+                    kind: llm
+                    prompt: "Answer in one sentence: {{ inputs.question }}"
+                """,
+                9,
+                11,
+            ),
+            (
+                '{{ inputs.question }}"\n',
+                '{{ inputs.question }}"\n'
+                "    output:\n"
+                "      schema: {type: string, maxLength: 300}\n",
+            ),
         ),
         profiles=frozenset({"generated"}),
     ),

@@ -34,15 +34,7 @@ class AnthropicModel(SDKAdapter):
     def _make_client(self) -> anthropic.AsyncAnthropic:
         endpoint = self.ctx.endpoint
         key_env = endpoint.api_key_env if endpoint and endpoint.api_key_env else DEFAULT_KEY_ENV
-        key = self.ctx.config.env.get(key_env)
-        if key is None and self.ctx.http_client is None:
-            raise ModelError(f"{self.id}: no API key; set the environment variable {key_env}")
-        return anthropic.AsyncAnthropic(
-            api_key=key or "test-key",
-            base_url=endpoint.base_url if endpoint and endpoint.base_url else None,
-            max_retries=0,
-            http_client=self.ctx.http_client,
-        )
+        return anthropic.AsyncAnthropic(**self._stainless_client_args(key_env, "test-key"))
 
     async def _call(self, request: ModelRequest, messages: list[Message], native: bool) -> RawReply:
         system = "\n\n".join(m.content for m in messages if m.role == "system")

@@ -40,15 +40,7 @@ class OpenAIModel(SDKAdapter):
     def _make_client(self) -> openai.AsyncOpenAI:
         endpoint = self.ctx.endpoint
         key_env = endpoint.api_key_env if endpoint else DEFAULT_KEY_ENV
-        key = self.ctx.config.env.get(key_env) if key_env else None
-        if key is None and key_env and self.ctx.http_client is None:
-            raise ModelError(f"{self.id}: no API key; set the environment variable {key_env}")
-        return openai.AsyncOpenAI(
-            api_key=key or "not-needed",
-            base_url=endpoint.base_url if endpoint and endpoint.base_url else None,
-            max_retries=0,
-            http_client=self.ctx.http_client,
-        )
+        return openai.AsyncOpenAI(**self._stainless_client_args(key_env, "not-needed"))
 
     async def _call(self, request: ModelRequest, messages: list[Message], native: bool) -> RawReply:
         kwargs: dict[str, Any] = {

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from evopipe.engine.policy import Policy
 from evopipe.steps.agent.files import ToolFailed
-from evopipe.steps.shell import TooMuchOutput, communicate, kill_group, scrubbed_env
+from evopipe.steps.shell import TooMuchOutput, communicate, kill_group, scrubbed_env, spawn
 
 _GLOB = re.compile(r"[*?\[]")
 MAX_OBSERVED = 8000
@@ -132,16 +132,7 @@ async def run_command(
     env = scrubbed_env(policy, {}, extra_env or {})
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *prefix,
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = await spawn([*prefix, *argv], cwd=cwd, env=env)
     except OSError as exc:
         raise ToolFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
     try:

@@ -35,7 +35,7 @@ from evopipe.spec.kinds import CodingAgentStep
 from evopipe.steps.base import StepContext, StepFailed, StepResult
 from evopipe.steps.coding_agent import claude, codex, gemini
 from evopipe.steps.coding_agent.base import CliAdapter, CliCall, CliResult
-from evopipe.steps.shell import kill_group, scrubbed_env
+from evopipe.steps.shell import kill_group, scrubbed_env, spawn
 
 kind = "coding_agent"
 config_model = CodingAgentStep
@@ -106,16 +106,7 @@ async def run_cli(
     """Run ``argv`` with stdin closed; feed each JSON line of stdout to ``on_event``."""
     outcome = Outcome()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=_LINE_LIMIT,
-        )
+        proc = await spawn(argv, cwd=cwd, env=env, stdin_pipe=True, limit=_LINE_LIMIT)
     except OSError as exc:
         outcome.start_error = f"cannot start {argv[0]!r}: {exc.strerror}"
         return outcome
