@@ -145,6 +145,7 @@ def test_core_migrations_come_first_and_are_recorded_by_area(tmp_path: Path) -> 
         ("memory", 1),
         ("nursery", 1),
         ("auth", 1),
+        ("auth", 2),
     ]
 
 

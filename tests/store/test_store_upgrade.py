@@ -57,6 +57,7 @@ NEW_AREA_TABLES = {
     "api_keys": 0,
     "auth_secrets": 0,
     "tenant_resources": 0,
+    "signed_out": 0,
     **dict.fromkeys(
         (
             "registry_aliases",
@@ -235,5 +236,5 @@ def test_a_first_release_database_on_postgres_migrates_forward(postgres_url: str
         + [("orchestrate", 2)]
         + [("queue", 1), ("queue", 2)]  # areas added since: migrated on this open
         + [("memory", 1), ("nursery", 1)]
-        + [("auth", 1)]
+        + [("auth", 1), ("auth", 2)]
     )

@@ -12,8 +12,10 @@ False
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -102,26 +104,60 @@ class Auth:
             self._verified[key_id] = fast
         return Principal(info.key_id, info.tenant, info.role)
 
-    def issue_token(self, principal: Principal, ttl_s: float = TOKEN_TTL_S) -> tuple[str, float]:
-        """A signed token standing for ``principal`` until the returned expiry (epoch s)."""
+    def issue_token(
+        self, principal: Principal, ttl_s: float = TOKEN_TTL_S, *, session: str | None = None
+    ) -> tuple[str, float]:
+        """A signed token standing for ``principal`` until the returned expiry (epoch s);
+        with ``session``, it belongs to that dashboard session and dies when it is signed
+        out."""
         if principal.key_id is None:
             raise AuthError("the local session has no key to mint a token for")
-        expires = time.time() + max(1.0, min(ttl_s, 3600.0))
-        claims = {
+        expires = time.time() + max(1.0, min(ttl_s, tokens.SESSION_TOKENS_LAST_S))
+        claims: dict[str, Any] = {
             "k": principal.key_id,
             "t": principal.tenant,
             "r": principal.role,
             "exp": expires,
         }
+        if session is not None:
+            claims["s"] = session
         return tokens.sign(self._key(), claims), expires
 
     def authenticate_token(self, token: str) -> Principal:
-        """The principal of a valid token whose key is still unrevoked."""
+        """The principal of a valid token whose key is still unrevoked (and whose session,
+        if it has one, is not signed out)."""
+        return self._check_token(token)[0]
+
+    def open_session(self, principal: Principal) -> str:
+        """A new dashboard session for ``principal``: its first token (an hour)."""
+        return self.issue_token(principal, 3600, session=secrets.token_hex(16))[0]
+
+    def renew_session(self, token: str) -> tuple[Principal, str, str]:
+        """The principal of a session token, the token renewed for another hour and the
+        session id (refused once the session is signed out, renewals in flight included)."""
+        principal, session = self._check_token(token)
+        if session is None:
+            raise AuthError("not a session token: sign in again")
+        return principal, self.issue_token(principal, 3600, session=session)[0], session
+
+    def sign_out(self, token: str) -> None:
+        """End the session ``token`` belongs to, in every process sharing the store: its
+        tokens, renewed or not, are refused from now on."""
+        with contextlib.suppress(AuthError):  # a lapsed or forged token has nothing to end
+            session = self._check_token(token)[1]
+            if session is not None:
+                tokens.sign_out(self.app.store, session)
+
+    def _check_token(self, token: str) -> tuple[Principal, str | None]:
         claims = tokens.verify(self._key(), token)
         found = k.get_key(self.app.store, str(claims.get("k")))
         if found is None or found[0].revoked_at is not None:
             raise AuthError("the token's key was revoked")
-        return Principal(found[0].key_id, found[0].tenant, found[0].role)
+        session = claims.get("s")
+        if session is not None and tokens.is_signed_out(self.app.store, str(session)):
+            raise AuthError("this session was signed out")
+        principal = Principal(found[0].key_id, found[0].tenant, found[0].role)
+        return principal, None if session is None else str(session)
 
     def form_token(self, subject: str) -> str:
         """A CSRF token for ``subject`` (a key id, or ``local``): the same in every process

@@ -3,7 +3,8 @@
 ``api_keys``: one row per API key — its public lookup prefix, tenant, role and the scrypt hash
 of its secret (the secret itself is shown once and never stored); ``auth_secrets``: the
 server's signing key for short-lived tokens; ``tenant_resources``: which tenant owns a
-generation, an evaluation, an evolution or a registered name (no row: the ``default`` tenant).
+generation, an evaluation, an evolution or a registered name (no row: the ``default`` tenant);
+since 0002, ``signed_out``: dashboard sessions signed out (their renewed tokens are refused).
 Changing a table here needs a new migration (the drift test in ``tests/store`` fails otherwise).
 """
 
@@ -41,4 +42,10 @@ tenant_resources = schema.table("""
     index ix_tenant_resources_tenant (tenant, kind)
 """)
 
-ALL = (api_keys, auth_secrets, tenant_resources)
+signed_out = schema.table("""
+    signed_out: dashboard sessions signed out, kept until no token of theirs can be valid
+    session_id  str(32)  key
+    until       float
+""")
+
+ALL = (api_keys, auth_secrets, tenant_resources, signed_out)

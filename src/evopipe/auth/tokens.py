@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from evopipe.auth import tables as t
@@ -22,6 +22,8 @@ from evopipe.auth.keys import Transactional
 from evopipe.auth.roles import AuthError
 
 PREFIX = "evt_"
+SESSION_TOKENS_LAST_S = 3600.0
+"""The longest a session token lives; a signed-out session is remembered this long after."""
 _SIGNING = "token_signing_key"
 
 
@@ -75,3 +77,21 @@ def verify(key: bytes, token: str, *, now: float | None = None) -> dict[str, Any
     if float(claims.get("exp", 0)) < (time.time() if now is None else now):
         raise AuthError("token expired")
     return claims
+
+
+def sign_out(store: Transactional, session_id: str) -> None:
+    """Remember that ``session_id`` was signed out, for as long as a token of it could still
+    be valid (renewals already in flight included); forget sessions past that."""
+    now = time.time()
+    with store.begin() as conn:
+        conn.execute(delete(t.signed_out).where(t.signed_out.c.until < now))
+        known = select(t.signed_out.c.session_id).where(t.signed_out.c.session_id == session_id)
+        if conn.execute(known).first() is None:
+            until = now + SESSION_TOKENS_LAST_S + 60.0
+            conn.execute(insert(t.signed_out).values(session_id=session_id, until=until))
+
+
+def is_signed_out(store: Transactional, session_id: str) -> bool:
+    query = select(t.signed_out.c.session_id).where(t.signed_out.c.session_id == session_id)
+    with store.begin() as conn:
+        return conn.execute(query).first() is not None

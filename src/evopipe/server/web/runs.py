@@ -81,7 +81,9 @@ def _view(request: Request, user: User, run_id: str) -> dict[str, Any]:
 def run_page(run_id: str, request: Request, user: SignedIn) -> HTMLResponse:
     view = _view(request, user, run_id)
     state = server_state(request)
-    token = None if user.local else state.auth.issue_token(user.principal, 600)[0]
+    token = (
+        None if user.local else state.auth.issue_token(user.principal, 600, session=user.session)[0]
+    )
     return render(request, "run.html", user=user, view=view, token=token)
 
 

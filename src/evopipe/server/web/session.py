@@ -1,7 +1,8 @@
 """Signing in to the dashboard: an API key is exchanged for a session cookie (a signed token
-for that key: HttpOnly, SameSite=Strict, renewed on every page, so it lapses an hour after the
-last one), and every form carries a CSRF token bound to the key (signed with the store's
-token key, so any server process sharing the store accepts it).
+for that key and a session id: HttpOnly, SameSite=Strict, renewed on every page, so it lapses
+an hour after the last one; signing out ends the session in the store, so a page answered
+after the sign-out cannot bring it back), and every form carries a CSRF token bound to the
+key (signed with the store's token key, so any server process sharing the store accepts it).
 
 A server bound to 127.0.0.1 with no key in its store serves the local session (as the API
 does): no sign-in, the local admin.
@@ -33,6 +34,8 @@ class User:
     csrf: str
     cookie: str | None
     """The renewed session token to set on the response (None: the local session)."""
+    session: str | None = None
+    """The dashboard session id (None: the local session); stream tokens carry it too."""
 
     @property
     def local(self) -> bool:
@@ -58,11 +61,10 @@ def signed_in(request: Request) -> User:
     token = request.cookies.get(COOKIE)
     if token:
         try:
-            principal = state.auth.authenticate_token(token)
+            principal, renewed, session = state.auth.renew_session(token)
         except AuthError:
             raise LoginRequired() from None
-        renewed, _ = state.auth.issue_token(principal, 3600)
-        return User(principal, _csrf(request, principal.key_id or "local"), renewed)
+        return User(principal, _csrf(request, principal.key_id or "local"), renewed, session)
     if state.keyless:
         return User(LOCAL, _csrf(request, "local"), None)
     raise LoginRequired()
@@ -102,7 +104,7 @@ async def login(request: Request) -> Response:
     state = server_state(request)
     try:
         principal = state.auth.authenticate(form.get("key", "").strip())
-        token, _ = state.auth.issue_token(principal, 3600)
+        token = state.auth.open_session(principal)
     except AuthError:
         return render(
             request,
@@ -120,6 +122,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, user: SignedIn) -> Response:
     await posted(request, user, "viewer")
+    state = server_state(request)
+    state.auth.sign_out(request.cookies.get(COOKIE, ""))  # renewals in flight die with it
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
