@@ -148,8 +148,14 @@ def dspy_side(
         "BootstrapFewShot": lambda: dspy.BootstrapFewShot(
             metric=metric, max_bootstrapped_demos=4, max_labeled_demos=4
         ).compile(dspy.Predict(signature), trainset=train + val),
+        # max_errors: a tiny model's unparsable answers are misses, not a reason to stop (DSPy
+        # cancels the search after 10 by default)
         "BootstrapFewShotWithRandomSearch": lambda: dspy.BootstrapFewShotWithRandomSearch(
-            metric=metric, max_bootstrapped_demos=4, num_candidate_programs=4, num_threads=1
+            metric=metric,
+            max_bootstrapped_demos=4,
+            num_candidate_programs=4,
+            num_threads=1,
+            max_errors=10_000,
         ).compile(dspy.Predict(signature), trainset=train, valset=val),
     }
     out: dict[str, Any] = {}
