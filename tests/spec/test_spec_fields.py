@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from evopipe.spec.errors import SpecError
 from evopipe.spec.fields import FieldValuesError, InputField, coerce_values, fields_from
+from evopipe.spec.kinds import ApprovalStep
 from evopipe.spec.loader import loads
 
 FIELDS = {
@@ -96,7 +97,8 @@ steps:
       budget: {type: number, max: 10}
 """
     step = loads(good).pipeline.steps[0]
-    assert step.fields["budget"].max == 10  # type: ignore[union-attr]
+    assert isinstance(step, ApprovalStep)
+    assert step.fields["budget"].max == 10
     bad = good.replace("{type: number, max: 10}", "{type: colour}")
     with pytest.raises(SpecError, match=r"<string>:9:\d+: .*fields\.budget\.type"):
         loads(bad)
