@@ -10,13 +10,15 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from evopipe.app import App, Settings
 from evopipe.app.demo_store import seed_demo
 from evopipe.app.serving import ServerOptions
+from evopipe.models import ModelHub, load_config
+from evopipe.models.base import Model, ModelRequest, ModelResponse, ModelWrapper
 from evopipe.server.run import serve
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -40,8 +42,43 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_app(db: Path, model: str) -> App:
-    return App(Settings.load(db.parent, environ=ENV, db=str(db), default_model=model), environ=ENV)
+def make_app(db: Path, model: str, *, gate: threading.Event | None = None) -> App:
+    """An app on ``db`` whose default model is ``model``; with ``gate``, every model call waits
+    while the gate is clear (a test holds a run in progress for as long as it needs)."""
+    settings = Settings.load(db.parent, environ=ENV, db=str(db), default_model=model)
+    if gate is None:
+        return App(settings, environ=ENV)
+    config = load_config(db.parent, user_path=settings.user_config, env=ENV)
+    config = replace(config, default_model=model)
+    return App(settings, environ=ENV, models=HeldModels(ModelHub(config), gate))
+
+
+class _Held(ModelWrapper):
+    def __init__(self, inner: Model, gate: threading.Event) -> None:
+        super().__init__(inner)
+        self.gate = gate
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        if not self.gate.is_set():
+            await asyncio.to_thread(self.gate.wait)  # set from the test's thread
+        return await self.inner.complete(request)
+
+
+class HeldModels:
+    """The hub's models behind a gate (the hub's other attributes pass through)."""
+
+    def __init__(self, hub: ModelHub, gate: threading.Event) -> None:
+        self.hub, self.gate = hub, gate
+
+    @property
+    def default_model_id(self) -> str:
+        return self.hub.default_model_id
+
+    def get(self, model_id: str | None = None, *, cache_policy: Any = None) -> Model:
+        return _Held(self.hub.get(model_id, cache_policy=cache_policy), self.gate)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.hub, name)
 
 
 @dataclass
@@ -50,6 +87,8 @@ class Served:
     app: App
     ids: dict[str, str]
     keys: dict[str, str] = field(default_factory=dict)
+    gate: threading.Event = field(default_factory=threading.Event)
+    """Set (open) by default; a test clears it to hold the served runs' model calls."""
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -111,10 +150,12 @@ def start_served(
                 for role in ("admin", "viewer")
             }
     port = free_port()
-    with make_app(db, model) as app:
+    gate = threading.Event()
+    gate.set()
+    with make_app(db, model, gate=gate) as app:
         app.queue.configure(poll_s=0.05)
         stop = serve_in_thread(app, port)
         try:
-            yield Served(f"http://127.0.0.1:{port}", app, ids, made)
+            yield Served(f"http://127.0.0.1:{port}", app, ids, made, gate)
         finally:
             stop()
