@@ -2,10 +2,12 @@
 
 * dispatch overhead per step: a chain of ``--steps`` ``llm`` steps on the zero-latency ``fake``
   model, run 3 times; the median journaled step ``duration_ms`` on Ray minus that on the local
-  executor (a shipped step costs two actor calls: ``run``, answered with the step's model
-  request, and ``reply`` with the owner's answer, answered with the result). Target: ≤ 2 ms
-  median. Beside it, ``actor_call_ms_median``: one async actor call that does no work, the
-  floor under each of the two.
+  executor. With ``ray_models = "worker"`` (the default) the worker calls the model and a
+  shipped step costs one actor call (``run``, answered with the result); with ``owner`` it
+  costs two (``run``, answered with the model request; ``reply`` with the owner's answer,
+  answered with the result), measured beside it (``ray_owner_models``). Target: ≤ 2 ms
+  median. Beside them, ``actor_call_ms_median``: one async actor call that does no work, the
+  floor under each call.
 * ``--evals`` evaluations of one ``llm`` step on ``sim:latency_ms=300`` (one run per example,
   ``--concurrency`` at once): wall time and the peak RSS of the driver plus every process of
   the cluster. Targets: ≤ 10 s wall, ≤ 1 GB RSS.
@@ -113,16 +115,20 @@ async def _evals(app: App, path: Path, n: int, concurrency: int) -> float:
 async def _actor_call_ms(actor: Any, n: int = 200) -> float:
     """Median round trip of one async actor call that does no work (``reply`` to a call the
     worker does not know), from an event loop: the floor under a shipped step's calls."""
+    from evopipe.ray.worker import pack
+
     times = []
     for i in range(n + 20):
         t0 = time.perf_counter()
-        await asyncio.wrap_future(actor.reply.remote("none", []).future())
+        await asyncio.wrap_future(actor.reply.remote("none", pack([])).future())
         if i >= 20:  # warm-up
             times.append((time.perf_counter() - t0) * 1000)
     return round(statistics.median(times), 3)
 
 
-def _measure(executor: str, address: str, tmp: Path, args: Any, cluster: Any) -> dict[str, Any]:
+def _measure(
+    executor: str, address: str, tmp: Path, args: Any, cluster: Any, models: str = "worker"
+) -> dict[str, Any]:
     settings = Settings.load(
         tmp,
         environ={},
@@ -130,11 +136,14 @@ def _measure(executor: str, address: str, tmp: Path, args: Any, cluster: Any) ->
         default_model="fake",
         executor=executor,
         ray_address=address,
+        ray_models=models,
     )
     chain, one = tmp / "chain.yaml", tmp / "one.yaml"
     with App(settings) as app:
         _durations(app, chain)  # warm-up: the pool, imports, plans
         per_step = [d for _ in range(3) for d in _durations(app, chain)]  # 3 runs: less noise
+        if models == "owner":
+            return {"step_ms_median": round(statistics.median(per_step), 3)}
         with _PeakRss(cluster.pids if executor == "ray" else list) as rss:
             wall = asyncio.run(_evals(app, one, args.evals, args.concurrency))
         floor = {}
@@ -177,14 +186,20 @@ def main() -> None:
             wait_for_nodes(ray, nodes)
             local = _measure("local", address, tmp, args, cluster)
             on_ray = _measure("ray", address, tmp, args, cluster)
+            owner = _measure("ray", address, tmp, args, cluster, models="owner")
             ray.shutdown()
-        overhead = round(on_ray["step_ms_median"] - local["step_ms_median"], 3)
         shapes.append(
             {
                 "cluster": f"LocalCluster: {nodes} node(s) x {2 // nodes} CPU, loopback",
                 "local": local,
                 "ray": on_ray,
-                "dispatch_overhead_ms_median": overhead,
+                "ray_owner_models": owner,
+                "dispatch_overhead_ms_median": round(
+                    on_ray["step_ms_median"] - local["step_ms_median"], 3
+                ),
+                "dispatch_overhead_ms_median_owner_models": round(
+                    owner["step_ms_median"] - local["step_ms_median"], 3
+                ),
             }
         )
     out = {
@@ -201,7 +216,8 @@ def main() -> None:
         "targets": {"dispatch_overhead_ms_median": 2.0, "evals_wall_s": 10.0, "peak_rss_mb": 1024},
         "note": "peak_rss_mb: the driver plus every process of the cluster (Ray's own daemons "
         "included); the local executor's figure is the driver alone. actor_call_ms_median: "
-        "one async Ray actor call doing no work; a shipped model step makes two",
+        "one async Ray actor call doing no work; a shipped model step makes one (models on "
+        "the workers, the default) or two (ray_models = owner)",
         "load_average_before": round(load, 2),
     }
     RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

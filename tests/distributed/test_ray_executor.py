@@ -24,15 +24,24 @@ from evopipe.engine.journal import MemoryJournal
 from evopipe.engine.runner import run_pipeline
 from evopipe.models import ModelHub
 from evopipe.models.base import RateLimitedError, RetryableModelError
+from evopipe.models.config import ModelsConfig
 from evopipe.ray.executor import (
     RayExecutor,
     RayUnavailableError,
     StepOutOfMemory,
     StepWorkerLost,
     lost_error,
+    settle,
 )
-from evopipe.ray.worker import RemoteStepError, StepWorker, portable_error
-from evopipe.spec.loader import load_file
+from evopipe.ray.worker import (
+    RemoteStepError,
+    StepWorker,
+    WorkerModels,
+    pack,
+    portable_error,
+    unpack,
+)
+from evopipe.spec.loader import load_file, loads
 from evopipe.steps.base import StepContext, StepFailed, StepKind, StepResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,11 +152,12 @@ class _Remote:
 class _Loopback:
     """Ships each step to an in-process :class:`StepWorker` with the Ray executor's own code
     (pipeline sent once per worker, the owner's loop serving the worker's requests).
-    ``forget``: the worker loses its pipelines before every step (as a restarted actor)."""
+    ``forget``: the worker loses its pipelines before every step (as a restarted actor);
+    ``models``: the worker calls models itself."""
 
-    def __init__(self, forget: bool = False) -> None:
-        self.worker = StepWorker()
-        self.executor = RayExecutor()
+    def __init__(self, forget: bool = False, models: WorkerModels | None = None) -> None:
+        self.worker = StepWorker(models)
+        self.executor = RayExecutor(models=models)
         self.forget = forget
         self.actor: _Remote | None = None
 
@@ -157,19 +167,19 @@ class _Loopback:
             self.worker._pipelines.clear()
         if self.actor is None:  # one handle, as the executor's pool keeps
             self.actor = _Remote(self.worker, asyncio.get_running_loop())
-        actor = self.actor
-        (status, value), fatal = await self.executor._ship(actor, call, "", ctx)
-        assert fatal is None
-        if status == "error":
-            raise value
-        result: StepResult = value
-        return result
+        cache = self.executor.before(ctx, type(config).kind_info)
+        outcome, fatal = await self.executor._ship(self.actor, call, "", ctx, cache)
+        return settle(outcome, fatal)
 
 
+@pytest.mark.parametrize("models", [None, WorkerModels(ModelsConfig())], ids=["owner", "worker"])
 @pytest.mark.parametrize("name", ["llm", "extract", "map", "loop"])
-async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
-    name: str, tmp_path: Path
+async def test_a_shipped_step_gives_the_outputs_and_journal_of_a_local_one(
+    name: str, models: WorkerModels | None, tmp_path: Path
 ) -> None:
+    """Model calls made by the owner, or on the worker and counted by the owner: either way
+    the same outputs and the same journal as the local executor."""
+
     async def run(executor: Any) -> tuple[Any, list[Any]]:
         journal = MemoryJournal()
         services = Services(models=ModelHub(allow_network=False), store=journal, executor=executor)
@@ -182,7 +192,7 @@ async def test_a_shipped_step_gets_its_model_calls_and_events_from_the_owner(
 
     local, local_events = await run(LocalExecutor())
     for forget in (False, True):
-        loopback = _Loopback(forget)
+        loopback = _Loopback(forget, models)
         shipped, shipped_events = await run(loopback)
         assert shipped.status == local.status == "succeeded"
         assert shipped.outputs == local.outputs
@@ -213,4 +223,61 @@ async def test_a_model_step_costs_two_actor_calls_and_a_restarted_worker_answers
     # per step: run (answered with the model request), reply with the answer (the result)
     assert loopback.actor.calls == ["run", "reply"] * steps
     # a worker that restarted since the step began does not know its call
-    assert await StepWorker().reply("gone", []) == ([], ("lost", "gone"))
+    assert unpack(await StepWorker().reply("gone", pack([]))) == ([], ("lost", "gone"))
+
+
+async def test_a_worker_calling_its_model_costs_one_actor_call_and_the_owner_counts_it(
+    tmp_path: Path,
+) -> None:
+    loopback = _Loopback(models=WorkerModels(ModelsConfig()))
+    journal = MemoryJournal()
+    services = Services(models=ModelHub(allow_network=False), store=journal, executor=loopback)
+    pipeline = load_file(REPO / "examples" / "kinds" / "llm.yaml").pipeline
+    options = RunOptions(model="fake", run_id="r", workspace=tmp_path)
+    result = await run_pipeline(pipeline, {}, services=services, options=options)
+    assert result.status == "succeeded"
+    assert loopback.actor is not None
+    steps = loopback.executor.shipped
+    assert loopback.actor.calls == ["run"] * steps  # the model was called on the worker
+    calls = [e for e in journal.load_events("r") if e.type == "model_call"]
+    assert len(calls) == steps  # ... and counted by the owner, once each
+    assert all(e.data["model"] == "fake" and e.data["input_tokens"] > 0 for e in calls)
+    assert result.usage.calls == steps  # in the run's totals and its budget
+
+
+CHAIN = """\
+apiVersion: evopipe/v1
+kind: Pipeline
+name: chain
+limits: {max_tokens: LIMIT}
+steps:
+  - {id: a, kind: llm, prompt: "one two three"}
+  - {id: b, kind: llm, prompt: "four {{ steps.a.output }}"}
+  - {id: c, kind: llm, prompt: "five {{ steps.b.output }}"}
+  - {id: d, kind: llm, prompt: "six {{ steps.c.output }}"}
+"""
+
+
+async def test_calls_made_on_a_worker_count_against_the_run_s_budget(tmp_path: Path) -> None:
+    async def run(executor: Any, limit: int) -> Any:
+        pipeline = loads(CHAIN.replace("LIMIT", str(limit))).pipeline
+        services = Services(models=ModelHub(allow_network=False), executor=executor)
+        options = RunOptions(model="fake", run_id="r", workspace=tmp_path)
+        return await run_pipeline(pipeline, {}, services=services, options=options)
+
+    from evopipe.engine.executor import LocalExecutor
+
+    unlimited = await run(LocalExecutor(), 10**6)
+    limit = unlimited.usage.input_tokens + unlimited.usage.output_tokens - 1  # passed at d
+    local = await run(LocalExecutor(), limit)
+    shipped = await run(_Loopback(models=WorkerModels(ModelsConfig())), limit)
+    assert local.status == shipped.status == "budget_exceeded"
+    assert local.budget == shipped.budget == "max_tokens"
+    assert [s.status for s in shipped.steps] == [s.status for s in local.steps]
+    assert shipped.usage == local.usage
+    # a limit passed by the first step's call: the run stops there, nothing more is shipped
+    loopback = _Loopback(models=WorkerModels(ModelsConfig()))
+    passed = await run(loopback, 1)
+    assert passed.status == "budget_exceeded"
+    assert not any(s.status == "succeeded" for s in passed.steps)
+    assert loopback.executor.shipped == 1

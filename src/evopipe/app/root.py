@@ -174,7 +174,7 @@ class App:
         if self._executor is None:
             from evopipe.app.executors import make_executor
 
-            self._executor = make_executor(self.settings)
+            self._executor = make_executor(self)
         return self._executor
 
     def check_options(self, base_dir: Path | None = None) -> CheckOptions:

@@ -2,7 +2,8 @@
 
 Sources, later ones winning: built-in defaults → the user's config file
 (``~/.config/evopipe/config.toml`` or ``$EVOPIPE_CONFIG``) and the project's ``evopipe.toml``
-(``default_model``, ``db``, ``otel``, ``executor``, ``ray_address``) → the environment
+(``default_model``, ``db``, ``otel``, ``executor``, ``ray_address``, ``ray_models``,
+``embeddings``) → the environment
 (``EVOPIPE_DB``, ``EVOPIPE_MODEL``, ``EVOPIPE_EXECUTOR``) → flags
 (explicit keyword arguments of :meth:`Settings.load`).
 
@@ -63,6 +64,11 @@ class Settings:
     ray_address: str | None = None
     """The Ray cluster for ``executor = "ray"`` (``--ray-address``; None: ``$RAY_ADDRESS``,
     else a Ray instance started in this process)."""
+    ray_models: str = "worker"
+    """Where a step shipped to Ray calls its models: ``worker`` (on the Ray worker, from the
+    session's model configuration; the owner counts the calls when the step returns) or
+    ``owner`` (every call comes back to the run owner: the budget is checked before each call;
+    one more actor call per model step). See docs/ray.md."""
     embeddings: str | None = None
     """A local embedding model for the pattern DB's search (``embeddings = "minilm"``,
     ``EVOPIPE_EMBEDDINGS``; the ``embed`` extra; :mod:`evopipe.memory.embeddings`)."""
@@ -120,13 +126,13 @@ _FILE_KEYS: dict[str, type] = {
     "otel": bool,
     "executor": str,
     "ray_address": str,
+    "ray_models": str,
     "embeddings": str,
 }
 
 
 def _from_files(base: Path, user: str | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """``default_model``, ``db``, ``otel``, ``executor`` and ``ray_address`` from the user
-    file, then the project file."""
+    """The keys of ``_FILE_KEYS`` from the user file, then the project file."""
     from evopipe.models.config import user_config_path
 
     paths = [Path(user).expanduser() if user else user_config_path(env), base / PROJECT_FILE]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from evopipe.spec.pipeline import Pipeline
 from evopipe.steps.base import ScopeResult
 
 if TYPE_CHECKING:
+    from evopipe.engine.calls import CallRecord
     from evopipe.engine.state import Scope
     from evopipe.engine.templates import Renderer
 
@@ -148,6 +149,26 @@ class EngineContext:
         from evopipe.engine.calls import call_model
 
         return await call_model(self, self._scope, self._config, request, model_id, cache)
+
+    def may_call(self, model_id: str) -> None:
+        """Raise unless the run's budget lets a call to ``model_id`` go out (for a step whose
+        model calls are made elsewhere, e.g. on a Ray worker)."""
+        from evopipe.engine.calls import may_call
+
+        may_call(self._scope, model_id)
+
+    def count_calls(self, records: Iterable[CallRecord]) -> None:
+        """Count model calls made elsewhere as if made here (usage, events, budget)."""
+        from evopipe.engine.calls import count
+
+        count(self, self._scope, records)
+
+    def cache_policy(self, cache: bool | None = None) -> Any:
+        """The response-cache policy of this step's calls (see
+        :func:`evopipe.engine.calls.cache_policy`)."""
+        from evopipe.engine.calls import cache_policy
+
+        return cache_policy(self._scope, self._config, cache)
 
     async def run_pipeline(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pickle
 from collections import ChainMap
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +29,7 @@ from evopipe.spec.pipeline import Pipeline
 from evopipe.steps.base import StepContext, StepKind, StepResult
 
 if TYPE_CHECKING:
+    from evopipe.engine.calls import CallRecord
     from evopipe.engine.journal import ApprovalDecision
     from evopipe.steps.base import StepServices
 
@@ -40,6 +41,23 @@ class Executor(Protocol):
     def run_step(
         self, *, kind: StepKind, ctx: StepContext, config: StepBase
     ) -> Awaitable[StepResult]: ...
+
+
+class HostContext(StepContext, Protocol):
+    """What the engine's own step context offers an executor that runs a step's model calls
+    away from it (:class:`~evopipe.engine.context.EngineContext` has these)."""
+
+    def may_call(self, model_id: str) -> None:
+        """Raise unless the run's budget lets a call to ``model_id`` go out."""
+        ...
+
+    def count_calls(self, records: Iterable[CallRecord]) -> None:
+        """Count calls made elsewhere (usage, ``model_call`` events, budget)."""
+        ...
+
+    def cache_policy(self, cache: bool | None = None) -> Any:
+        """The response-cache policy of the step's calls (None: the hub's own)."""
+        ...
 
 
 class LocalExecutor:

@@ -7,9 +7,12 @@
   the executor and go to the cluster;
 * any other kind is shipped as a :class:`~evopipe.engine.executor.StepCall` to one of the
   pool's :class:`~evopipe.ray.worker.StepWorker` actors (round robin, spread over nodes).
-  While it runs, its model calls, sub-runs and events come back to the owner (see
-  :mod:`evopipe.ray.worker`), so budgets, the response cache and the journal keep one owner;
-  the result is returned to the engine, which journals it — exactly once, whatever Ray did.
+  With ``models`` (:class:`~evopipe.ray.worker.WorkerModels`, the app's default) its model
+  calls are made on the worker and counted by the owner when they come back (the budget is
+  checked before the step is shipped); without, they come back to the owner to be made there.
+  Sub-runs and events always come back (see :mod:`evopipe.ray.worker`), so budgets and the
+  journal keep one owner; the result is returned to the engine, which journals it — exactly
+  once, whatever Ray did.
 
 Retries: Ray's task retries are off (a step spans several actor calls, which Ray cannot
 replay as one). A pure step whose worker died is run again by the executor once the actor
@@ -34,9 +37,20 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from evopipe.engine.budget import BudgetExceeded
-from evopipe.engine.executor import StepCall
+from evopipe.engine.executor import HostContext, StepCall
 from evopipe.ray.placement import spread
-from evopipe.ray.worker import Answer, Outcome, Reply, Request, StepWorker, portable_error
+from evopipe.ray.worker import (
+    Answer,
+    CachePolicy,
+    Outcome,
+    Reply,
+    Request,
+    StepWorker,
+    WorkerModels,
+    pack,
+    portable_error,
+    unpack,
+)
 from evopipe.spec.errors import EvopipeError
 from evopipe.steps.base import StepFailed
 
@@ -97,6 +111,7 @@ class RayExecutor:
     ``address``: a cluster (``ray://…``, ``HOST:PORT`` or ``auto``); None starts a local Ray
     instance in this process. ``workers``: actors in the pool (None: one per CPU of the
     cluster, at least 2). ``max_retries``: runs again of a pure step whose worker died.
+    ``models``: the workers call models themselves (None: every call comes to the owner).
     """
 
     def __init__(
@@ -107,8 +122,10 @@ class RayExecutor:
         max_retries: int = 3,
         namespace: str = "evopipe",
         runtime_env: dict[str, Any] | None = None,
+        models: WorkerModels | None = None,
     ) -> None:
         self.address = address
+        self.models = models
         self.workers = workers
         self.max_retries = max_retries
         self.namespace = namespace
@@ -137,11 +154,12 @@ class RayExecutor:
         at = next(self._next) % len(actors)
         call = StepCall.from_context(ctx, config)
         workspace = str(ctx.workspace) if info.side_effects else ""
+        cache = self.before(ctx, info)
         resubmits = 0
         while True:
             actor = self._actors[at]
             try:
-                outcome, fatal = await self._ship(actor, call, workspace, ctx)
+                outcome, fatal = await self._ship(actor, call, workspace, ctx, cache)
                 break
             except (ray.exceptions.RayError, ActorRestarted) as exc:
                 if isinstance(exc, ray.exceptions.ActorDiedError):  # for good: node gone
@@ -152,16 +170,20 @@ class RayExecutor:
             # a pure step whose worker died: run it again once the actor is back
             resubmits += 1
             await _until_ready(self._actors[at])
-        if fatal is not None:
-            raise fatal  # a run-level stop raised by the owner (budget) while serving the step
-        status, value = outcome
-        if status == "error":
-            raise value
-        result: StepResult = value
-        return result
+        return settle(outcome, fatal)
+
+    def before(self, ctx: StepContext, info: KindInfo) -> CachePolicy:
+        """Before a step is shipped whose model calls the worker makes: the budget check
+        (its calls are counted when it is back) and the cache policy of its calls."""
+        if self.models is None or not info.calls_model:
+            return None
+        host = cast(HostContext, ctx)
+        host.may_call(ctx.model_id)
+        policy: CachePolicy = host.cache_policy()
+        return policy
 
     async def _ship(
-        self, actor: Any, call: StepCall, workspace: str, ctx: StepContext
+        self, actor: Any, call: StepCall, workspace: str, ctx: StepContext, cache: CachePolicy
     ) -> tuple[Outcome, BaseException | None]:
         key = self._pipeline_key(call.run.pipeline)
         sent = self._sent.setdefault(id(actor), set())
@@ -171,7 +193,7 @@ class RayExecutor:
             shipped = (key, None if key in sent else call.run.pipeline)
             sent.add(key)  # a worker starts a caller's calls in order: the next finds it
             call_id = uuid.uuid4().hex
-            first = actor.run.remote(slim, call_id, workspace, shipped)
+            first = actor.run.remote(pack((slim, call_id, workspace, shipped, cache)))
             self.shipped += 1
             outcome, fatal = await _drive(actor, first, ctx, call_id)
             if outcome[0] == "lost":
@@ -203,13 +225,13 @@ class RayExecutor:
                     include_dashboard=False,
                 )
                 self._started_ray = True
-            self._actors = _start_pool(ray, self.workers)
+            self._actors = _start_pool(ray, self.workers, self.models)
         return self._actors
 
     def _replace(self, ray: Any, actor: Any) -> None:
         if actor in self._actors:
             at = self._actors.index(actor)
-            self._actors[at] = _start_pool(ray, 1, first=at)[0]
+            self._actors[at] = _start_pool(ray, 1, self.models, first=at)[0]
 
     def worker_places(self) -> list[tuple[str, int]]:
         """``(node id, process id)`` of each actor of the pool (blocking; for operators and
@@ -230,12 +252,14 @@ class RayExecutor:
             self._started_ray = False
 
 
-def _start_pool(ray: Any, workers: int | None, first: int = 0) -> list[Any]:
+def _start_pool(
+    ray: Any, workers: int | None, models: WorkerModels | None, first: int = 0
+) -> list[Any]:
     """``workers`` actors (None: one per CPU, at least 2), dealt over the alive nodes from the
     ``first``-th (:func:`~evopipe.ray.placement.spread`)."""
     count = workers or max(2, int(ray.cluster_resources().get("CPU", 2)))
     options = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0, "max_concurrency": 1000}
-    return spread(ray, StepWorker, count, first=first, **options)
+    return spread(ray, StepWorker, count, models, first=first, **options)
 
 
 async def _until_ready(actor: Any, timeout_s: float = 60.0) -> None:
@@ -269,20 +293,25 @@ class _Exchange:
         self.fatal: list[BaseException] = []
 
     async def drive(self, first: Any) -> Outcome:
-        poll: asyncio.Future[Reply] | None = _future(first)
+        poll: asyncio.Future[bytes] | None = _future(first)
         try:
             while True:
                 if poll is None:
                     poll = await self._poll_soon()
-                waiting: set[asyncio.Future[Any]] = {poll, *self.serving}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                self._collect()
+                if self.serving:
+                    waiting: set[asyncio.Future[Any]] = {poll, *self.serving}
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    self._collect()
+                else:  # only the poll is out (a step that asks nothing: its one call)
+                    with contextlib.suppress(Exception):  # poll.result() raises it below
+                        await poll
                 if self.answers:  # the poll is out: the answers go one way
                     for answer in self.answers:
                         self.actor.answer.remote(*answer)
                     self.answers = []
                 if poll.done():
-                    items, outcome = poll.result()
+                    reply: Reply = unpack(poll.result())
+                    items, outcome = reply
                     poll = None
                     for request in items:
                         self._serve(request)
@@ -298,14 +327,14 @@ class _Exchange:
             if poll is not None:
                 poll.cancel()
 
-    async def _poll_soon(self) -> asyncio.Future[Reply]:
+    async def _poll_soon(self) -> asyncio.Future[bytes]:
         """The next poll; while requests are being served, it waits up to ``GRACE_S`` for
         their answers first (so that a quick answer costs no extra actor call)."""
         if self.serving and not self.answers:
             await asyncio.wait(self.serving, timeout=GRACE_S)
             self._collect()
         answers, self.answers = self.answers, []
-        return _future(self.actor.reply.remote(self.call_id, answers))
+        return _future(self.actor.reply.remote(self.call_id, pack(answers)))
 
     def _collect(self) -> None:
         for task in [t for t in self.serving if t.done()]:
@@ -314,8 +343,14 @@ class _Exchange:
 
     def _serve(self, request: Request) -> None:
         req_id, op, args, kwargs = request
-        if req_id is None:  # an event: published in order, no answer
-            self.ctx.emit(*args, **kwargs)
+        if req_id is None:  # an event or a model call to count: in order, no answer
+            if op == "emit":
+                self.ctx.emit(*args, **kwargs)
+                return
+            try:
+                cast(HostContext, self.ctx).count_calls(args)
+            except BudgetExceeded as exc:  # a run-level stop: the owner re-raises it
+                self.fatal.append(exc)
             return
         self.serving.add(asyncio.ensure_future(self._answer(req_id, op, args, kwargs)))
 
@@ -340,6 +375,18 @@ async def _drive(
     exchange = _Exchange(actor, ctx, call_id)
     outcome = await exchange.drive(first)
     return outcome, (exchange.fatal[0] if exchange.fatal else None)
+
+
+def settle(outcome: Outcome, fatal: BaseException | None) -> StepResult:
+    """The step's result, or what it raised; a run-level stop raised by the owner while
+    serving the step (budget) wins."""
+    if fatal is not None:
+        raise fatal
+    status, value = outcome
+    if status == "error":
+        raise value
+    result: StepResult = value
+    return result
 
 
 def lost_error(

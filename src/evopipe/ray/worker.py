@@ -7,15 +7,24 @@ stay with the run owner — model calls (budgets, the response cache, usage), su
 inner scopes, events — is sent back through the call's *outbox*. So Ray moves the work, and
 the run owner keeps the budgets, the cache and the journal.
 
-The protocol costs as few actor calls as it can: :meth:`StepWorker.run` returns as soon as the
-step is over *or* has put something in its outbox (a request, an event); the owner serves the
-requests and sends the answers with :meth:`StepWorker.reply`, which again returns at the next
-of either. A model step on a fast model therefore costs two actor calls (``run`` → the model
-request, ``reply`` with the answer → the result). While an answer takes long (a real model
-call), the owner polls with an empty ``reply`` and sends answers one way
-(:meth:`StepWorker.answer`), so the step's other requests and events are not held back.
+Model calls are made on the worker when it was given :class:`WorkerModels` (the session's
+model configuration and, for a shared database, its response cache): the step's model, its
+CPU for an embedded model, its latency, all stay on the cluster; each call's usage goes to the
+outbox as a ``count`` item, and the owner counts it (step usage, ``model_call`` event, budget)
+as if the call had been made there. The owner checks the budget before shipping the step.
+Without ``WorkerModels``, model calls go back to the owner like the other requests.
 
-This module imports no Ray: the executor wraps :class:`StepWorker` with ``ray.remote``.
+The protocol costs as few actor calls as it can: :meth:`StepWorker.run` returns as soon as the
+step is over *or* has put a request in its outbox; the owner serves the requests and sends
+the answers with :meth:`StepWorker.reply`, which again returns at the next of either. A step
+that asks the owner nothing (a model step calling its model on the worker) therefore costs one
+actor call; a model step whose calls go to the owner, two (``run`` → the model request,
+``reply`` with the answer → the result). Events and counts ride with the next return. While
+an answer takes long (a real model call), the owner polls with an empty ``reply`` and sends
+answers one way (:meth:`StepWorker.answer`), so the step's other requests are not held back.
+
+This module imports Ray only to pack a value plain pickle refuses: the executor wraps
+:class:`StepWorker` with ``ray.remote``.
 """
 
 from __future__ import annotations
@@ -24,14 +33,18 @@ import asyncio
 import itertools
 import os
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from evopipe.engine.calls import CallRecord, check_output, timed_call
 from evopipe.engine.executor import CallContext, StepCall, plain_result
 from evopipe.engine.templates import Renderer
 from evopipe.models.base import ModelRequest, ModelResponse, RetryableModelError
+from evopipe.models.cache import ResponseCacheBackend
+from evopipe.models.config import ModelsConfig
+from evopipe.models.hub import ModelHub
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
 from evopipe.steps.base import ScopeResult, StepResult
@@ -55,8 +68,32 @@ Shipped = tuple[str, "Pipeline | None"]
 """A step's pipeline travels once per worker: ``(key, pipeline)`` the first time, then
 ``(key, None)`` (a pipeline of many steps costs milliseconds to pickle)."""
 
+CachePolicy = Literal["off", "always"] | None
+"""The cache policy of a step's calls, as the owner worked it out (None: the hub's own)."""
+
 PIPELINES_KEPT = 64
+
+EVENT_DELAY_S = 0.05
+"""How long a step's events may wait on the worker for a return to ride with."""
 """Pipelines a worker keeps (oldest dropped first)."""
+
+
+def pack(value: Any) -> bytes:
+    """``value`` as bytes for the wire. Ray would pickle it too, but its serialiser costs
+    about 0.3 ms more per call on a step's arguments (measured; bench/distributed.py); a
+    value plain pickle refuses (a lambda) goes through Ray's cloudpickle."""
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        from ray import cloudpickle
+
+        dumps: Callable[[Any], bytes] = cloudpickle.dumps
+        return dumps(value)
+
+
+def unpack(data: bytes) -> Any:
+    """The value :func:`pack` made."""
+    return pickle.loads(data)
 
 
 class RemoteStepError(EvopipeError):
@@ -98,6 +135,20 @@ def portable_error(exc: BaseException) -> BaseException:
     return RemoteStepError(message, name)
 
 
+@dataclass(frozen=True)
+class WorkerModels:
+    """What a worker needs to call models itself: the session's model configuration (no
+    secrets: API keys are read from the worker's environment, see docs/ray.md) and, when the
+    session's store is a database the worker can reach, a function opening its response cache
+    (called once, on the worker)."""
+
+    config: ModelsConfig
+    cache: Callable[[], ResponseCacheBackend | None] | None = None
+
+    def hub(self) -> ModelHub:
+        return ModelHub(self.config, cache=self.cache() if self.cache is not None else None)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerServices:
     """The kind-facing services on a worker: a renderer of its own, the run's plain
@@ -125,10 +176,13 @@ class Outbox:
         self.items: list[Request] = []
         self.outcome: Outcome | None = None
         self.ready = asyncio.Event()
-        """Set while there is something for the owner (items, or the outcome)."""
+        """Set when the owner should hear from the step (a request, the outcome, events that
+        have waited ``EVENT_DELAY_S``)."""
         self.task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def put(self, item: Request) -> None:
+        """A request: the owner hears of it now."""
         self.items.append(item)
         self.ready.set()
 
@@ -136,8 +190,26 @@ class Outbox:
         self.outcome = outcome
         self.ready.set()
 
+    def taken(self) -> None:
+        """The owner took the items: clear the wake-up and any pending timer."""
+        self.ready.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def emit(self, type: str, **data: Any) -> None:
-        self.put((None, "emit", (type,), data))
+        """An event: it rides with the next return, at most ``EVENT_DELAY_S`` late (a quick
+        step's events cost no actor call of their own)."""
+        self._later((None, "emit", (type,), data))
+
+    def count(self, record: CallRecord) -> None:
+        """A model call made here, for the owner to count (like an event)."""
+        self._later((None, "count", (record,), {}))
+
+    def _later(self, item: Request) -> None:
+        self.items.append(item)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(EVENT_DELAY_S, self.ready.set)
 
     async def ask(self, op: str, *args: Any, **kwargs: Any) -> Any:
         return await self.worker.ask(self, op, args, kwargs)
@@ -161,17 +233,41 @@ class Outbox:
 
 
 class RemoteContext(CallContext):
-    """A step context on a worker: data from the :class:`StepCall`, everything else through
-    the call's :class:`Outbox`."""
+    """A step context on a worker: data from the :class:`StepCall`; model calls here when the
+    worker has a model hub (else through the outbox, like everything else)."""
 
-    def __init__(self, call: StepCall, outbox: Outbox, services: WorkerServices, workspace: str):
+    def __init__(
+        self,
+        call: StepCall,
+        outbox: Outbox,
+        services: WorkerServices,
+        workspace: str,
+        models: tuple[ModelHub, CachePolicy] | None = None,
+    ):
         self.call = call
-        self.complete = outbox.complete
+        self.outbox = outbox
+        self.complete = outbox.complete if models is None else self._complete_here
         self.run_pipeline = outbox.run_pipeline
         self.run_steps = outbox.run_steps
         self.emit = outbox.emit
         self._services = services
         self._workspace = workspace
+        self._models = models
+
+    async def _complete_here(
+        self, request: ModelRequest, *, model_id: str | None = None, cache: bool | None = None
+    ) -> ModelResponse:
+        """A model call made on this worker, counted by the owner (see the module docstring).
+        The cache policy is the owner's for the step (``off`` wins; then the call's own)."""
+        assert self._models is not None
+        hub, policy = self._models
+        if policy != "off" and cache is not None:
+            policy = "always" if cache else "off"
+        mid = model_id or self.model_id
+        model = hub.get(mid, cache_policy=policy)
+        response = await timed_call(model, request, mid, self.outbox.count)
+        check_output(self.step_id, mid, response, self.policy.max_output_bytes)
+        return response
 
     @property
     def services(self) -> WorkerServices:
@@ -192,9 +288,12 @@ class RemoteContext(CallContext):
 
 
 class StepWorker:
-    """An async actor running step attempts (``ray.remote`` is applied by the executor)."""
+    """An async actor running step attempts (``ray.remote`` is applied by the executor).
+    ``models``: call models here (else the owner makes every call)."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: WorkerModels | None = None) -> None:
+        self._models = models
+        self._hub: ModelHub | None = None
         self._calls: dict[str, Outbox] = {}
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
@@ -210,12 +309,25 @@ class StepWorker:
 
         return str(ray.get_runtime_context().get_node_id()), os.getpid()
 
-    async def run(self, call: StepCall, call_id: str, workspace: str, shipped: Shipped) -> Reply:
-        """Start one step attempt; returns at its first outbox items or its end (see the module
+    async def run(self, wire: bytes) -> bytes:
+        """Start one step attempt (``wire``: the packed arguments of :meth:`start`); returns
+        its packed :data:`Reply`."""
+        return pack(await self.start(*unpack(wire)))
+
+    async def start(
+        self,
+        call: StepCall,
+        call_id: str,
+        workspace: str,
+        shipped: Shipped,
+        cache: CachePolicy = None,
+    ) -> Reply:
+        """Start one step attempt; returns at its first request or its end (see the module
         docstring). The outcome is ``("ok", StepResult)`` or ``("error", exception)`` (so that
         an error of the step is the step's, never a reason for Ray to retry), or
         ``("missing", key)`` when the call's pipeline is not cached here (a restarted actor):
-        the owner sends it again, with the pipeline."""
+        the owner sends it again, with the pipeline. ``cache``: the owner's cache policy for
+        the step's model calls (when they are made here)."""
         key, pipeline = shipped
         if pipeline is not None:
             if len(self._pipelines) >= PIPELINES_KEPT:
@@ -227,15 +339,18 @@ class StepWorker:
             return [], ("missing", key)
         call = replace(call, run=replace(call.run, pipeline=pipeline))
         outbox = self._calls[call_id] = Outbox(self)
-        outbox.task = asyncio.ensure_future(self._step(outbox, call, workspace))
+        outbox.task = asyncio.ensure_future(self._step(outbox, call, workspace, cache))
         return await self._next(call_id, outbox)
 
-    async def _step(self, outbox: Outbox, call: StepCall, workspace: str) -> None:
+    async def _step(
+        self, outbox: Outbox, call: StepCall, workspace: str, cache: CachePolicy
+    ) -> None:
         from evopipe.steps import get_kind
 
         services = WorkerServices(self._renderer, call.run.settings)
-        ctx = RemoteContext(call, outbox, services, workspace)
         try:
+            models = None if self._models is None else (self.hub(), cache)
+            ctx = RemoteContext(call, outbox, services, workspace, models)
             result: StepResult = await get_kind(call.kind).run(ctx, call.config)
             outbox.end(("ok", plain_result(result)))
         except Exception as exc:
@@ -244,9 +359,21 @@ class StepWorker:
             outbox.end(("error", RemoteStepError("cancelled by the run owner", "cancelled")))
             raise
 
-    async def reply(self, call_id: str, answers: list[Answer]) -> Reply:
-        """Deliver the owner's answers, then return at the step's next outbox items or its
-        end; ``("lost", call_id)`` if this worker does not know the call (it restarted)."""
+    def hub(self) -> ModelHub:
+        """This worker's model hub (built on first use: its cache may open a database)."""
+        if self._hub is None:
+            assert self._models is not None
+            self._hub = self._models.hub()
+        return self._hub
+
+    async def reply(self, call_id: str, answers: bytes) -> bytes:
+        """Deliver the owner's answers (packed), then return the step's next packed
+        :data:`Reply`, at its next request or its end; ``("lost", call_id)`` if this worker
+        does not know the call (it restarted)."""
+        return pack(await self.resume(call_id, unpack(answers)))
+
+    async def resume(self, call_id: str, answers: list[Answer]) -> Reply:
+        """:meth:`reply` unpacked."""
         for answer in answers:
             self.answer(*answer)
         outbox = self._calls.get(call_id)
@@ -256,7 +383,7 @@ class StepWorker:
 
     async def _next(self, call_id: str, outbox: Outbox) -> Reply:
         await outbox.ready.wait()
-        outbox.ready.clear()
+        outbox.taken()
         items, outbox.items = outbox.items, []
         if outbox.outcome is not None:
             self._calls.pop(call_id, None)
