@@ -233,3 +233,39 @@ def test_an_evaluation_fans_out_through_the_same_executor(ray_cluster: str, tmp_
     assert reports["ray"] == reports["local"]
     assert shipped is not None
     assert shipped >= 6  # every example's step ran on the cluster
+
+
+CACHED = """\
+apiVersion: evopipe/v1
+kind: Pipeline
+name: cached
+outputs:
+  out: "{{ steps.a.output }}"
+steps:
+  - {id: a, kind: llm, model: "sim:latency_ms=5,seed=3", prompt: "remember me", cache: true}
+"""
+
+
+@pytest.mark.parametrize("models", ["worker", "owner"])
+def test_model_calls_are_counted_and_cached_wherever_they_are_made(
+    ray_cluster: str, tmp_path: Path, models: str
+) -> None:
+    path = tmp_path / "cached.yaml"
+    path.write_text(CACHED, encoding="utf-8")
+    db = str(tmp_path / "evopipe.db")
+    with App(_settings(tmp_path, "ray", ray_cluster, db=db, ray_models=models)) as app:
+        first = app.runs.run_sync(str(path), {})
+        second = app.runs.run_sync(str(path), {})
+        executor: Any = app.executor
+        assert executor.shipped == 2
+        calls = [
+            [e.data for e in _events(app, r.run_id) if e.type == "model_call"]
+            for r in (first, second)
+        ]
+    assert first.status == second.status == "succeeded"
+    assert second.outputs == first.outputs
+    # one call each, counted in the owner's journal and totals; the second from the cache
+    # (the store's, opened by the worker when it calls the model itself)
+    assert [[c["cached"] for c in run] for run in calls] == [[False], [True]]
+    assert first.usage.calls == second.usage.calls == 1
+    assert calls[0][0]["input_tokens"] > 0
