@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
-SIM = "sim:latency_ms=250,seed=3"
+SIM = "sim:latency_ms=400,seed=3"  # 6 steps: 2.4 s, so that most of the cuts fall mid-run
 
 
 @pytest.fixture
