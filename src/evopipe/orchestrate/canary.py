@@ -18,7 +18,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.labels import CANARY, alias_value, move_alias
-from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
+from evopipe.orchestrate.registry import Registry, RegistryError
+from evopipe.store import Transactional
 
 
 @dataclass(frozen=True)

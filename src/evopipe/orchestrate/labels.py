@@ -21,11 +21,11 @@ from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import (
     Registry,
     RegistryError,
-    Transactional,
     champion_version,
     move_champion,
 )
 from evopipe.orchestrate.rows import inserted_id
+from evopipe.store import Transactional
 
 CHAMPION = "champion"
 CANARY = "canary"

@@ -24,9 +24,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.schedules import Schedule, Schedules
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
 
 
 class Busy(EvopipeError):
