@@ -20,7 +20,7 @@ from evopipe.engine.replay import (
     stored_pipeline,
 )
 from evopipe.engine.state import RunState, Scope, check_options
-from evopipe.engine.subruns import limits_of, render_outputs, run_scope, scope_records
+from evopipe.engine.subruns import final_outputs, limits_of, run_scope, scope_records
 from evopipe.engine.types import RunOptions, RunResult, RunStatus, Services
 from evopipe.spec.canonical import spec_hash
 from evopipe.spec.errors import EvopipeError
@@ -192,12 +192,7 @@ async def _drive(
     if store is not None and state.seq > 1:  # a resumed run (a new one starts as running)
         store.set_run_status(state.run_id, "running")
     status, error, budget_name, waiting = await _execute(state, scope)
-    outputs: dict[str, Any] = {}
-    if status == "succeeded":
-        try:
-            outputs = render_outputs(scope)
-        except EvopipeError as exc:
-            status, error = "failed", f"outputs: {exc}"
+    status, error, outputs = final_outputs(scope, status, error, "outputs")
     result = RunResult(
         run_id=state.run_id,
         status=status,

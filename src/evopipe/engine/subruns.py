@@ -42,6 +42,19 @@ def render_outputs(scope: Scope) -> dict[str, Any]:
     }
 
 
+def final_outputs(
+    scope: Scope, status: RunStatus, error: str | None, where: str
+) -> tuple[RunStatus, str | None, dict[str, Any]]:
+    """Status, error and outputs of a finished scope: the outputs are rendered only when it
+    succeeded, and a rendering error fails it (the error then starts with ``where``)."""
+    if status != "succeeded":
+        return status, error, {}
+    try:
+        return status, error, render_outputs(scope)
+    except EvopipeError as exc:
+        return "failed", f"{where}: {exc}", {}
+
+
 def tighten(parent: Policy, requested: Policy | None) -> Policy:
     """A child's policy: the requested one, but never more trusting than the parent's."""
     if requested is None:
@@ -118,12 +131,7 @@ async def run_subpipeline(
         if exc.owner is not budget:
             raise
         return _sub_result(child, run_id, "budget_exceeded", str(exc), exc.budget, ())
-    outputs: dict[str, Any] = {}
-    if status == "succeeded":
-        try:
-            outputs = render_outputs(child)
-        except EvopipeError as exc:
-            status, error = "failed", f"outputs of {pipeline.name!r}: {exc}"
+    status, error, outputs = final_outputs(child, status, error, f"outputs of {pipeline.name!r}")
     return _sub_result(child, run_id, status, error, None, tuple(waiting), outputs)
 
 

@@ -18,11 +18,13 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.labels import CANARY, alias_value, move_alias
-from evopipe.orchestrate.registry import Registry, RegistryError, Transactional
+from evopipe.orchestrate.registry import Registry, RegistryError
+from evopipe.store import Transactional
+from evopipe.store.records import FieldsJson
 
 
 @dataclass(frozen=True)
-class Canary:
+class Canary(FieldsJson):
     name: str
     challenger: int
     share: float
@@ -31,9 +33,6 @@ class Canary:
     min_requests: int
     state: str
     reason: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

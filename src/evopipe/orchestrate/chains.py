@@ -25,10 +25,10 @@ from sqlalchemy import insert, select, update
 from evopipe.engine.templates import Renderer
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.chainspec import Chain, LoadedChain, Stage
-from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.rows import with_json
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
+from evopipe.store import Transactional
 
 
 class ChainError(EvopipeError):

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Transactional
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
 
 T = TypeVar("T")
 R = TypeVar("R")

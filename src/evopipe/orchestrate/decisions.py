@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.routing import Decision
 from evopipe.orchestrate.rows import inserted_id, with_json
+from evopipe.store import Transactional
 
 
 def record(store: Transactional, decision: Decision, *, version: int | None = None) -> int:

@@ -21,11 +21,12 @@ from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.registry import (
     Registry,
     RegistryError,
-    Transactional,
     champion_version,
     move_champion,
 )
 from evopipe.orchestrate.rows import inserted_id
+from evopipe.store import Transactional
+from evopipe.store.records import FieldsJson
 
 CHAMPION = "champion"
 CANARY = "canary"
@@ -33,7 +34,7 @@ _WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(FieldsJson):
     """One logged change: ``set_alias`` / ``remove_alias`` / ``tag`` / ``untag`` / ``undo``."""
 
     id: int
@@ -45,9 +46,6 @@ class Change:
     reason: str
     at: float
     undone_by: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 class Labels:

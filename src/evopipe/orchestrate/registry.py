@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, func, insert, select, update
 
@@ -18,14 +18,11 @@ from evopipe.orchestrate import tables as t
 from evopipe.spec import Pipeline
 from evopipe.spec.canonical import spec_from_json, spec_to_json
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
 
 
 class RegistryError(EvopipeError):
     """Unknown name or version, or nothing to roll back to."""
-
-
-class Transactional(Protocol):
-    def begin(self) -> Any: ...
 
 
 @dataclass(frozen=True)

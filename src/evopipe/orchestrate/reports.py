@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from evopipe.store.records import FieldsJson
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -24,7 +26,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(FieldsJson):
     subject: str
     runs: int
     succeeded: int
@@ -35,9 +37,6 @@ class Report:
     latency_s_p50: float | None
     latency_s_max: float | None
     last_failure: dict[str, Any] | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 FAILED = frozenset({"failed", "budget_exceeded", "cancelled"})

@@ -24,9 +24,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Transactional
 from evopipe.orchestrate.schedules import Schedule, Schedules
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
+from evopipe.store.records import FieldsJson
 
 
 class Busy(EvopipeError):
@@ -44,7 +45,7 @@ class Dispatcher(Protocol):
 
 
 @dataclass(frozen=True)
-class Fire:
+class Fire(FieldsJson):
     schedule: str
     nominal: float
     status: str
@@ -57,9 +58,6 @@ class Fire:
     @property
     def lateness(self) -> float:
         return self.fired_at - self.nominal
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 class Scheduler:

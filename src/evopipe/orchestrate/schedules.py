@@ -20,8 +20,8 @@ from croniter import croniter
 from sqlalchemy import delete, insert, select
 
 from evopipe.orchestrate import tables as t
-from evopipe.orchestrate.registry import Transactional
 from evopipe.spec.errors import EvopipeError
+from evopipe.store import Transactional
 
 Missed = Literal["skip", "run_once", "all"]
 Overlap = Literal["skip", "buffer_one", "buffer_all", "cancel_other", "allow_all"]

@@ -24,6 +24,7 @@ from evopipe.queue import tables as t
 from evopipe.queue.runqueue import Transactional, transaction
 from evopipe.spec.errors import EvopipeError
 from evopipe.store.errors import StoreError
+from evopipe.store.records import FieldsJson
 
 b = t.tenant_budgets
 c = t.cost_ledger
@@ -55,7 +56,7 @@ class TenantBudget:
 
 
 @dataclass(frozen=True)
-class LedgerRow:
+class LedgerRow(FieldsJson):
     id: int
     tenant: str
     run_id: str | None
@@ -71,9 +72,6 @@ class LedgerRow:
     cached: bool
     admitted_at: float
     settled_at: float | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 _INSERT_TENANT = (

@@ -254,11 +254,15 @@ class _Parser:
         return node
 
     def expr(self) -> Node:
+        return self._nested(lambda: self._bool("or", lambda: self._bool("and", self.not_)))
+
+    def _nested(self, parse: Callable[[], Node]) -> Node:
+        """``parse()`` one level deeper; refused past :data:`MAX_DEPTH` levels."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ConditionError("condition nested too deeply", column=self.tok.col)
         try:
-            return self._bool("or", lambda: self._bool("and", self.not_))
+            return parse()
         finally:
             self.depth -= 1
 
@@ -272,13 +276,7 @@ class _Parser:
     def not_(self) -> Node:
         if self.at("not", "name"):
             self.advance()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ConditionError("condition nested too deeply", column=self.tok.col)
-            try:
-                return Not(self.not_())
-            finally:
-                self.depth -= 1
+            return Not(self._nested(self.not_))
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -301,13 +299,7 @@ class _Parser:
     def unary(self) -> Node:
         if self.at("-", "op"):
             self.advance()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ConditionError("condition nested too deeply", column=self.tok.col)
-            try:
-                operand = self.unary()
-            finally:
-                self.depth -= 1
+            operand = self._nested(self.unary)
             if isinstance(operand, Const) and _is_number(operand.value):
                 return Const(-operand.value)
             return Neg(operand)

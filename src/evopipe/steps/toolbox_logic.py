@@ -8,6 +8,7 @@ of boolean expressions, never ``eval``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
@@ -118,20 +119,18 @@ class _Logic:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def disjunction(self, depth: int) -> bool:
-        value = self.conjunction(depth)
-        while self._peek() == "or":
-            self._next()
-            rhs = self.conjunction(depth)
-            value = value or rhs
-        return value
+        return any(self._operands("or", self.conjunction, depth))
 
     def conjunction(self, depth: int) -> bool:
-        value = self.negation(depth)
-        while self._peek() == "and":
+        return all(self._operands("and", self.negation, depth))
+
+    def _operands(self, word: str, operand: Callable[[int], bool], depth: int) -> list[bool]:
+        """Every operand of a chain joined by ``word`` (all are parsed: no short circuit)."""
+        values = [operand(depth)]
+        while self._peek() == word:
             self._next()
-            rhs = self.negation(depth)
-            value = value and rhs
-        return value
+            values.append(operand(depth))
+        return values
 
     def negation(self, depth: int) -> bool:
         if depth > 100:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 RUN_STATUSES: tuple[str, ...] = (
     "pending",
@@ -22,6 +22,16 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"succeeded", "failed", "budget_exceeded", "cancelled"}
 )
 """Statuses of finished runs (the ones ``gc`` may delete)."""
+
+
+class FieldsJson:
+    """Mixin of a flat record dataclass: :meth:`to_json` gives its fields by name, values as
+    they are (no copy or conversion of nested values, unlike :func:`dataclasses.asdict`)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 class EventRecord(NamedTuple):

@@ -142,55 +142,46 @@ RULES = (
         "body-nesting",
         "(generated) map/loop bodies nest at most `max_map_nesting` (default 2) deep.",
         body_nesting,
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: grid
-            description: Label every cell of a list of tables.
-            limits: {max_cost_usd: 0.5}
-            inputs:
-              tables: {type: array}
-            steps:
-              - id: tables
-                kind: map
-                over: "{{ inputs.tables }}"
+        *with_fix(
+            example(
+                """
+                apiVersion: evopipe/v1
+                name: grid
+                description: Label every cell of a list of tables.
+                limits: {max_cost_usd: 0.5}
+                inputs:
+                  tables: {type: array}
                 steps:
-                  - id: rows
+                  - id: tables
                     kind: map
-                    over: "{{ item.rows }}"
+                    over: "{{ inputs.tables }}"
                     steps:
-                      - id: cells
+                      - id: rows
                         kind: map
-                        over: "{{ item.cells }}"
+                        over: "{{ item.rows }}"
                         steps:
-                          - id: label
-                            kind: set
-                            values: {cell: "{{ item }}"}
-            """,
-            17,
-            19,
-        ),
-        example(
-            """
-            apiVersion: evopipe/v1
-            name: grid
-            description: Label every row of a list of tables.
-            limits: {max_cost_usd: 0.5}
-            inputs:
-              tables: {type: array}
-            steps:
-              - id: tables
-                kind: map
-                over: "{{ inputs.tables }}"
-                steps:
-                  - id: rows
-                    kind: map
-                    over: "{{ item.rows }}"
-                    steps:
-                      - id: label
-                        kind: set
-                        values: {row: "{{ item }}"}
-            """
+                          - id: cells
+                            kind: map
+                            over: "{{ item.cells }}"
+                            steps:
+                              - id: label
+                                kind: set
+                                values: {cell: "{{ item }}"}
+                """,
+                17,
+                19,
+            ),
+            ("every cell", "every row"),
+            (
+                "- id: cells\n"
+                "            kind: map\n"
+                '            over: "{{ item.cells }}"\n'
+                "            steps:\n"
+                "              - id: label\n"
+                "                kind: set\n"
+                '                values: {cell: "{{ item }}"}\n',
+                '- id: label\n            kind: set\n            values: {row: "{{ item }}"}\n',
+            ),
         ),
         profiles=frozenset({"generated"}),
     ),
