@@ -208,10 +208,15 @@ async def test_a_shipped_step_gives_the_outputs_and_journal_of_a_local_one(
         assert loopback.worker.received == ((steps + 1) // 2 if forget else 1)
 
 
-async def test_a_model_step_costs_two_actor_calls_and_a_restarted_worker_answers_lost(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("models", "per_step"),
+    [(None, ["run", "reply"]), (WorkerModels(ModelsConfig()), ["run"])],
+    ids=["owner", "worker"],
+)
+async def test_the_actor_calls_of_a_model_step_and_the_owner_counting_its_calls(
+    models: WorkerModels | None, per_step: list[str], tmp_path: Path
 ) -> None:
-    loopback = _Loopback()
+    loopback = _Loopback(models=models)
     journal = MemoryJournal()
     services = Services(models=ModelHub(allow_network=False), store=journal, executor=loopback)
     pipeline = load_file(REPO / "examples" / "kinds" / "llm.yaml").pipeline
@@ -220,29 +225,17 @@ async def test_a_model_step_costs_two_actor_calls_and_a_restarted_worker_answers
     assert result.status == "succeeded"
     assert loopback.actor is not None
     steps = loopback.executor.shipped
-    # per step: run (answered with the model request), reply with the answer (the result)
-    assert loopback.actor.calls == ["run", "reply"] * steps
-    # a worker that restarted since the step began does not know its call
-    assert unpack(await StepWorker().reply("gone", pack([]))) == ([], ("lost", "gone"))
-
-
-async def test_a_worker_calling_its_model_costs_one_actor_call_and_the_owner_counts_it(
-    tmp_path: Path,
-) -> None:
-    loopback = _Loopback(models=WorkerModels(ModelsConfig()))
-    journal = MemoryJournal()
-    services = Services(models=ModelHub(allow_network=False), store=journal, executor=loopback)
-    pipeline = load_file(REPO / "examples" / "kinds" / "llm.yaml").pipeline
-    options = RunOptions(model="fake", run_id="r", workspace=tmp_path)
-    result = await run_pipeline(pipeline, {}, services=services, options=options)
-    assert result.status == "succeeded"
-    assert loopback.actor is not None
-    steps = loopback.executor.shipped
-    assert loopback.actor.calls == ["run"] * steps  # the model was called on the worker
+    # owner: run (answered with the model request), reply with the answer (the result);
+    # worker: run (the model called there), answered with the result
+    assert loopback.actor.calls == per_step * steps
     calls = [e for e in journal.load_events("r") if e.type == "model_call"]
-    assert len(calls) == steps  # ... and counted by the owner, once each
+    assert len(calls) == steps  # made or counted by the owner, once each
     assert all(e.data["model"] == "fake" and e.data["input_tokens"] > 0 for e in calls)
     assert result.usage.calls == steps  # in the run's totals and its budget
+
+
+async def test_a_restarted_worker_does_not_know_the_call() -> None:
+    assert unpack(await StepWorker().reply("gone", pack([]))) == ([], ("lost", "gone"))
 
 
 CHAIN = """\
