@@ -22,6 +22,10 @@ from evopipe.spec.loader import loads
 from evopipe.spec.pipeline import Pipeline
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "agent_tasks"
+LEAN_PYTEST = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+"""Set by an autouse fixture (conftest.py): children's pytest loads no plugin of this venv."""
+POLICY = Policy.trusting(env_passthrough=[LEAN_PYTEST])
+"""The trusting policy of these tests (shell commands see :data:`LEAN_PYTEST`)."""
 
 
 def spec(text: str) -> Pipeline:
@@ -50,7 +54,7 @@ def services(
         models=hub,
         store=store if store is not None else MemoryJournal(),
         bus=kw.get("bus") or EventBus([]),
-        policy=policy or Policy.trusting(),
+        policy=policy or POLICY,
         base_dir=kw.get("base_dir") or Path.cwd(),
         hooks=kw.get("hooks") or {},
     )

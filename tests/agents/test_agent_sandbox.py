@@ -190,6 +190,7 @@ def loopback_server() -> Iterator[int]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield server.getsockname()[1]
+    server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone waits for its timeout)
     server.close()
     thread.join(5)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from agents_helpers import FIXTURES, call, files_of, repo, run_agent, scripted
+from agents_helpers import FIXTURES, POLICY, call, files_of, repo, run_agent, scripted
 
 from evopipe.engine.policy import Policy
 from evopipe.models.testing import ScriptedModel
@@ -73,7 +73,7 @@ async def test_the_failing_tests_really_fail_before(tmp_path: Path) -> None:
     for name in ("fix_failing_test", "fix_off_by_one"):
         ws = repo(tmp_path / name, name)
         argv = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        res = await run_command(argv, cwd=ws, policy=Policy.trusting(), timeout_s=120)
+        res = await run_command(argv, cwd=ws, policy=POLICY, timeout_s=120)
         assert res.exit_code == 1, res.observation()
 
 
