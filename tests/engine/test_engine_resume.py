@@ -66,6 +66,49 @@ async def test_resume_after_crash_does_not_rerun_completed_steps(h: Harness) -> 
     assert "run_resumed" in [e.type for e in events]
 
 
+MAP_AND_LOOP = """
+inputs:
+  items: {type: array, items: {type: string}, default: ["m1", "m2", "m3", "m4"]}
+steps:
+  - {id: first, kind: llm, model: counting, prompt: "first"}
+  - id: fan
+    kind: map
+    over: "{{ inputs.items }}"
+    max_concurrency: 1
+    needs: [first]
+    steps:
+      - {id: one, kind: llm, model: counting, prompt: "{{ item }}"}
+    collect: "{{ steps.one.output }}"
+  - id: again
+    kind: loop
+    max_iterations: 3
+    needs: [fan]
+    until: "loop.iteration >= 3"
+    steps:
+      - {id: turn, kind: llm, model: counting, prompt: "t{{ loop.iteration }}"}
+outputs: {fan: "{{ steps.fan.output }}", last: "{{ steps.again.output.last }}"}
+"""
+
+
+@pytest.mark.parametrize(("crash_on", "calls"), [("m3", {"m3": 2}), ("t2", {"t2": 2})])
+async def test_resume_inside_a_map_or_loop_reruns_only_the_unfinished_inner_steps(
+    h: Harness, crash_on: str, calls: dict[str, int]
+) -> None:
+    counting = Counting(crash_on=crash_on)
+    h.add(FunctionModel(counting, model_id="counting"))
+    pipeline = spec(MAP_AND_LOOP)
+    with pytest.raises(Crash):
+        await h.run(pipeline, run_id="r1")
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"fan": ["<m1>", "<m2>", "<m3>", "<m4>"], "last": "<t3>"}
+    # the inner steps that had finished before the crash come from the journal
+    every = ["first", "m1", "m2", "m3", "m4", "t1", "t2", "t3"]
+    assert counting.calls == Counter({key: calls.get(key, 1) for key in every})
+    assert result.usage.calls == len(every)  # the replayed ones counted once
+
+
 async def test_resume_refuses_a_changed_spec(h: Harness) -> None:
     counting = Counting(crash_on="b")
     h.add(FunctionModel(counting, model_id="counting"))

@@ -1,12 +1,16 @@
 """Reading a journal back: what resume replays and what a fork copies.
 
-Only top-level steps are replayed. A container step (map, loop, pipeline) that was in flight
-re-runs as a whole; its inner events stay in the journal for inspection.
+Resume replays completed top-level steps and, inside a map or loop that was in flight, its
+completed inner steps (``fanout[3].summarise``, ``refine#2.draft``): their paths and bodies
+are fixed by the journaled spec, so the container runs again and only what did not finish
+runs. Steps of a sub-pipeline or a generated pipeline (paths with ``/``) are not replayed: the
+run's spec hash does not cover their spec, so such a container re-runs as a whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +26,7 @@ from evopipe.spec.pipeline import Pipeline
 from evopipe.spec.templates import references
 
 _INNER = ("/", ".", "[", "#")
+_BODY = re.compile(r"[.\[#]")
 
 
 class ResumeRefused(EvopipeError):
@@ -34,6 +39,9 @@ class LoadedJournal:
     approvals: dict[str, ApprovalDecision]
     last_seq: int
     started: Mapping[str, Any]
+    spent: list[Replayed]
+    """Every completed step, inner ones included (containers record no usage of their own
+    steps): what resume counts against the budget."""
 
 
 def spec_json(pipeline: Pipeline) -> str:
@@ -54,6 +62,16 @@ def check_gaps(events: Sequence[Event], run_id: str) -> None:
 
 def _top_level(step_id: str | None) -> bool:
     return step_id is not None and not any(mark in step_id for mark in _INNER)
+
+
+def _replayable(step_id: str | None) -> bool:
+    """A top-level step, or one inside map and loop bodies only (no sub-pipeline on its path)."""
+    return step_id is not None and "/" not in step_id
+
+
+def _root(path: str) -> str:
+    """The top-level step a path is inside (``fanout[3].summarise`` → ``fanout``)."""
+    return _BODY.split(path, maxsplit=1)[0]
 
 
 def replayed_from(event: Event) -> Replayed:
@@ -78,9 +96,11 @@ def _cost(value: Any) -> float | None:
 
 
 def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
-    """Completed top-level steps (their last word in the journal) and approval decisions."""
+    """Completed steps that resume replays (their last word in the journal: see the module
+    docstring), every completed step (what the run has spent) and approval decisions. Inner
+    steps of a completed container are not replayed: the container itself is."""
     check_gaps(events, run_id)
-    replay: dict[str, Replayed] = {}
+    done: dict[str, Replayed] = {}
     approvals: dict[str, ApprovalDecision] = {}
     started: Mapping[str, Any] = {}
     for ev in events:
@@ -93,17 +113,19 @@ def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
                 ev.data.get("decided_by"),
                 dict(ev.data.get("values") or {}),
             )
-        elif not _top_level(ev.step_id):
+        elif ev.step_id is None:
             continue
-        elif (
-            ev.type == "step_succeeded"
-            or (ev.type == "step_skipped" and ev.data.get("reason") != "kind")
-            or ev.type == "step_skipped"
-        ):
-            replay[str(ev.step_id)] = replayed_from(ev)
+        elif ev.type in ("step_succeeded", "step_skipped"):
+            done[ev.step_id] = replayed_from(ev)
         elif ev.type in ("step_started", "step_failed", "step_waiting"):
-            replay.pop(str(ev.step_id), None)
-    return LoadedJournal(replay, approvals, events[-1].seq if events else 0, started)
+            done.pop(ev.step_id, None)
+    replay = {
+        path: rep
+        for path, rep in done.items()
+        if _top_level(path) or (_replayable(path) and _root(path) not in done)
+    }
+    last = events[-1].seq if events else 0
+    return LoadedJournal(replay, approvals, last, started, list(done.values()))
 
 
 def _step_data(step: StepBase) -> dict[str, Any]:

@@ -153,7 +153,7 @@ async def resume_run(
     store.clear_cancel(run_id)
     state.emit("run_resumed", None, {"completed": sorted(loaded.replay)})
     budget = Budget(_root_limits(pipeline, options))
-    for rep in loaded.replay.values():
+    for rep in loaded.spent:
         rec = rep.record
         budget.steps += 1
         budget.input_tokens += rec.input_tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from evopipe.engine.budget import BudgetExceeded, add_cost
@@ -27,8 +28,11 @@ async def run_step(scope: Scope, ps: PlannedStep) -> StepRecord:
     path = scope.prefix + ps.id if scope.prefix else ps.id
     replayed = state.replay.get(path) if state.replay else None
     if replayed is not None:
-        scope.record(replayed.record)
-        return replayed.record
+        record = replayed.record
+        if record.id != ps.id:  # an inner step: journaled under its path
+            record = replace(record, id=ps.id)
+        scope.record(record)
+        return record
     try:
         reason = skip_reason(scope, ps)
     except EvopipeError as exc:
