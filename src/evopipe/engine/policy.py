@@ -42,6 +42,7 @@ _CONFIG_KEYS = frozenset(
         "max_output_bytes",
         "max_map_items",
         "agent_network",
+        "http_private_networks",
     }
 )
 
@@ -79,6 +80,10 @@ class Policy:
     workspace_root: Path | None = field(default=None)
     agent_network: bool = False
     """Commands an ``agent`` step runs may reach the network (else: a new network namespace)."""
+    http_private_networks: bool = False
+    """``http`` steps may connect to addresses that are not public (loopback, private,
+    link-local: an internal service). Off, an allowlisted name resolving to one is refused —
+    the defence against DNS rebinding onto metadata services and internal networks."""
 
     @classmethod
     def untrusted(cls, *, workspace_root: Path | None = None) -> Policy:
@@ -97,6 +102,7 @@ class Policy:
         max_map_items: int = DEFAULT_MAX_MAP_ITEMS,
         workspace_root: Path | None = None,
         agent_network: bool = False,
+        http_private_networks: bool = False,
     ) -> Policy:
         """A policy for pipelines a person wrote and chose to trust (``--trust``)."""
         return cls(
@@ -109,6 +115,7 @@ class Policy:
             max_map_items=max_map_items,
             workspace_root=workspace_root,
             agent_network=agent_network,
+            http_private_networks=http_private_networks,
         )
 
     @classmethod
@@ -147,6 +154,7 @@ class Policy:
             max_map_items=max_items,
             workspace_root=workspace_root,
             agent_network=section.get("agent_network") is True,
+            http_private_networks=section.get("http_private_networks") is True,
         )
 
     @classmethod

@@ -6,6 +6,11 @@ how requests reach metadata services and internal networks). Redirects are follo
 most :data:`MAX_REDIRECTS` hops, each hop checked against the allowlist again. The response
 body is read as a stream and the step fails once it exceeds the policy's ``max_output_bytes``.
 
+Connections go only to addresses checked by :mod:`evopipe.steps.netguard`: the host is
+resolved once, an address that is not public (loopback, private, link-local: metadata
+services, internal networks) is refused unless the policy sets ``http_private_networks``, and
+the connection is pinned to the checked address (no DNS rebinding between check and connect).
+
 The transport is injectable through ``services.hooks["http_transport"]`` (an
 ``httpx2.AsyncBaseTransport``; tests use ``httpx2.MockTransport`` and never the network).
 
@@ -25,6 +30,7 @@ import httpx2
 from evopipe.models.base import RateLimitedError, ServerError
 from evopipe.spec.kinds import HttpStep
 from evopipe.steps.base import StepContext, StepFailed, StepResult
+from evopipe.steps.netguard import AddressRefused, PinnedBackend, PinnedTransport
 
 kind = "http"
 config_model = HttpStep
@@ -75,6 +81,9 @@ async def run(ctx: StepContext, config: HttpStep) -> StepResult:
     except (httpx2.InvalidURL, TypeError, ValueError) as exc:
         raise StepFailed(ctx.step_id, f"invalid URL {request['url']!r}: {exc}") from None
     transport = ctx.services.hooks.get("http_transport")
+    if transport is None:
+        backend = PinnedBackend(private_networks=ctx.policy.http_private_networks)
+        transport = PinnedTransport(backend)
     timeout = config.timeout_s or DEFAULT_TIMEOUT_S
     async with httpx2.AsyncClient(
         transport=transport, follow_redirects=False, timeout=timeout, trust_env=False
@@ -82,7 +91,10 @@ async def run(ctx: StepContext, config: HttpStep) -> StepResult:
         for _hop in range(MAX_REDIRECTS + 1):
             check_url(ctx, url)
             request["url"] = url
-            status, headers, body, location = await _send(ctx, client, request)
+            try:
+                status, headers, body, location = await _send(ctx, client, request)
+            except AddressRefused as exc:
+                raise StepFailed(ctx.step_id, str(exc)) from None
             if location is None:
                 return StepResult(output=_output(ctx, status, headers, body))
             url = url.join(location)
