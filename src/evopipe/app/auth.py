@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.auth import keys as k
 from evopipe.auth import tokens
 from evopipe.auth.keys import KeyInfo
@@ -60,9 +61,9 @@ LOCAL = Principal(None, DEFAULT_TENANT, "admin")
 """The keyless session of a server bound to 127.0.0.1 (and of the CLI)."""
 
 
-class Auth:
+class Auth(OperationGroup):
     def __init__(self, app: App) -> None:
-        self.app = app
+        super().__init__(app)
         self._verified: dict[str, bytes] = {}  # key id -> sha256 of the secret seen valid
         self._signing: bytes | None = None
 

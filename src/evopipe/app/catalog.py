@@ -6,20 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate.catalog import Entry, category_of
 from evopipe.orchestrate.labels import Labels
 from evopipe.orchestrate.registry import Registry, RegistryError
 from evopipe.spec.canonical import to_yaml
 
 if TYPE_CHECKING:
-    from evopipe.app.root import App
     from evopipe.spec.pipeline import Pipeline
 
 
-class Catalog:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Catalog(OperationGroup):
     def list(self, category: str | None = None) -> list[Entry]:
         from evopipe.genesis.patterns import load_patterns
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate.chains import ChainResult, ChainRunner, StageOutcome
 from evopipe.orchestrate.chainspec import LoadedChain, check_chain, load_chain
 
@@ -37,10 +38,7 @@ class _AppStages:
         return StageOutcome(result.status, result.outputs, result.run_id, result.error)
 
 
-class Chains:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Chains(OperationGroup):
     def check(self, path: str | Path) -> tuple[LoadedChain, dict[str, Pipeline]]:
         """Load and check a chain file: :class:`SpecError` with located diagnostics."""
         loaded = load_chain(path)

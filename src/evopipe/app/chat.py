@@ -16,10 +16,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.spec.errors import EvopipeError
 
 if TYPE_CHECKING:
-    from evopipe.app.root import App
     from evopipe.spec.pipeline import Pipeline
 
 __all__ = ["Chat", "ChatError", "Proposal", "Reply"]
@@ -79,10 +79,7 @@ def inputs_for(pipeline: Pipeline, message: str) -> dict[str, Any]:
     return values
 
 
-class Chat:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Chat(OperationGroup):
     @property
     def _store(self) -> Any:
         return self.app.conversations

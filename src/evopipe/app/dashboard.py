@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 
+from evopipe.app.group import OperationGroup
 from evopipe.auth.ownership import DEFAULT_TENANT
 from evopipe.spec.errors import EvopipeError
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 __all__ = ["Dashboard", "RunFilter", "RunRows"]
 
@@ -86,11 +84,8 @@ def _loads(value: str | None) -> Any:
     return json.loads(value) if value else None
 
 
-class Dashboard:
+class Dashboard(OperationGroup):
     """The dashboard's queries over one :class:`~evopipe.app.App`."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
 
     def _all(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         with self.app.store.begin() as conn:

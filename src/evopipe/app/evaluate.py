@@ -9,8 +9,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.engine import RunOptions, Services
 from evopipe.evaluate.compare import Comparison, Projection, compare, project_cost
 from evopipe.evaluate.dataset import Dataset, read_dataset
@@ -21,9 +22,6 @@ from evopipe.evaluate.records import StoreRecorder
 from evopipe.evaluate.report import EvalReport, ExampleResult
 from evopipe.evaluate.runner import Budget, EvalSettings, evaluate
 from evopipe.spec import Pipeline
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 __all__ = [
     "CompareOutcome",
@@ -97,10 +95,7 @@ def _remaining(budget: Budget, projection: Projection | None, sampled: EvalRepor
     )
 
 
-class Evaluations:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Evaluations(OperationGroup):
     def services(self, base_dir: Path | None = None) -> Services:
         """Evaluation services: responses always cached (a repeated evaluation is free)."""
         return self.app.services(base_dir=base_dir, cache_policy="always")

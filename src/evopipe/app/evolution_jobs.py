@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.app.tenancy import EVOLUTION, NotFound, TargetSpec, Tenant
 from evopipe.auth import ownership
 from evopipe.evolve.config import EvolveConfig, Progress
@@ -48,9 +49,9 @@ class EvolutionJob:
         }
 
 
-class EvolutionJobs:
+class EvolutionJobs(OperationGroup):
     def __init__(self, app: App) -> None:
-        self.app = app
+        super().__init__(app)
         self._jobs: dict[str, EvolutionJob] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 

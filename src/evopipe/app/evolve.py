@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.evaluate.dataset import Dataset, parse_mapping
 from evopipe.evolve.config import DEFAULT_OPERATORS, EvolveConfig, EvolveHook, Progress
 from evopipe.evolve.ecosystem import MemoryRecorder, memory_donors, memory_seeds
@@ -27,9 +28,6 @@ from evopipe.evolve.source import EvalSource, make_evaluator, projection
 from evopipe.orchestrate.registry import Registry
 from evopipe.spec import Pipeline
 from evopipe.spec.errors import EvopipeError
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 __all__ = [
     "DEFAULT_OPERATORS",
@@ -60,10 +58,7 @@ class EvolveArgs:
     """The evolution run's id (None: a new one), so a caller can know it before it ends."""
 
 
-class Evolutions:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Evolutions(OperationGroup):
     def _parts(
         self,
         source: EvalSource,

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.engine import RunResult
 from evopipe.genesis.errors import GenerationError
 
 __all__ = ["GenerateOutcome", "GenerationError", "Generations"]
 
 if TYPE_CHECKING:
-    from evopipe.app.root import App
     from evopipe.genesis.records import GenerationRow
     from evopipe.genesis.result import GenerationResult
 
@@ -35,10 +35,7 @@ class GenerateOutcome:
         return data
 
 
-class Generations:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Generations(OperationGroup):
     async def generate(
         self,
         request: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.evolve.fitness import EvalRecord
 from evopipe.evolve.stats import ecosystem_stats
 from evopipe.memory.failures import Cluster, FailureMuseum
@@ -16,7 +17,6 @@ from evopipe.nursery.records import is_certified
 from evopipe.spec import Pipeline
 
 if TYPE_CHECKING:
-    from evopipe.app.root import App
     from evopipe.evolve.promotion import Decision
     from evopipe.genesis.patterns import Pattern
     from evopipe.genesis.result import Round
@@ -25,10 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Cluster", "Innovation", "Memory", "StoredPattern"]
 
 
-class Memory:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Memory(OperationGroup):
     @cached_property
     def embedder(self) -> Embedder | None:
         """The configured embedding model (``embeddings``), loaded once; None: full text only."""

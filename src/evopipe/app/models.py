@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.models.base import Message, ModelError, ModelRequest, ModelResponse
 from evopipe.models.codec import response_to_dict
 from evopipe.models.config import ModelsConfig
 from evopipe.models.hub import ModelHub
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 _KEY_ENVS = {
     "openai": ("OPENAI_API_KEY",),
@@ -98,10 +96,7 @@ def load_schema(path: Path) -> dict[str, Any]:
     return schema
 
 
-class Models:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Models(OperationGroup):
     def list(self) -> list[ModelStatus]:
         """Configured and built-in models with whether each is usable right now."""
         hub = self.app.models("off")  # no store is opened for this

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from evopipe.app.evaluate import DatasetSource, EvalRequest
+from evopipe.app.group import OperationGroup
 from evopipe.engine import RunOptions
 from evopipe.evaluate.runner import EvalSettings
 from evopipe.nursery.certify import certify
@@ -16,9 +16,6 @@ from evopipe.nursery.factory import Factory, Item, OnItem, read_demands
 from evopipe.nursery.records import Certification, certifications
 from evopipe.nursery.stages import NurseryConfig
 from evopipe.spec import Pipeline
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 __all__ = [
     "Certification",
@@ -43,10 +40,7 @@ class NurseryRequest:
     config: NurseryConfig = field(default_factory=NurseryConfig)
 
 
-class Nursery:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Nursery(OperationGroup):
     async def run(self, pipeline: str | Path | Pipeline, req: NurseryRequest) -> Certification:
         """Smoke → dataset → robustness (injected faults) → certified; recorded either way; a
         certified pipeline enters the pattern DB."""

@@ -9,12 +9,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evopipe.app.group import OperationGroup
 from evopipe.check.validity import Validity, assess
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    from evopipe.app.root import App
     from evopipe.check.report import FileReport
 
 
@@ -37,10 +37,7 @@ class Resolved:
         return str(self.path.resolve()) if self.path is not None else None
 
 
-class Pipelines:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Pipelines(OperationGroup):
     def resolve(self, target: str | Path | Pipeline) -> Resolved:
         """A loaded pipeline; a file path; the name of a library pipeline; a registered
         name (its champion) or ``NAME@N`` (version N). Files are checked before use."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.engine.control import Decision
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.runner import new_run_id
@@ -133,9 +134,9 @@ class QueuePage:
     """Pass as ``cursor`` for the next (older) page; None: this was the last."""
 
 
-class Queue:
+class Queue(OperationGroup):
     def __init__(self, app: App) -> None:
-        self.app = app
+        super().__init__(app)
         self.settings = QueueSettings()
         self._rq: RunQueue | None = None
         self._ledger: CostLedger | None = None

@@ -4,12 +4,10 @@ champion pointer, and rollback (``evopipe registry list|show``, ``evopipe rollba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate.registry import Registry, Version
-
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
 
 @dataclass(frozen=True)
@@ -22,10 +20,7 @@ class Entry:
         return {"name": self.name, "versions": self.versions, "champion": self.champion}
 
 
-class RegistryOps:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class RegistryOps(OperationGroup):
     @property
     def _registry(self) -> Registry:
         return Registry(self.app.store)

@@ -3,19 +3,14 @@ canaries (``evopipe release ...``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate.canary import Canaries, Canary
 from evopipe.orchestrate.labels import Change, Labels
 
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
-
-class Releases:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Releases(OperationGroup):
     @property
     def labels(self) -> Labels:
         return Labels(self.app.store)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from evopipe.app.evolve import EvalSource, EvolveArgs, EvolveConfig, Progress
 from evopipe.app.generate import GenerationError
+from evopipe.app.group import OperationGroup
 from evopipe.app.pipelines import UsageError
 from evopipe.engine.control import Decision
 from evopipe.engine.types import Event
@@ -73,9 +74,9 @@ class _Job:
     progress: Progress | None = None
 
 
-class Remote:
+class Remote(OperationGroup):
     def __init__(self, app: App) -> None:
-        self.app = app
+        super().__init__(app)
         self._resumes: dict[str, asyncio.Task[Any]] = {}
         self._evolutions: dict[str, _Job] = {}
 

@@ -3,23 +3,16 @@ latency and the last failure, per pipeline, per schedule and per workflow."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate import tables as t
 from evopipe.orchestrate.reports import Outcome, Report, summarise
 
 __all__ = ["Report", "Reports"]
 
-if TYPE_CHECKING:
-    from evopipe.app.root import App
 
-
-class Reports:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Reports(OperationGroup):
     def pipelines(self, limit: int = 10_000) -> list[Report]:
         """Per pipeline name, over its most recent ``limit`` runs."""
         rows = []

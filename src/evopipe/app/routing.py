@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.app.pipelines import library_path
 from evopipe.orchestrate import decisions
 from evopipe.orchestrate.canary import Canaries
@@ -22,7 +23,6 @@ from evopipe.orchestrate.routing import Candidate, Decision, Router, RouteReques
 
 if TYPE_CHECKING:
     from evopipe.app.generate import GenerateOutcome
-    from evopipe.app.root import App
     from evopipe.engine.results import RunResult
     from evopipe.spec.pipeline import Pipeline
 
@@ -45,10 +45,7 @@ class RouteOutcome:
         return data
 
 
-class Routing:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Routing(OperationGroup):
     def routes(self) -> Routes:
         return load_routes(self.app.project_dir / ROUTES_FILE)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
+from evopipe.app.group import OperationGroup
 from evopipe.app.pipelines import UsageError
 from evopipe.engine import RunOptions, RunResult, resume_run, run_pipeline
 from evopipe.engine.control import Decision, record_decision, request_cancel
@@ -116,9 +117,9 @@ def _waiting(
     return run
 
 
-class Runs:
+class Runs(OperationGroup):
     def __init__(self, app: App) -> None:
-        self.app = app
+        super().__init__(app)
         self._tasks: dict[str, asyncio.Task[RunResult]] = {}
         self._changed: dict[str, asyncio.Event] = {}
 

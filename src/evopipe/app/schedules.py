@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from evopipe.app.group import OperationGroup
 from evopipe.orchestrate.concurrency import Lease, Leases
 from evopipe.orchestrate.scheduler import Busy, Fire, Scheduler
 from evopipe.orchestrate.schedules import Schedule, Schedules
@@ -80,10 +81,7 @@ class _RunDispatcher:
         self.app.runs.cancel(run_id)
 
 
-class Scheduling:
-    def __init__(self, app: App) -> None:
-        self.app = app
-
+class Scheduling(OperationGroup):
     @property
     def _schedules(self) -> Schedules:
         return Schedules(self.app.store)
