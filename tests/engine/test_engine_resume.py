@@ -134,13 +134,16 @@ async def test_resume_of_a_failed_run_retries_only_what_failed(h: Harness) -> No
         steps:
           - {id: a, kind: llm, model: flaky, prompt: "a"}
           - {id: b, kind: llm, model: flaky, prompt: "b {{ steps.a.output }}"}
+          - {id: c, kind: set, values: {v: "{{ steps.b.output }}"}}
         """
     )
     first = await h.run(pipeline, run_id="r3")
     assert first.status == "failed"
+    assert [s.status for s in first.steps] == ["succeeded", "failed", "not_run"]
     flaky["fail"] = False
     second = await resume_run("r3", services=h.services, pipeline=pipeline)
     assert second.status == "succeeded"
+    assert [s.status for s in second.steps] == ["succeeded"] * 3
     assert len(model.calls) == 3  # a once, b twice
 
 

@@ -142,3 +142,31 @@ async def test_with_keys_every_page_asks_for_a_session(app: App) -> None:
         page = await c.get("/ui/runs")
         assert page.status_code == 200
         assert "acme · viewer" in page.text
+
+
+BROKEN = """apiVersion: evopipe/v1
+name: broken
+inputs: {obj: {type: object}}
+steps:
+  - {id: a, kind: set, values: {x: 1}}
+  - {id: b, kind: set, values: {y: "{{ inputs.obj.missing }}"}}
+  - {id: c, kind: set, values: {z: "{{ steps.b.output.y }}"}}
+"""
+
+
+def test_steps_a_failed_run_never_got_to_show_as_not_run_a_waiting_run_s_as_pending(
+    app: App,
+) -> None:
+    failed = asyncio.run(app.runs.run(load_pipeline_text(BROKEN), {"obj": {"present": 1}}))
+    assert failed.status == "failed"
+    view = app.dashboard.run(failed.run_id)
+    assert [(s["id"], s["status"]) for s in view["steps"]] == [
+        ("a", "succeeded"),
+        ("b", "failed"),
+        ("c", "not_run"),
+    ]
+    waiting = asyncio.run(app.runs.run(load_pipeline_text(GATED), {}))
+    statuses = {s["id"]: s["status"] for s in app.dashboard.run(waiting.run_id)["steps"]}
+    assert statuses["review"] == "waiting"
+    assert "pending" in statuses.values()
+    assert "not_run" not in statuses.values()

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["graph_of", "run_view"]
 
+_ENDED_EARLY = frozenset({"failed", "budget_exceeded", "cancelled"})
+"""Run statuses after which a step that never started shows as ``not_run`` (not ``pending``)."""
+
 _PREVIEW = 4000
 """Outputs longer than this (as JSON text) are cut in the page."""
 
@@ -150,6 +153,10 @@ def run_view(app: App, run_id: str) -> dict[str, Any]:
         if step is None:
             step = steps[event.step_id] = _blank(event.step_id)
         _apply(step, event.type, dict(event.payload))
+    if run.status in _ENDED_EARLY:
+        for step in steps.values():
+            if step["status"] == "pending":
+                step["status"] = "not_run"
     summary = run.to_json()
     summary["usage"] = run.usage or {}
     summary["inputs"] = run.inputs

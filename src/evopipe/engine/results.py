@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RunStatus = Literal["succeeded", "failed", "budget_exceeded", "waiting", "cancelled"]
-StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled"]
+StepStatus = Literal["pending", "succeeded", "failed", "skipped", "waiting", "cancelled", "not_run"]
+"""``pending``: not started yet, the run can still get to it (it is running or waiting);
+``not_run``: never started, and the run ended (failed, cancelled, over budget) before it."""
 
 RUN_STATUSES: tuple[RunStatus, ...] = (
     "succeeded",

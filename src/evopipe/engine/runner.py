@@ -198,7 +198,7 @@ async def _drive(
         status=status,
         outputs=outputs,
         usage=budget.usage(),
-        steps=scope_records(scope),
+        steps=scope_records(scope, status),
         error=error,
         budget=budget_name,
         spec_hash=services.plans.spec_hash(pipeline),

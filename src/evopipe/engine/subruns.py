@@ -10,7 +10,7 @@ from evopipe.engine.budget import Budget, BudgetExceeded, Limits
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.policy import Policy
 from evopipe.engine.scheduler import ScopeRunner
-from evopipe.engine.types import RunResult, RunStatus, StepRecord
+from evopipe.engine.types import RunResult, RunStatus, StepRecord, StepStatus
 from evopipe.spec.base import StepBase
 from evopipe.spec.errors import EvopipeError
 from evopipe.spec.pipeline import Pipeline
@@ -25,9 +25,11 @@ def limits_of(pipeline: Pipeline) -> Limits:
     return Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.timeout_s)
 
 
-def scope_records(scope: Scope) -> list[StepRecord]:
-    """Records in plan order; steps that never started are ``pending``."""
-    return [scope.records.get(sid) or StepRecord(sid, "pending") for sid in scope.plan.order]
+def scope_records(scope: Scope, status: RunStatus) -> list[StepRecord]:
+    """Records in plan order; steps that never started are ``pending`` while the scope may
+    still get to them (``succeeded`` or ``waiting``), ``not_run`` when it ended without them."""
+    unstarted: StepStatus = "pending" if status in ("succeeded", "waiting") else "not_run"
+    return [scope.records.get(sid) or StepRecord(sid, unstarted) for sid in scope.plan.order]
 
 
 def render_outputs(scope: Scope) -> dict[str, Any]:
@@ -149,7 +151,7 @@ def _sub_result(
         status=status,
         outputs=outputs or {},
         usage=child.budget.usage(),
-        steps=scope_records(child),
+        steps=scope_records(child, status),
         error=error,
         budget=budget,
         waiting_on=waiting,
@@ -195,7 +197,7 @@ async def run_inner_steps(
     return ScopeResult(
         status=status if status != "budget_exceeded" else "failed",
         outputs=outputs,
-        steps=scope_records(child),
+        steps=scope_records(child, status),
         last_output=last,
         error=error,
         namespace=child.namespace,

@@ -36,6 +36,7 @@ window.evopipeGraph = function (container, nodes, edges, options) {
       { selector: "node[status = 'failed']", style: { "background-color": "#fca5a5" } },
       { selector: "node[status = 'waiting']", style: { "background-color": "#fde68a" } },
       { selector: "node[status = 'skipped']", style: { "background-color": "#e5e7eb", "border-style": "dashed" } },
+      { selector: "node[status = 'not_run']", style: { "background-color": "#f3f4f6", "border-style": "dotted", "color": "#6b7280" } },
       { selector: "node[status = 'cancelled']", style: { "background-color": "#c4b5fd" } },
       { selector: "node[?champion]", style: { "border-width": 4, "border-color": "#b45309" } },
     ],

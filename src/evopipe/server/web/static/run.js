@@ -37,10 +37,15 @@
       window.htmx.ajax("GET", "/ui/runs/" + runId + "/steps", { target: "#steps", swap: "innerHTML" });
     }, 250);
   }
+  const ENDED_EARLY = { failed: true, budget_exceeded: true, cancelled: true };
   function finish(status) {
     const badge = document.getElementById("run-status");
     badge.textContent = status;
     badge.className = "status s-" + status;
+    if (ENDED_EARLY[status]) {  // steps the run never got to did not run (they wait no more)
+      cy.nodes("[status = 'pending']").forEach(function (n) { n.data("status", "not_run"); });
+      publish();
+    }
   }
   let url = "/api/v1/runs/" + encodeURIComponent(runId) + "/events";
   if (box.dataset.token) { url += "?access_token=" + encodeURIComponent(box.dataset.token); }
