@@ -3,7 +3,8 @@
 An unresolved reference is an error, never an empty string. A string that is exactly one
 ``{{ expr }}`` keeps the JSON type of its value (a list stays a list). Compiled templates are
 cached per :class:`Renderer` (one per run tree), so a template used by a 1,000-item map is
-compiled once.
+compiled once. Every render is bounded in time, loop iterations, output and widths
+(:mod:`evopipe.engine.template_guards`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,25 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, Undefined
+from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from evopipe.engine.template_guards import (
+    FILTERS,
+    LOOP_HOOK,
+    MAX_RENDER_CHARS,
+    BoundedNamespace,
+    check_call,
+    check_printf,
+    check_str_format,
+    collect,
+    count_loops,
+    counted,
+    guarded,
+)
 from evopipe.spec.errors import TemplateError
 from evopipe.spec.templates import single_expression
 
@@ -31,9 +46,10 @@ class _DataEnvironment(ImmutableSandboxedEnvironment):
     """Pipeline data is JSON: ``inputs.items`` / ``x.values`` mean the keys, not the dict
     methods of the same names. Mapping keys win over attributes for dotted access."""
 
-    # ``*`` and ``**`` go through :meth:`call_binop` (this also stops Jinja from folding
-    # ``[0] * 10**9`` into a constant at compile time), so a template cannot build huge values.
-    intercepted_binops = frozenset({"*", "**"})
+    # ``*``, ``**``, ``+`` and ``%`` go through :meth:`call_binop` (this also stops Jinja from
+    # folding ``[0] * 10**9`` into a constant at compile time), so a template cannot build
+    # huge values.
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -41,10 +57,37 @@ class _DataEnvironment(ImmutableSandboxedEnvironment):
             _check_repeat(right, left)
         elif operator == "**":
             _check_power(left, right)
+        elif operator == "+":
+            _check_concat(left, right)
+        elif operator == "%":
+            check_printf(left, right)
         try:
             return super().call_binop(context, operator, left, right)
         except OverflowError as exc:
             raise SecurityError(f"'{operator}' overflowed: {exc}") from None
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return count_loops(super()._parse(source, name, filename))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt: str = value.__self__
+        by_map = value.__name__ == "format_map"
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if by_map and args and isinstance(args[0], Mapping):
+                check_str_format(fmt, (), dict(args[0]))
+            else:
+                check_str_format(fmt, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        check_call(obj, args, kwargs)
+        return super().call(context, obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -68,6 +111,12 @@ def _check_repeat(seq: Any, times: Any) -> None:
         )
 
 
+def _check_concat(left: Any, right: Any) -> None:
+    sized = isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple))
+    if sized and len(left) + len(right) > MAX_RENDER_CHARS:
+        raise SecurityError(f"'+' would produce over {MAX_RENDER_CHARS} items")
+
+
 def _check_power(base: Any, exponent: Any) -> None:
     ints = isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1
     if ints and exponent * base.bit_length() > MAX_TEMPLATE_VALUE:
@@ -78,6 +127,10 @@ def make_environment() -> ImmutableSandboxedEnvironment:
     env = _DataEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters["tojson"] = _tojson
     env.filters["json"] = _tojson
+    env.filters.update(FILTERS)
+    env.globals[LOOP_HOOK] = counted
+    env.globals["namespace"] = BoundedNamespace
+    env.globals.pop("lipsum", None)
     return env
 
 
@@ -127,14 +180,16 @@ class Renderer:
                 compiled_expr = self._env.compile_expression(expr, undefined_to_none=False)
 
                 def run_expr(ns: Mapping[str, Any]) -> Any:
-                    value = compiled_expr(**ns)
+                    value = compiled_expr(**ns)  # no loops: nothing to count
                     if isinstance(value, Undefined):
                         str(value)  # raises UndefinedError with the missing name
                     return value
 
                 return run_expr
             template = self._env.from_string(text)
-            return lambda ns: template.render(ns)
+            if "{%" not in text or "for" not in text:  # no loop: the plain, faster path
+                return lambda ns: template.render(ns)
+            return lambda ns: guarded(lambda: collect(template.generate(ns)))
         except JinjaTemplateError as exc:
             raise TemplateError(f"template syntax error: {exc}") from None
 
