@@ -17,7 +17,8 @@ import httpx
 import pytest
 import uvicorn
 
-SIM = "sim:latency_ms=400,seed=3"  # 6 steps: 2.4 s, so that most of the cuts fall mid-run
+SLOW = "sim:latency_ms=400,seed=3"  # 6 steps: 2.4 s, so that most of the cuts fall mid-run
+FAST = "sim:latency_ms=30,seed=3"
 
 
 @pytest.fixture
@@ -58,9 +59,9 @@ def _frames(buffer: str) -> tuple[list[dict[str, str]], str]:
     return frames, buffer
 
 
-async def _submit(client: httpx.AsyncClient, served: Any, spec: str) -> str:
+async def _submit(client: httpx.AsyncClient, served: Any, spec: str, model: str = FAST) -> str:
     posted = await client.post(
-        "/runs", json={"spec": spec, "model": SIM}, headers=served.headers("a:runner")
+        "/runs", json={"spec": spec, "model": model}, headers=served.headers("a:runner")
     )
     assert posted.status_code == 202, posted.text
     return str(posted.json()["run_id"])
@@ -71,7 +72,7 @@ async def test_fifty_random_disconnects_lose_and_double_nothing(
 ) -> None:
     rng = random.Random(12)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        run_id = await _submit(client, served, specs["chain"])
+        run_id = await _submit(client, served, specs["chain"], SLOW)
         got: list[dict[str, Any]] = []
         last, cuts, live, ended = 0, 0, 0, False
         while cuts < 50 or not ended:
