@@ -109,6 +109,61 @@ async def test_resume_inside_a_map_or_loop_reruns_only_the_unfinished_inner_step
     assert result.usage.calls == len(every)  # the replayed ones counted once
 
 
+SUB = """
+inputs: {topic: {type: string}}
+steps:
+  - {id: s1, kind: llm, model: counting, prompt: "s1 {{ inputs.topic }}"}
+  - {id: s2, kind: llm, model: counting, prompt: "s2 {{ steps.s1.output }}"}
+  - {id: s3, kind: llm, model: counting, prompt: "s3 {{ steps.s2.output }}"}
+outputs: {last: "{{ steps.s3.output }}"}
+"""
+
+PARENT = """
+steps:
+  - {id: first, kind: llm, model: counting, prompt: "first"}
+  - id: inner
+    kind: pipeline
+    pipeline: sub.yaml
+    inputs: {topic: "{{ steps.first.output }}"}
+outputs: {last: "{{ steps.inner.output.last }}"}
+"""
+
+
+async def test_resume_inside_a_sub_pipeline_reruns_only_its_unfinished_steps(
+    h: Harness,
+) -> None:
+    (h.tmp_path / "sub.yaml").write_text(
+        "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n"), encoding="utf-8"
+    )
+    counting = Counting(crash_on="s3")
+    h.add(FunctionModel(counting, model_id="counting"))
+    with pytest.raises(Crash):
+        await h.run(spec(PARENT), run_id="r1")
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"last": "<s3>"}
+    assert counting.calls == Counter({"first": 1, "s1": 1, "s2": 1, "s3": 2})
+    assert result.usage.calls == 4
+    keys = {e.data["replay_key"] for e in h.store.load_events("r1") if e.type == "subrun_started"}
+    assert len(keys) == 1  # both lives started the sub-run with the same spec and inputs
+
+
+async def test_a_sub_pipeline_changed_since_the_crash_reruns_whole(h: Harness) -> None:
+    sub = h.tmp_path / "sub.yaml"
+    sub.write_text("apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n"), encoding="utf-8")
+    counting = Counting(crash_on="s3")
+    h.add(FunctionModel(counting, model_id="counting"))
+    with pytest.raises(Crash):
+        await h.run(spec(PARENT), run_id="r1")
+    sub.write_text(sub.read_text().replace('"s2 {{', '"s2 again {{'), encoding="utf-8")
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    # the parent's own step is replayed; the sub-pipeline's steps all run again
+    assert counting.calls == Counter({"first": 1, "s1": 2, "s2": 2, "s3": 2})
+
+
 async def test_resume_refuses_a_changed_spec(h: Harness) -> None:
     counting = Counting(crash_on="b")
     h.add(FunctionModel(counting, model_id="counting"))

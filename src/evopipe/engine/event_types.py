@@ -160,6 +160,7 @@ class ModelCall(TypedDict, total=False):
 class SubrunStarted(TypedDict, total=False):
     pipeline: str
     depth: int
+    replay_key: str
 
 
 @_open

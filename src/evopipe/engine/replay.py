@@ -1,14 +1,17 @@
 """Reading a journal back: what resume replays and what a fork copies.
 
-Resume replays completed top-level steps and, inside a map or loop that was in flight, its
-completed inner steps (``fanout[3].summarise``, ``refine#2.draft``): their paths and bodies
-are fixed by the journaled spec, so the container runs again and only what did not finish
-runs. Steps of a sub-pipeline or a generated pipeline (paths with ``/``) are not replayed: the
-run's spec hash does not cover their spec, so such a container re-runs as a whole.
+Resume replays completed top-level steps and, inside a container that was in flight, its
+completed inner steps: in a map or loop (``fanout[3].summarise``, ``refine#2.draft``) their
+paths and bodies are fixed by the journaled spec, so the container runs again and only what
+did not finish runs. Inside a sub-pipeline or a generated pipeline (``review/draft``) the
+run's spec hash does not cover the inner spec, so each ``subrun_started`` event records a
+``replay_key`` (the inner spec's hash and its inputs): on resume the inner steps are replayed
+only when the sub-run starts again with the same key, else it re-runs as a whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -26,7 +29,7 @@ from evopipe.spec.pipeline import Pipeline
 from evopipe.spec.templates import references
 
 _INNER = ("/", ".", "[", "#")
-_BODY = re.compile(r"[.\[#]")
+_BODY = re.compile(r"[./\[#]")
 
 
 class ResumeRefused(EvopipeError):
@@ -42,6 +45,8 @@ class LoadedJournal:
     spent: list[Replayed]
     """Every completed step, inner ones included (containers record no usage of their own
     steps): what resume counts against the budget."""
+    subruns: dict[str, str]
+    """The ``replay_key`` each sub-run (by path) last started with."""
 
 
 def spec_json(pipeline: Pipeline) -> str:
@@ -64,13 +69,9 @@ def _top_level(step_id: str | None) -> bool:
     return step_id is not None and not any(mark in step_id for mark in _INNER)
 
 
-def _replayable(step_id: str | None) -> bool:
-    """A top-level step, or one inside map and loop bodies only (no sub-pipeline on its path)."""
-    return step_id is not None and "/" not in step_id
-
-
 def _root(path: str) -> str:
-    """The top-level step a path is inside (``fanout[3].summarise`` → ``fanout``)."""
+    """The top-level step a path is inside (``fanout[3].summarise`` or ``review/draft`` → the
+    first name)."""
     return _BODY.split(path, maxsplit=1)[0]
 
 
@@ -103,9 +104,12 @@ def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
     done: dict[str, Replayed] = {}
     approvals: dict[str, ApprovalDecision] = {}
     started: Mapping[str, Any] = {}
+    subruns: dict[str, str] = {}
     for ev in events:
         if ev.type == "run_started":
             started = ev.data
+        elif ev.type == "subrun_started" and ev.step_id:
+            subruns[ev.step_id] = str(ev.data.get("replay_key") or "")
         elif ev.type == "approval_decided" and ev.step_id:
             approvals[ev.step_id] = ApprovalDecision(
                 bool(ev.data.get("approved")),
@@ -120,12 +124,16 @@ def load_replay(events: Sequence[Event], run_id: str) -> LoadedJournal:
         elif ev.type in ("step_started", "step_failed", "step_waiting"):
             done.pop(ev.step_id, None)
     replay = {
-        path: rep
-        for path, rep in done.items()
-        if _top_level(path) or (_replayable(path) and _root(path) not in done)
+        path: rep for path, rep in done.items() if _top_level(path) or _root(path) not in done
     }
     last = events[-1].seq if events else 0
-    return LoadedJournal(replay, approvals, last, started, list(done.values()))
+    return LoadedJournal(replay, approvals, last, started, list(done.values()), subruns)
+
+
+def replay_key(spec_hash: str, inputs: Mapping[str, Any]) -> str:
+    """What a sub-run's inner steps depend on besides the run's spec: its own spec and inputs."""
+    text = json.dumps(inputs, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(f"{spec_hash}\n{text}".encode()).hexdigest()[:32]
 
 
 def _step_data(step: StepBase) -> dict[str, Any]:

@@ -149,6 +149,7 @@ async def resume_run(
     options = RunOptions(**{**options.__dict__, "run_id": run_id})
     state = _state(run_id, services, options, seq=loaded.last_seq)
     state.replay = loaded.replay
+    state.subrun_keys = loaded.subruns
     state.approvals = loaded.approvals
     store.clear_cancel(run_id)
     state.emit("run_resumed", None, {"completed": sorted(loaded.replay)})

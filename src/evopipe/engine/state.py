@@ -76,6 +76,7 @@ class RunState:
         self.renderer = services.renderer
         self.executor = services.executor
         self.replay: dict[str, Replayed] = {}
+        self.subrun_keys: dict[str, str] = {}
         self.approvals: dict[str, ApprovalDecision] = {}
         self.slots: asyncio.Semaphore | None = (
             asyncio.Semaphore(options.max_concurrency) if options.max_concurrency else None

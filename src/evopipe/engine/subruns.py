@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from evopipe.engine.budget import Budget, BudgetExceeded, Limits
 from evopipe.engine.inputs import resolve_inputs
 from evopipe.engine.policy import Policy
+from evopipe.engine.replay import replay_key
 from evopipe.engine.scheduler import ScopeRunner
 from evopipe.engine.types import RunResult, RunStatus, StepRecord, StepStatus
 from evopipe.spec.base import StepBase
@@ -126,7 +127,14 @@ async def run_subpipeline(
         policy=tighten(parent.policy, policy),
         max_concurrency=pipeline.limits.max_concurrency,
     )
-    state.emit("subrun_started", prefix[:-1], {"pipeline": pipeline.name, "depth": depth})
+    key = replay_key(state.services.plans.spec_hash(pipeline), resolved)
+    if state.replay and state.subrun_keys.get(prefix[:-1]) != key:
+        _forget(state.replay, prefix)  # another spec or inputs than before: run it whole
+    state.emit(
+        "subrun_started",
+        prefix[:-1],
+        {"pipeline": pipeline.name, "depth": depth, "replay_key": key},
+    )
     try:
         status, error, waiting = await run_scope(child)
     except BudgetExceeded as exc:
@@ -135,6 +143,11 @@ async def run_subpipeline(
         return _sub_result(child, run_id, "budget_exceeded", str(exc), exc.budget, ())
     status, error, outputs = final_outputs(child, status, error, f"outputs of {pipeline.name!r}")
     return _sub_result(child, run_id, status, error, None, tuple(waiting), outputs)
+
+
+def _forget(replay: dict[str, Any], prefix: str) -> None:
+    for path in [p for p in replay if p.startswith(prefix)]:
+        del replay[path]
 
 
 def _sub_result(
