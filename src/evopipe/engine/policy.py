@@ -43,6 +43,7 @@ _CONFIG_KEYS = frozenset(
         "max_map_items",
         "agent_network",
         "http_private_networks",
+        "python_process",
     }
 )
 
@@ -84,6 +85,10 @@ class Policy:
     """``http`` steps may connect to addresses that are not public (loopback, private,
     link-local: an internal service). Off, an allowlisted name resolving to one is refused —
     the defence against DNS rebinding onto metadata services and internal networks."""
+    python_process: bool = False
+    """``python`` steps call plain (sync) functions in a child process, killed when the step
+    times out or is cancelled (else: a worker thread, which runs on until the function
+    returns). Coroutine functions always run on the run's event loop."""
 
     @classmethod
     def untrusted(cls, *, workspace_root: Path | None = None) -> Policy:
@@ -103,6 +108,7 @@ class Policy:
         workspace_root: Path | None = None,
         agent_network: bool = False,
         http_private_networks: bool = False,
+        python_process: bool = False,
     ) -> Policy:
         """A policy for pipelines a person wrote and chose to trust (``--trust``)."""
         return cls(
@@ -116,6 +122,7 @@ class Policy:
             workspace_root=workspace_root,
             agent_network=agent_network,
             http_private_networks=http_private_networks,
+            python_process=python_process,
         )
 
     @classmethod
@@ -155,6 +162,7 @@ class Policy:
             workspace_root=workspace_root,
             agent_network=section.get("agent_network") is True,
             http_private_networks=section.get("http_private_networks") is True,
+            python_process=section.get("python_process") is True,
         )
 
     @classmethod

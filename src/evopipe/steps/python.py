@@ -3,8 +3,11 @@
 Refused unless the run's policy is trusting *and* lists the exact dotted name in
 ``python_allow`` (generated and evolved pipelines never get here). ``args`` are templates,
 rendered and passed as keyword arguments. A coroutine function is awaited; a plain function runs
-in a worker thread so it does not stall the scheduler. The result must be JSON-serialisable
-(it goes to the journal) and no larger than the policy's ``max_output_bytes``.
+in a worker thread so it does not stall the scheduler — or, with the policy's
+``python_process``, in a child process (forked from a forkserver) that is killed when the step
+times out or is cancelled (a thread cannot be stopped: it runs on until the function returns).
+The result must be JSON-serialisable (it goes to the journal) and no larger than the policy's
+``max_output_bytes``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import asyncio
 import importlib
 import inspect
 import json
+import multiprocessing
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from evopipe.spec.errors import EvopipeError
@@ -66,6 +71,8 @@ async def run(ctx: StepContext, config: PythonStep) -> StepResult:
     try:
         if inspect.iscoroutinefunction(fn):
             result = await fn(**kwargs)
+        elif ctx.policy.python_process:
+            result = await in_child_process(ctx.step_id, config.function, kwargs)
         else:
             result = await asyncio.to_thread(fn, **kwargs)
             if inspect.isawaitable(result):
@@ -77,3 +84,57 @@ async def run(ctx: StepContext, config: PythonStep) -> StepResult:
             ctx.step_id, f"{config.function} raised {type(exc).__name__}: {exc}"
         ) from exc
     return StepResult(output=to_json_value(ctx.step_id, result, ctx.policy.max_output_bytes))
+
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__])
+
+
+async def in_child_process(step_id: str, dotted: str, kwargs: dict[str, Any]) -> Any:
+    """Call ``dotted(**kwargs)`` in a child process and return its result; cancelling the
+    call (the step's timeout) kills the child."""
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_call_and_send, args=(dotted, kwargs, sender), daemon=True)
+    child.start()
+    sender.close()
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def answered() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(receiver.fileno(), answered)
+    try:
+        await readable
+        try:
+            ok, value = receiver.recv()
+        except EOFError:  # it died without answering (killed, out of memory, os._exit)
+            child.join(5)
+            raise StepFailed(
+                step_id, f"the process calling {dotted} died (exit code {child.exitcode})"
+            ) from None
+    finally:
+        loop.remove_reader(receiver.fileno())
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join(5)
+    if not ok:
+        raise StepFailed(step_id, value)
+    return value
+
+
+def _call_and_send(dotted: str, kwargs: dict[str, Any], sender: Connection) -> None:
+    """In the child: call, then send ``(True, result)`` or ``(False, what went wrong)``."""
+    try:
+        result = resolve_function("python", dotted)(**kwargs)
+        answer: tuple[bool, Any] = (True, result)
+    except BaseException as exc:
+        answer = (False, f"{dotted} raised {type(exc).__name__}: {exc}")
+    try:
+        sender.send(answer)
+    except Exception as exc:
+        sender.send((False, f"the result of {dotted} cannot be sent back: {exc}"))
+    finally:
+        sender.close()
