@@ -49,7 +49,8 @@ MAX_TEMPLATE_WIDTH = 10_000
 LOOP_HOOK = "evopipe_counted_loop"
 """The global every rewritten ``for`` loop calls on its iterable."""
 
-_CHECK_EVERY = 256
+_CHECK_EVERY = 32
+"""Loop iterations (and output chunks) between two looks at the clock."""
 
 
 class RenderBudget:
