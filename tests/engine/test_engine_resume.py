@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 
 import pytest
 from engine_helpers import Harness, spec
 
+from evopipe.app.schema import open_store
 from evopipe.engine.control import Decision, record_decision
 from evopipe.engine.journal import JournalError
 from evopipe.engine.replay import ResumeRefused
@@ -162,6 +164,69 @@ async def test_a_sub_pipeline_changed_since_the_crash_reruns_whole(h: Harness) -
     assert result.status == "succeeded", result.error
     # the parent's own step is replayed; the sub-pipeline's steps all run again
     assert counting.calls == Counter({"first": 1, "s1": 2, "s2": 2, "s3": 2})
+
+
+GENERATING = """
+steps:
+  - {id: first, kind: llm, model: counting, prompt: "first"}
+  - id: gen
+    kind: generate
+    request: "three steps about {{ steps.first.output }}"
+    inputs: {topic: "{{ steps.first.output }}"}
+outputs: {last: "{{ steps.gen.output.outputs.last }}"}
+"""
+
+
+@pytest.mark.parametrize("journal", ["memory", "sqlite"])
+async def test_resume_takes_a_generate_steps_draft_from_the_journal(
+    h: Harness, journal: str
+) -> None:
+    if journal == "sqlite":  # the draft goes through JSON and back
+        store = open_store(str(h.tmp_path / "evopipe.db"))
+        h.services = dataclasses.replace(h.services, store=store)
+    drafts: list[str] = []
+
+    async def generator(**kw: object) -> str:
+        drafts.append(str(kw["request"]))
+        return "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n")
+
+    h.services = dataclasses.replace(h.services, hooks={"generator": generator})
+    counting = Counting(crash_on="s3")
+    h.add(FunctionModel(counting, model_id="counting"))
+    with pytest.raises(Crash):
+        await h.run(spec(GENERATING), run_id="r1")
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"last": "<s3>"}
+    assert drafts == ["three steps about <first>"]  # drafted once, replayed on resume
+    # the generated pipeline's finished steps replay as well
+    assert counting.calls == Counter({"first": 1, "s1": 1, "s2": 1, "s3": 2})
+
+
+async def test_resuming_a_failed_generate_step_drafts_again(h: Harness) -> None:
+    drafts: list[str] = []
+
+    async def generator(**kw: object) -> str:
+        drafts.append(str(kw["request"]))
+        return "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n")
+
+    h.services = dataclasses.replace(h.services, hooks={"generator": generator})
+    counting = Counting()
+    fail = {"s2": True}
+
+    async def flaky(request: ModelRequest) -> str:
+        if request.messages[-1].content.startswith("s2") and fail.pop("s2", False):
+            raise RuntimeError("boom")
+        return await counting(request)
+
+    h.add(FunctionModel(flaky, model_id="counting"))
+    failed = await h.run(spec(GENERATING), run_id="r1")
+    assert failed.status == "failed"
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    # the failed attempt's draft is not reused: a bad draft may be why it failed
+    assert drafts == ["three steps about <first>"] * 2
 
 
 async def test_resume_refuses_a_changed_spec(h: Harness) -> None:

@@ -139,6 +139,10 @@ class FakeContext:
     def emit(self, type: str, **data: Any) -> None:
         self.events.append((type, data))
 
+    def journaled(self, type: str) -> list[Mapping[str, Any]]:
+        """No journal: every attempt is the first (the engine's is tested in tests/engine)."""
+        return []
+
 
 class EngineHarness:
     """The real engine with a memory journal and test models (end-to-end kind tests)."""

@@ -20,6 +20,11 @@ clamped to the parent's — each limit becomes the smaller of the two — so it 
 its own limits nor its parent's.
 
 Output: ``{"name", "spec_hash", "spec", "outputs"}`` (``outputs`` only when ``run: true``).
+
+The draft is journaled (a ``generate_drafted`` event with the request, the model and the
+spec) before the pipeline runs: a run resumed after a crash takes its draft from the journal
+for the same request and model instead of asking the generator again, so the generated
+pipeline's finished steps replay too. A failed or finished attempt drafts anew.
 """
 
 from __future__ import annotations
@@ -44,6 +49,18 @@ NO_GENERATOR = (
     "configured: pass services.hooks['generator'] (the CLI does this when evopipe.genesis is "
     "installed)"
 )
+
+
+DRAFTED = "generate_drafted"
+"""The event that journals a draft (see the module docstring)."""
+
+
+def _drafted(ctx: StepContext, request: str, model_id: str | None) -> Pipeline | None:
+    """The draft this attempt journaled before the process died, for the same request."""
+    for data in reversed(ctx.journaled(DRAFTED)):
+        if data.get("request") == request and data.get("model") == model_id:
+            return as_pipeline(ctx.step_id, data.get("spec"))
+    return None
 
 
 def clamp_limits(child: Limits, parent: Limits) -> Limits:
@@ -82,16 +99,20 @@ async def run(ctx: StepContext, config: GenerateStep) -> StepResult:
     generator = ctx.services.hooks.get("generator")
     if generator is None:
         raise StepFailed(ctx.step_id, NO_GENERATOR)
-    request = ctx.render(config.request, where="request")
-    produced = await generator(
-        request=str(request),
-        model_id=config.model or ctx.model_id,
-        max_repair_rounds=config.max_repair_rounds,
-        base_dir=ctx.base_dir,
-        depth=ctx.depth,
-        input_names=sorted(config.inputs) if config.run else None,
-    )
-    generated = as_pipeline(ctx.step_id, produced)
+    request = str(ctx.render(config.request, where="request"))
+    model_id = config.model or ctx.model_id
+    generated = _drafted(ctx, request, model_id)
+    if generated is None:
+        produced = await generator(
+            request=request,
+            model_id=model_id,
+            max_repair_rounds=config.max_repair_rounds,
+            base_dir=ctx.base_dir,
+            depth=ctx.depth,
+            input_names=sorted(config.inputs) if config.run else None,
+        )
+        generated = as_pipeline(ctx.step_id, produced)
+        ctx.emit(DRAFTED, request=request, model=model_id, spec=canonical_data(generated))
     clamped = clamp_limits(generated.limits, ctx.pipeline.limits)
     generated = generated.model_copy(update={"limits": clamped})
     output: dict[str, Any] = {
