@@ -13,6 +13,8 @@ from evopipe.engine.templates import Renderer
 from evopipe.spec.errors import TemplateError
 
 BIG = "{% set a = 'x' * 1000000 %}"
+REFS = "[" + ", ".join(["a"] * 100) + "]"
+"""A hundred references to one large string: nothing is copied until it becomes text."""
 
 REFUSED = {
     "nested range loops": (
@@ -45,8 +47,27 @@ REFUSED = {
     "doubling a namespace": (
         "{% set ns = namespace(s='xxxxxxxxxx') %}"
         "{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-        "namespace value",
+        "'~' would produce",
     ),
+    "doubling a namespace with +": (
+        "{% set ns = namespace(s=[1, 2, 3, 4, 5]) %}"
+        "{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+        "'\\+' would produce",
+    ),
+    "doubling by set": (BIG + "{% set a = a ~ a %}" * 25, "'~' would produce"),
+    "one ~ of many large values": ("{{ " + " ~ ".join(["big"] * 200) + " }}", "'~' would"),
+    "printing a list of references": (BIG + "{{ " + REFS + " }}", "printing this value"),
+    "join filter": (BIG + "{{ " + REFS + "|join }}", "join would produce"),
+    "join method": (BIG + "{{ ''.join(" + REFS + ") }}", "join would produce"),
+    "join separator": ("{{ xs|join(big) }}", "join would produce"),
+    "tojson": (BIG + "{{ " + REFS + "|tojson }}", "tojson would produce"),
+    "string filter": (BIG + "{{ (" + REFS + ")|string }}", "string would produce"),
+    "repeating a list": (BIG + "{{ ([a] * 100)|length }}", "repetition would produce"),
+    "an expression building a value": (
+        "{{ " + REFS.replace("a", "big") + " }}",
+        "this expression would produce",
+    ),
+    "output of prints": ("{{ big }}{{ big }}", "rendered text is over"),
     "concatenation": ("{{ big + big }}", "'\\+' would produce"),
     "output": (BIG + "{% for i in range(100) %}{{ a }}{% endfor %}", "rendered text is over"),
 }
@@ -98,6 +119,15 @@ def test_ordinary_templates_render_as_before() -> None:
     assert r.render("{{ 'hi %s'|format(name) }}", ns, "p") == "hi ana"
     assert r.render("{{ xs + [4] }}", ns, "p") == [1, 2, 3, 4]
     assert r.render("{{ 7 % 3 }}", ns, "p") == 1
+    assert (
+        r.render("{{ xs|join(', ') ~ ' ' ~ ', '.join(['a', name]) }}", ns, "p") == "1, 2, 3 a, ana"
+    )
+    assert (
+        r.render("{{ xs|tojson }} {{ xs|string }} {{ xs }}", ns, "p")
+        == "[1, 2, 3] " * 2 + "[1, 2, 3]"
+    )
+    assert r.render("{{ [name, name] }}", ns, "p") == ["ana", "ana"]
+    assert r.render("{{ ([name] * 3)|length }}", ns, "p") == 3
     counter = (
         "{% set ns = namespace(total=0) %}"
         "{% for x in xs %}{% set ns.total = ns.total + x %}{% endfor %}{{ ns.total }}"

@@ -15,9 +15,13 @@ count, in a context variable so that concurrent renders do not share one):
   counts are capped at :data:`MAX_TEMPLATE_WIDTH`; ``replace`` (filter or method), ``+`` and
   ``namespace`` values may not grow past :data:`MAX_RENDER_CHARS`; ``lipsum`` is gone.
 
-What is not bounded: one expression concatenating (``~``) many large values is limited only
-by the template's length and the values' sizes (each capped as above or by the step outputs'
-``max_output_bytes``).
+- a value becomes text only if it comes to at most :data:`MAX_RENDER_CHARS` characters
+  (:func:`text_weight`: strings' lengths summed through lists and mappings, counted before
+  anything is built): ``~``, printing ``{{ x }}``, ``join`` (filter or method), ``tojson``,
+  ``string`` and ``pprint`` check first, ``*`` checks what it would repeat, and an
+  expression that builds a value (anything but a plain reference) checks its result — so
+  ``{% set a = a ~ a %}`` repeated, or a list of a thousand references to one large value
+  printed or joined, stops with an error instead of filling memory.
 """
 
 from __future__ import annotations
@@ -25,13 +29,22 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import nodes, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
-from jinja2.filters import do_center, do_format, do_indent, do_replace, sync_do_slice
+from jinja2.filters import (
+    do_center,
+    do_format,
+    do_indent,
+    do_pprint,
+    do_replace,
+    sync_do_join,
+    sync_do_slice,
+)
 from jinja2.nodes import EvalContext
 from jinja2.utils import Namespace
 
@@ -100,6 +113,19 @@ def collect(chunks: Iterable[str]) -> str:
     return "".join(out)
 
 
+def join_text(chunks: Iterable[str]) -> str:
+    """:func:`collect` without the clock, for a template with no loop (a fixed number of
+    chunks, each already checked by :func:`finalize`)."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_RENDER_CHARS:
+            raise SecurityError(f"the rendered text is over {MAX_RENDER_CHARS} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
 def counted(iterable: Any) -> Iterator[Any]:
     """Iterate ``iterable``, charging the current render's budget."""
     budget = _current.get()
@@ -128,6 +154,82 @@ def count_loops(tree: nodes.Template) -> nodes.Template:
             lineno=loop.lineno,
         )
     return tree
+
+
+# -- sizes of values turned into text ---------------------------------------------------------
+
+
+def text_weight(value: Any, limit: int = MAX_RENDER_CHARS) -> int:
+    """About how many characters ``value`` comes to as text: strings' lengths, plus one per
+    item, through lists, tuples, sets and mappings. Counting stops once past ``limit`` (so it
+    costs at most about ``limit`` steps, and builds nothing)."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, Mapping):
+            total += len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += len(item)
+            stack.extend(item)
+        else:
+            total += 1
+        if total > limit:
+            break
+    return total
+
+
+def check_size(value: Any, what: str) -> Any:
+    """``value``, if it comes to at most :data:`MAX_RENDER_CHARS` characters as text."""
+    if not isinstance(value, (int, float)) and text_weight(value) > MAX_RENDER_CHARS:
+        raise SecurityError(f"{what} would produce over {MAX_RENDER_CHARS} characters")
+    return value
+
+
+def bounded_concat(values: tuple[Any, ...]) -> str:
+    """What ``a ~ b ~ c`` makes, refused over :data:`MAX_RENDER_CHARS` characters."""
+    total = 0
+    for value in values:
+        total += text_weight(value, MAX_RENDER_CHARS - total)
+        if total > MAX_RENDER_CHARS:
+            raise SecurityError(f"'~' would produce over {MAX_RENDER_CHARS} characters")
+    return "".join(map(str, values))
+
+
+CONCAT_HOOK = "evopipe_bounded_concat"
+"""The environment attribute the generated code calls for ``~``."""
+
+
+class GuardedCodeGenerator(CodeGenerator):
+    """Jinja's code generator with ``~`` going through :func:`bounded_concat`."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write(f"environment.{CONCAT_HOOK}((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def finalize(value: Any) -> Any:
+    """Applied to every ``{{ x }}`` before it becomes text."""
+    if type(value) is str:  # the usual case, and already text (printing it copies nothing)
+        return value
+    return check_size(value, "printing this value")
+
+
+_PLAIN_REFERENCE = re.compile(
+    r"""\s*[A-Za-z_]\w*(?:\s*(?:\.\s*\w+|\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\]))*\s*"""
+)
+
+
+def is_plain_reference(expr: str) -> bool:
+    """Whether an expression only names a value (``steps.a.output[0]``): it builds nothing."""
+    return _PLAIN_REFERENCE.fullmatch(expr) is not None
 
 
 # -- widths and sizes -----------------------------------------------------------------------
@@ -222,6 +324,11 @@ def check_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if name in _WIDTH_METHODS:
         for value in _ints([*args, *kwargs.values()]):
             _width(value, f"a {name} width")
+    elif name == "join" and args:
+        check_size(args[0], "join")
+        parts = args[0]
+        if isinstance(parts, (list, tuple)) and len(text) * len(parts) > MAX_RENDER_CHARS:
+            raise SecurityError(f"join would produce over {MAX_RENDER_CHARS} characters")
     elif name == "replace" and len(args) >= 2:
         count = args[2] if len(args) > 2 else kwargs.get("count")
         _check_replace(text, str(args[0]), str(args[1]), count)
@@ -230,6 +337,22 @@ def check_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 def _slice(value: Any, slices: int, fill_with: Any = None) -> Any:
     _width(slices, "a slice count")
     return sync_do_slice(value, slices, fill_with)
+
+
+@pass_eval_context
+def _join(eval_ctx: EvalContext, value: Any, d: str = "", attribute: Any = None) -> str:
+    check_size(value, "join")
+    if isinstance(value, (list, tuple)) and len(str(d)) * len(value) > MAX_RENDER_CHARS:
+        raise SecurityError(f"join would produce over {MAX_RENDER_CHARS} characters")
+    return sync_do_join(eval_ctx, value, d, attribute)
+
+
+def _string(value: Any) -> str:
+    return str(check_size(value, "string"))
+
+
+def _pprint(value: Any) -> str:
+    return do_pprint(check_size(value, "pprint"))
 
 
 class BoundedNamespace(Namespace):
@@ -248,5 +371,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "format": _format,
     "replace": _replace,
     "slice": _slice,
+    "join": _join,
+    "string": _string,
+    "pprint": _pprint,
 }
 """Filters that replace Jinja's own, with their sizes checked first."""

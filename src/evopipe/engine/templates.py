@@ -24,13 +24,20 @@ from evopipe.engine.template_guards import (
     LOOP_HOOK,
     MAX_RENDER_CHARS,
     BoundedNamespace,
+    GuardedCodeGenerator,
+    bounded_concat,
     check_call,
     check_printf,
+    check_size,
     check_str_format,
     collect,
     count_loops,
     counted,
+    finalize,
     guarded,
+    is_plain_reference,
+    join_text,
+    text_weight,
 )
 from evopipe.spec.errors import TemplateError
 from evopipe.spec.templates import single_expression
@@ -39,7 +46,7 @@ Compiled = Callable[[Mapping[str, Any]], Any]
 
 
 def _tojson(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(check_size(value, "tojson"), ensure_ascii=False, default=str)
 
 
 class _DataEnvironment(ImmutableSandboxedEnvironment):
@@ -50,6 +57,10 @@ class _DataEnvironment(ImmutableSandboxedEnvironment):
     # folding ``[0] * 10**9`` into a constant at compile time), so a template cannot build
     # huge values.
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = GuardedCodeGenerator
+
+    def evopipe_bounded_concat(self, values: tuple[Any, ...]) -> str:
+        return bounded_concat(values)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -109,6 +120,13 @@ def _check_repeat(seq: Any, times: Any) -> None:
             f"repetition would produce {len(seq) * times} items "
             f"(templates may build at most {MAX_TEMPLATE_VALUE})"
         )
+    if sized and isinstance(seq, (list, tuple)) and times > 0:
+        _check_repeated_text(seq, times)
+
+
+def _check_repeated_text(seq: list[Any] | tuple[Any, ...], times: int) -> None:
+    if text_weight(seq, MAX_RENDER_CHARS // times) * times > MAX_RENDER_CHARS:
+        raise SecurityError(f"repetition would produce over {MAX_RENDER_CHARS} characters")
 
 
 def _check_concat(left: Any, right: Any) -> None:
@@ -124,7 +142,7 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 
 def make_environment() -> ImmutableSandboxedEnvironment:
-    env = _DataEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _DataEnvironment(undefined=StrictUndefined, autoescape=False, finalize=finalize)
     env.filters["tojson"] = _tojson
     env.filters["json"] = _tojson
     env.filters.update(FILTERS)
@@ -179,16 +197,20 @@ class Renderer:
             if expr is not None:
                 compiled_expr = self._env.compile_expression(expr, undefined_to_none=False)
 
+                builds = not is_plain_reference(expr)
+
                 def run_expr(ns: Mapping[str, Any]) -> Any:
                     value = compiled_expr(**ns)  # no loops: nothing to count
                     if isinstance(value, Undefined):
                         str(value)  # raises UndefinedError with the missing name
+                    if builds:  # a value the expression made (a reference is already there)
+                        check_size(value, "this expression")
                     return value
 
                 return run_expr
             template = self._env.from_string(text)
-            if "{%" not in text or "for" not in text:  # no loop: the plain, faster path
-                return lambda ns: template.render(ns)
+            if "{%" not in text or "for" not in text:  # no loop: nothing to count or time
+                return lambda ns: join_text(template.generate(ns))
             return lambda ns: guarded(lambda: collect(template.generate(ns)))
         except JinjaTemplateError as exc:
             raise TemplateError(f"template syntax error: {exc}") from None
