@@ -13,6 +13,7 @@ from evopipe.app.schema import open_store
 from evopipe.engine.control import Decision, record_decision
 from evopipe.engine.journal import JournalError
 from evopipe.engine.replay import ResumeRefused
+from evopipe.engine.results import RunResult
 from evopipe.engine.runner import resume_run
 from evopipe.models.base import ModelRequest
 from evopipe.models.testing import FunctionModel
@@ -139,11 +140,7 @@ async def test_resume_inside_a_sub_pipeline_reruns_only_its_unfinished_steps(
     )
     counting = Counting(crash_on="s3")
     h.add(FunctionModel(counting, model_id="counting"))
-    with pytest.raises(Crash):
-        await h.run(spec(PARENT), run_id="r1")
-    counting.crash_on = None
-    result = await resume_run("r1", services=h.services)
-    assert result.status == "succeeded", result.error
+    result = await _crash_then_resume(h, PARENT, counting)
     assert result.outputs == {"last": "<s3>"}
     assert counting.calls == Counter({"first": 1, "s1": 1, "s2": 1, "s3": 2})
     assert result.usage.calls == 4
@@ -177,6 +174,28 @@ outputs: {last: "{{ steps.gen.output.outputs.last }}"}
 """
 
 
+def _drafting_sub(h: Harness) -> list[str]:
+    """Give ``h`` a generator that drafts SUB every time; the requests it got."""
+    drafts: list[str] = []
+
+    async def generator(**kw: object) -> str:
+        drafts.append(str(kw["request"]))
+        return "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n")
+
+    h.services = dataclasses.replace(h.services, hooks={"generator": generator})
+    return drafts
+
+
+async def _crash_then_resume(h: Harness, pipeline: str, counting: Counting) -> RunResult:
+    """Run ``pipeline`` until ``counting`` crashes it, then resume it without the crash."""
+    with pytest.raises(Crash):
+        await h.run(spec(pipeline), run_id="r1")
+    counting.crash_on = None
+    result = await resume_run("r1", services=h.services)
+    assert result.status == "succeeded", result.error
+    return result
+
+
 @pytest.mark.parametrize("journal", ["memory", "sqlite"])
 async def test_resume_takes_a_generate_steps_draft_from_the_journal(
     h: Harness, journal: str
@@ -184,20 +203,10 @@ async def test_resume_takes_a_generate_steps_draft_from_the_journal(
     if journal == "sqlite":  # the draft goes through JSON and back
         store = open_store(str(h.tmp_path / "evopipe.db"))
         h.services = dataclasses.replace(h.services, store=store)
-    drafts: list[str] = []
-
-    async def generator(**kw: object) -> str:
-        drafts.append(str(kw["request"]))
-        return "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n")
-
-    h.services = dataclasses.replace(h.services, hooks={"generator": generator})
+    drafts = _drafting_sub(h)
     counting = Counting(crash_on="s3")
     h.add(FunctionModel(counting, model_id="counting"))
-    with pytest.raises(Crash):
-        await h.run(spec(GENERATING), run_id="r1")
-    counting.crash_on = None
-    result = await resume_run("r1", services=h.services)
-    assert result.status == "succeeded", result.error
+    result = await _crash_then_resume(h, GENERATING, counting)
     assert result.outputs == {"last": "<s3>"}
     assert drafts == ["three steps about <first>"]  # drafted once, replayed on resume
     # the generated pipeline's finished steps replay as well
@@ -205,13 +214,7 @@ async def test_resume_takes_a_generate_steps_draft_from_the_journal(
 
 
 async def test_resuming_a_failed_generate_step_drafts_again(h: Harness) -> None:
-    drafts: list[str] = []
-
-    async def generator(**kw: object) -> str:
-        drafts.append(str(kw["request"]))
-        return "apiVersion: evopipe/v1\nname: sub\n" + SUB.strip("\n")
-
-    h.services = dataclasses.replace(h.services, hooks={"generator": generator})
+    drafts = _drafting_sub(h)
     counting = Counting()
     fail = {"s2": True}
 
