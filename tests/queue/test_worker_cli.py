@@ -75,3 +75,28 @@ def test_worker_refuses_to_drain_on_ray_and_an_unknown_executor(tmp_path: Path) 
     result = CliRunner().invoke(_app(), ["worker", "--db", db, "--executor", "nope"])
     assert result.exit_code == 2
     assert "unknown worker executor 'nope' (known: local, ray)" in result.output
+
+
+def test_a_queued_secret_input_leaves_the_queue_when_the_run_starts(tmp_path: Path) -> None:
+    token = "tok-queue-8d1f44a2c9e0"
+    secret = loads(
+        """
+apiVersion: evopipe/v1
+name: secret
+inputs: {token: {type: string, writeOnly: true}}
+steps:
+  - {id: a, kind: set, values: {auth: "Bearer {{ inputs.token }}"}}
+outputs: {ok: "{{ steps.a.output.auth == 'Bearer ' ~ inputs.token }}"}
+"""
+    ).pipeline
+    db = tmp_path / "q.db"
+    with App(Settings.load(tmp_path, db=str(db))) as app:
+        run_id = asyncio.run(app.queue.submit(secret, {"token": token})).run_id
+        assert app.queue.rq.get(run_id).inputs == {"token": token}  # waiting for a worker
+    args = ["worker", "--db", str(db), "--drain", "--heartbeat-s", "1"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    with App(Settings.load(tmp_path, db=str(db))) as app:
+        assert app.runs.get(run_id)["outputs"] == {"ok": True}
+        assert app.queue.rq.get(run_id).inputs == {"token": "[REDACTED:token]"}
+    assert token.encode() not in b"".join(p.read_bytes() for p in tmp_path.rglob("q.db*"))

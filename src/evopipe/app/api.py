@@ -93,10 +93,18 @@ class PipelineHandle:
         """Blocking form of :meth:`run` (not from inside a running event loop)."""
         return asyncio.run(self.run(inputs, **kwargs))
 
-    async def resume(self, run_id: str, *, store: Store, trust: bool = False) -> RunResult:
-        """Resume a journaled run of this pipeline (refused if the spec changed since)."""
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        store: Store,
+        trust: bool = False,
+        secrets: Mapping[str, Any] | None = None,
+    ) -> RunResult:
+        """Resume a journaled run of this pipeline (refused if the spec changed since);
+        ``secrets`` gives its ``writeOnly`` inputs again (they were never stored)."""
         async with self.app(store=store, trust=trust) as app:
-            return await app.runs.resume(run_id)
+            return await app.runs.resume(run_id, inputs=secrets)
 
 
 def load(path: str | Path, *, models: ModelSource | None = None) -> PipelineHandle:

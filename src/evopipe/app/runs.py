@@ -192,9 +192,11 @@ class Runs(OperationGroup):
         *,
         model: str | None = None,
         subscribers: Sequence[Subscriber] = (),
+        inputs: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Continue a run from its journal (completed steps are not re-run), on the model it
-        was started with unless ``model`` says otherwise."""
+        was started with unless ``model`` says otherwise. ``inputs`` gives its secret
+        (``writeOnly``) inputs again: they were never stored."""
         journal = self.app.journal
         started = _run_started(journal, run_id)
         pipeline = _journaled_pipeline(started) or stored_pipeline(journal.get_run(run_id))
@@ -205,7 +207,9 @@ class Runs(OperationGroup):
             cache=self.app.settings.cache,
             workspace=Path(started["workspace"]) if started.get("workspace") else None,
         )
-        return await resume_run(run_id, services=services, pipeline=pipeline, options=options)
+        return await resume_run(
+            run_id, services=services, pipeline=pipeline, options=options, inputs=inputs
+        )
 
     async def approve(
         self,
@@ -214,11 +218,12 @@ class Runs(OperationGroup):
         *,
         model: str | None = None,
         subscribers: Sequence[Subscriber] = (),
+        inputs: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Record the decision on a waiting step (:meth:`decide`), then resume: exactly that
-        step runs again."""
+        step runs again (``inputs``: the run's secret inputs, as for :meth:`resume`)."""
         self.decide(run_id, decision)
-        return await self.resume(run_id, model=model, subscribers=subscribers)
+        return await self.resume(run_id, model=model, subscribers=subscribers, inputs=inputs)
 
     def decide(self, run_id: str, decision: Decision) -> dict[str, Any]:
         """Record the decision on a waiting step without resuming the run. Its ``values``

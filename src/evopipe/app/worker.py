@@ -148,6 +148,9 @@ class Worker:
                     run_id=row.run_id,
                     subscribers=[tracker],
                 )
+                journaled = self.app.store.get_run(row.run_id).inputs
+                if journaled != row.inputs:  # secret inputs: the queue keeps them masked too
+                    self.queue.rq.keep_inputs(row.run_id, journaled)
                 if self.queue.rq.get(row.run_id).cancel_requested:
                     self._request_cancel(row.run_id)
                 try:

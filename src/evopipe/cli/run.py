@@ -127,8 +127,14 @@ def run_cmd(
     _finish(app, op, events, as_json)
 
 
+_SECRET_INPUT = typer.Option(
+    [], "-i", "--input", help="A secret (writeOnly) input given again: key=value (repeatable)."
+)
+
+
 def resume_cmd(
     run_id: str = typer.Argument(..., help="The run to continue."),
+    inputs: list[str] = _SECRET_INPUT,
     model: str = MODEL_OPTION,
     db: str = DB_OPTION,
     as_json: bool = _JSON,
@@ -150,7 +156,8 @@ def resume_cmd(
     )
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
-        return app.runs.resume(run_id, model=model, subscribers=subs)
+        given = parse_inputs(inputs)
+        return app.runs.resume(run_id, model=model, subscribers=subs, inputs=given)
 
     _finish(app, op, events, as_json)
 
@@ -173,6 +180,7 @@ def approve_cmd(
     value: list[str] = typer.Option(
         None, "--value", help="NAME=VALUE for a field the step asks for (repeatable)."
     ),
+    inputs: list[str] = _SECRET_INPUT,
     model: str = MODEL_OPTION,
     db: str = DB_OPTION,
     as_json: bool = _JSON,
@@ -185,7 +193,9 @@ def approve_cmd(
 
     def op(app: App, subs: list[Subscriber]) -> Coroutine[Any, Any, RunResult]:
         decision = Decision(step, not reject, comment, by, parse_inputs(value or []))
-        return app.runs.approve(run_id, decision, model=model, subscribers=subs)
+        return app.runs.approve(
+            run_id, decision, model=model, subscribers=subs, inputs=parse_inputs(inputs)
+        )
 
     _finish(app, op, events, as_json)
 

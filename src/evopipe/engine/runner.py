@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from evopipe.engine.budget import Budget, BudgetExceeded, Limits
@@ -19,7 +20,8 @@ from evopipe.engine.replay import (
     load_replay,
     stored_pipeline,
 )
-from evopipe.engine.state import RunState, Scope, check_options
+from evopipe.engine.secrets import Masker, inputs_for_resume
+from evopipe.engine.state import Replayed, RunState, Scope, check_options
 from evopipe.engine.subruns import final_outputs, limits_of, run_scope, scope_records
 from evopipe.engine.types import RunOptions, RunResult, RunStatus, Services
 from evopipe.spec.canonical import spec_hash
@@ -87,15 +89,17 @@ async def run_pipeline(
         if store is None:
             raise JournalError("--fork-from needs a store (the source run's journal)")
         replay = fork_replay(store, options.fork_from, pipeline, plan, resolved)
+    masker = Masker.for_inputs(pipeline, resolved)
     if store is not None:
         store.create_run(
             run_id=run_id,
             pipeline_name=pipeline.name,
             spec_hash=shash,
             spec_json=services.plans.spec_json(pipeline),
-            inputs=resolved,
+            inputs=resolved if masker is None else masker.value(resolved),
         )
     state = _state(run_id, services, options, seq=0)
+    state.masker = masker
     state.replay = replay
     state.emit(
         "run_started",
@@ -124,10 +128,13 @@ async def resume_run(
     services: Services,
     pipeline: Pipeline | None = None,
     options: RunOptions | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Continue a run from its journal: completed steps are not re-run (their outputs come
     from the journal); in-flight, failed and waiting steps run again with the same
-    idempotency key. ``pipeline``, if given, must hash like the journaled spec."""
+    idempotency key. ``pipeline``, if given, must hash like the journaled spec. ``inputs``
+    gives the run's secret inputs again (they were not stored; see
+    :mod:`evopipe.engine.secrets`); resume is refused without them."""
     store: JournalStore | None = services.store
     if store is None:
         raise JournalError("resume needs a store (the run's journal)")
@@ -142,13 +149,18 @@ async def resume_run(
             f"`evopipe run PATH --fork-from {run_id}`"
         )
     pipeline = pipeline or stored_pipeline(info)
+    try:
+        resumed_inputs = inputs_for_resume(pipeline, info.inputs, inputs or {}, run_id)
+    except ValueError as exc:
+        raise ResumeRefused(str(exc)) from None
     plan = services.plans.pipeline(pipeline, check_options(services, services.base_dir))
     events = store.load_events(run_id)
     loaded = load_replay(events, run_id)
     options = options or RunOptions()
     options = RunOptions(**{**options.__dict__, "run_id": run_id})
     state = _state(run_id, services, options, seq=loaded.last_seq)
-    state.replay = loaded.replay
+    state.masker = Masker.for_inputs(pipeline, resumed_inputs)
+    state.replay = _unmasked(loaded.replay, state.masker)
     state.subrun_keys = loaded.subruns
     state.approvals = loaded.approvals
     store.clear_cancel(run_id)
@@ -164,7 +176,7 @@ async def resume_run(
         else:
             budget.cost_usd += rec.cost_usd
         budget.calls += int(rep.meta.get("calls", 0))
-    return await _drive(state, pipeline, plan, dict(info.inputs), budget)
+    return await _drive(state, pipeline, plan, resumed_inputs, budget)
 
 
 async def _drive(
@@ -263,13 +275,28 @@ def _finish(state: RunState, result: RunResult) -> None:
         state.journal.raise_if_failed()
     store = state.services.store
     if store is not None:
+        mask = state.masker.value if state.masker is not None else _same
         store.set_run_status(
             state.run_id,
             result.status,
-            error=result.error,
-            outputs=result.outputs,
+            error=mask(result.error),
+            outputs=mask(result.outputs),
             usage=result.usage.to_json(),
         )
+
+
+def _unmasked(replay: dict[str, Replayed], masker: Masker | None) -> dict[str, Replayed]:
+    """Replayed steps with the secrets given again in place of their masks."""
+    if masker is None:
+        return replay
+    return {
+        path: Replayed(replace(rep.record, output=masker.unmask(rep.record.output)), rep.meta)
+        for path, rep in replay.items()
+    }
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _finish_cancelled(state: RunState) -> None:

@@ -22,6 +22,7 @@ from evopipe.engine.events import EventBus
 from evopipe.engine.journal import ApprovalDecision, JournalWriter
 from evopipe.engine.plan import Plan
 from evopipe.engine.policy import Policy
+from evopipe.engine.secrets import Masker
 from evopipe.engine.types import Event, RunOptions, Services, StepRecord
 from evopipe.models.base import UnknownModelError
 from evopipe.spec.base import StepBase
@@ -85,9 +86,13 @@ class RunState:
         self._loaded: dict[Path, Pipeline] = {}
         self.max_depth = 5
         self.killed = False
+        self.masker: Masker | None = None
+        """Masks the run's secret inputs in everything it emits (:mod:`evopipe.engine.secrets`)."""
 
     def emit(self, type: str, step_id: str | None, data: Mapping[str, Any]) -> None:
         self.seq += 1
+        if self.masker is not None:  # the run has secret inputs: no event carries them
+            data = self.masker.value(data)
         self.bus.publish(Event(type, self.run_id, self.seq, step_id, data, time.time()))
 
     def plan_for(self, pipeline: Pipeline, base_dir: Path | None = None) -> Plan:

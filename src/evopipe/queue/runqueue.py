@@ -337,6 +337,16 @@ class RunQueue:
             )
         return bool(done.rowcount == 1)
 
+    def keep_inputs(self, run_id: str, inputs: Mapping[str, Any]) -> None:
+        """Replace a run's queued inputs by what its journal keeps (secret inputs masked),
+        once the run has started: a secret sits in the queue only until then."""
+        with self._tx() as conn:
+            conn.execute(
+                update(q)
+                .where(q.c.run_id == run_id)
+                .values(inputs_json=json.dumps(dict(inputs), sort_keys=True, default=str))
+            )
+
     def reopen(self, run_id: str) -> bool:
         """Queue again a run that stopped waiting for an approval (its decision is now in the
         journal), marked ``resume``: the worker that leases it resumes it, metered like any
