@@ -68,7 +68,8 @@ def test_a_secret_input_is_used_but_never_written_and_must_be_given_to_resume(
     assert code != 0
     assert "only secret inputs can be given to a resumed run; user is kept" in err
 
-    code, out, err = _cli("resume", run_id, "-i", f"token={TOKEN}", *args)
+    # refused before the decision was recorded: the step still waits for one
+    code, out, err = _cli("approve", run_id, "gate", "-i", f"token={TOKEN}", *args)
     assert code == 0, err
     done = json.loads(out)
     assert done["status"] == "succeeded"

@@ -3,6 +3,7 @@ pagination, errors as problem+json with diagnostics, credentials, body limits, r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -303,3 +304,46 @@ async def test_an_approval_through_the_api_continues_on_a_worker_metered(
     assert [(r.step_id, r.tenant) for r in rows] == [("draft", "a"), ("after", "a")]
     queued = served.app.queue.get(run_id)
     assert (queued.status, queued.outcome) == ("done", "succeeded")
+
+
+SECRET_GATED = """apiVersion: evopipe/v1
+kind: Pipeline
+name: secret-gated
+inputs: {token: {type: string, writeOnly: true}}
+outputs: {ok: "{{ steps.send.output.ok }}"}
+steps:
+  - {id: header, kind: set, values: {auth: "Bearer {{ inputs.token }}"}}
+  - {id: review, kind: approval, message: "send?", needs: [header]}
+  - id: send
+    kind: set
+    needs: [review]
+    values: {ok: "{{ steps.header.output.auth == 'Bearer ' ~ inputs.token }}"}
+"""
+
+
+async def test_an_approval_gives_a_runs_secret_inputs_again(
+    served: Any, client: httpx.AsyncClient, workers: None
+) -> None:
+    token = "tok-server-0b7e3d51a9"
+    posted = await client.post(
+        "/runs/wait",
+        json={"spec": SECRET_GATED, "inputs": {"token": token}, "timeout_s": 30},
+        headers=served.headers("a:runner"),
+    )
+    run = posted.json()["run"]
+    assert run["status"] == "waiting", run
+    path = f"/runs/{run['run_id']}/approve"
+    headers = served.headers("a:runner")
+    refused = await client.post(path, json={"step_id": "review"}, headers=headers)
+    assert refused.status_code == 400
+    assert "secret inputs that were not stored (token)" in refused.text
+    done = await client.post(
+        path, json={"step_id": "review", "secrets": {"token": token}}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "succeeded"
+    assert done.json()["outputs"] == {"ok": True}  # the resumed step had the real token
+    app = served.app
+    assert app.queue.rq.get(run["run_id"]).inputs == {"token": "[REDACTED:token]"}
+    assert token not in json.dumps(app.runs.get(run["run_id"]))
+    assert token not in json.dumps([e.to_json() for e in app.journal.load_events(run["run_id"])])

@@ -242,16 +242,29 @@ class Queue(OperationGroup):
 
     # -- cancelling --------------------------------------------------------------------------
 
-    def resume(self, run_id: str, decision: Decision) -> QueuedRun:
+    def resume(
+        self, run_id: str, decision: Decision, *, secrets: Mapping[str, str] | None = None
+    ) -> QueuedRun:
         """Record the decision on a queued run's waiting step (with the approver's typed
         ``values``) and queue the run again: a worker resumes it, every model call metered
-        against the tenant's budget as for a new run."""
+        against the tenant's budget as for a new run. ``secrets``: the run's secret inputs,
+        given again; the queued row holds them until the worker resumes the run."""
         from evopipe.engine.control import record_decision
+        from evopipe.engine.secrets import check_secrets_given, mask_of
 
         row = self.rq.get(run_id)
         if row.status != "done" or row.outcome != "waiting":
             raise QueueError(f"run {run_id!r} is not waiting for an approval")
+        given = dict(secrets or {})
+        if not_secret := sorted(k for k in given if row.inputs.get(k) != mask_of(k)):
+            raise QueueError(f"not secret inputs of run {run_id!r}: {', '.join(not_secret)}")
+        try:
+            check_secrets_given(row.inputs, given, run_id)
+        except ValueError as exc:
+            raise QueueError(str(exc)) from None
         record_decision(self.app.journal, run_id, decision)
+        if given:
+            self.rq.keep_inputs(run_id, {**row.inputs, **given})
         if not self.rq.reopen(run_id):
             raise QueueError(f"run {run_id!r} is not waiting for an approval")
         return self.get(run_id)

@@ -20,8 +20,9 @@ from evopipe.app.pipelines import UsageError
 from evopipe.engine import RunOptions, RunResult, resume_run, run_pipeline
 from evopipe.engine.control import Decision, record_decision, request_cancel
 from evopipe.engine.events import Subscriber
-from evopipe.engine.replay import stored_pipeline
+from evopipe.engine.replay import ResumeRefused, stored_pipeline
 from evopipe.engine.runner import new_run_id
+from evopipe.engine.secrets import check_secrets_given
 from evopipe.engine.types import Event
 from evopipe.spec.loader import load_file
 from evopipe.spec.pipeline import Pipeline
@@ -222,6 +223,10 @@ class Runs(OperationGroup):
     ) -> RunResult:
         """Record the decision on a waiting step (:meth:`decide`), then resume: exactly that
         step runs again (``inputs``: the run's secret inputs, as for :meth:`resume`)."""
+        try:  # refused before the decision is recorded, not after
+            check_secrets_given(self.app.journal.get_run(run_id).inputs, inputs or {}, run_id)
+        except ValueError as exc:
+            raise ResumeRefused(str(exc)) from None
         self.decide(run_id, decision)
         return await self.resume(run_id, model=model, subscribers=subscribers, inputs=inputs)
 

@@ -138,11 +138,13 @@ class TenantRuns:
         decision: Decision,
         *,
         timeout_s: float = 60.0,
+        secrets: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Record the decision on a waiting step and continue the run (the step runs again
         with the decision, the rest as journaled); the answer comes when it stops again or
         after ``timeout_s``. A queued run continues on a worker, metered for its tenant; one
-        started outside the queue (``evopipe run``) continues here, as ``evopipe approve``."""
+        started outside the queue (``evopipe run``) continues here, as ``evopipe approve``.
+        ``secrets``: the run's secret (``writeOnly``) inputs, given again."""
         self.tenant.principal.require("runner")
         queued = self._queued(run_id)
         summary = self._summary(run_id)
@@ -150,11 +152,11 @@ class TenantRuns:
             raise EvopipeError(f"run {run_id!r} is not waiting for an approval")
         decision = replace(decision, decided_by=self.tenant.principal.key_id or "local")
         if queued is not None:
-            self.app.queue.resume(run_id, decision)
+            self.app.queue.resume(run_id, decision, secrets=secrets)
             with contextlib.suppress(TimeoutError):
                 await self.app.queue.wait(run_id, timeout_s=timeout_s)
             return self.get(run_id)
-        await self.app.runs.approve(run_id, decision)
+        await self.app.runs.approve(run_id, decision, inputs=secrets)
         return self.get(run_id)
 
     async def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[Any]:

@@ -163,8 +163,12 @@ class Worker:
                 return existing.status, existing.error
             else:
                 self.queue.ledger.abandon(row.run_id)
+                journaled = existing.inputs
+                given = {k: v for k, v in row.inputs.items() if journaled.get(k) != v}
+                if given:  # secrets given again for this resume: the queue forgets them now
+                    self.queue.rq.keep_inputs(row.run_id, journaled)
                 result = await session.runs.resume(
-                    row.run_id, model=row.model, subscribers=[tracker]
+                    row.run_id, model=row.model, subscribers=[tracker], inputs=given
                 )
         except EvopipeError as exc:
             return "failed", str(exc)

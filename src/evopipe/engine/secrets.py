@@ -92,17 +92,16 @@ def inputs_for_resume(
             f"only secret inputs can be given to a resumed run; {', '.join(others)} "
             f"{'is' if len(others) == 1 else 'are'} kept from the journal"
         )
-    inputs = dict(stored)
-    missing = []
-    for name in sorted(secrets):
-        if name in given:
-            inputs[name] = given[name]
-        elif inputs.get(name) == mask_of(name):
-            missing.append(name)
+    check_secrets_given(stored, given, run_id)
+    return {**stored, **{name: given[name] for name in secrets if name in given}}
+
+
+def check_secrets_given(stored: Mapping[str, Any], given: Mapping[str, Any], run_id: str) -> None:
+    """Raise :class:`ValueError` when an input stored masked is not in ``given``."""
+    missing = sorted(n for n, v in stored.items() if v == mask_of(n) and n not in given)
     if missing:
         flags = " ".join(f"-i {n}=…" for n in missing)
         raise ValueError(
             f"run {run_id!r} has secret inputs that were not stored ({', '.join(missing)}): "
             f"give them again to resume it (evopipe resume {run_id} {flags})"
         )
-    return inputs

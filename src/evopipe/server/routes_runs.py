@@ -90,7 +90,7 @@ async def decide(
     runs = _runs(request, principal)
     limit = server_state(request).options.wait_timeout_s
     made = Decision(body.step_id, decision == "approve", body.comment, values=body.values)
-    return await runs.decide(run_id, made, timeout_s=limit)
+    return await runs.decide(run_id, made, timeout_s=limit, secrets=body.secrets)
 
 
 @router.get(

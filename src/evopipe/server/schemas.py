@@ -39,6 +39,11 @@ class Decision(_Strict):
         max_length=100,
         description="Answers to the step's typed fields (checked against them).",
     )
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="The run's secret (writeOnly) inputs, given again: they were never stored.",
+    )
 
 
 class Run(BaseModel):
