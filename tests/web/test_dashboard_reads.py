@@ -170,3 +170,44 @@ def test_steps_a_failed_run_never_got_to_show_as_not_run_a_waiting_run_s_as_pend
     assert statuses["review"] == "waiting"
     assert "pending" in statuses.values()
     assert "not_run" not in statuses.values()
+
+
+SECRET_GATED = """apiVersion: evopipe/v1
+name: secret-gated
+inputs: {token: {type: string, writeOnly: true}}
+outputs: {ok: "{{ steps.send.output.ok }}"}
+steps:
+  - {id: header, kind: set, values: {auth: "Bearer {{ inputs.token }}"}}
+  - {id: review, kind: approval, message: "send?", needs: [header]}
+  - id: send
+    kind: set
+    needs: [review]
+    values: {ok: "{{ steps.header.output.auth == 'Bearer ' ~ inputs.token }}"}
+"""
+
+
+async def test_the_inbox_asks_for_a_runs_secret_inputs_again(app: App) -> None:
+    token = "tok-inbox-5e8a20c4d1"
+    run = await app.runs.run(load_pipeline_text(SECRET_GATED), {"token": token})
+    assert run.status == "waiting"
+    api = create_server(app, keyless=True)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        page = await c.get("/ui/approvals")
+        assert 'type="password"' in page.text
+        assert 'name="secret.token"' in page.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "decision": "approve"}
+        without = await c.post(f"/ui/approvals/{run.run_id}/review", data=form)
+        assert "secret inputs that were not stored (token)" in without.text
+        assert app.runs.get(run.run_id)["status"] == "waiting"  # nothing recorded
+        given = await c.post(
+            f"/ui/approvals/{run.run_id}/review", data={**form, "secret.token": token}
+        )
+        assert given.status_code == 303
+        for _ in range(100):  # the run continues in the background
+            if app.runs.get(run.run_id)["status"] != "waiting":
+                break
+            await asyncio.sleep(0.05)
+    assert app.runs.get(run.run_id)["outputs"] == {"ok": True}

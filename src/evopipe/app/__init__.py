@@ -22,6 +22,7 @@ from evopipe.check.report import FileReport, reports_json, summary
 from evopipe.engine.control import Decision
 from evopipe.engine.events import JsonLinesSubscriber, Subscriber
 from evopipe.engine.progress import ProgressDisplay
+from evopipe.engine.replay import ResumeRefused
 from evopipe.engine.types import Event, RunResult
 from evopipe.spec.errors import Diagnostic, EvopipeError, SpecError
 from evopipe.spec.fields import FieldValuesError
@@ -42,6 +43,7 @@ __all__ = [
     "PipelineHandle",
     "ProgressDisplay",
     "Resolved",
+    "ResumeRefused",
     "RunHandle",
     "RunResult",
     "Settings",

@@ -147,12 +147,16 @@ class Dashboard(OperationGroup):
             RunFilter(status="waiting", tenant=tenant),
             tail="ORDER BY r.updated_at DESC LIMIT 200",
         )
+        from evopipe.engine.secrets import mask_of
+
         out = []
         for row in rows:
             view = self.run(row["run_id"])
+            inputs = view["run"].get("inputs") or {}
+            secrets = sorted(n for n, v in inputs.items() if v == mask_of(n))
             for step in view["steps"]:
                 if step["status"] == "waiting":
-                    out.append({**row, "step": step})
+                    out.append({**row, "step": step, "secrets": secrets})
         return out
 
     # -- registry ----------------------------------------------------------------------------

@@ -223,12 +223,17 @@ class Runs(OperationGroup):
     ) -> RunResult:
         """Record the decision on a waiting step (:meth:`decide`), then resume: exactly that
         step runs again (``inputs``: the run's secret inputs, as for :meth:`resume`)."""
-        try:  # refused before the decision is recorded, not after
+        self.require_secrets(run_id, inputs)  # refused before the decision is recorded
+        self.decide(run_id, decision)
+        return await self.resume(run_id, model=model, subscribers=subscribers, inputs=inputs)
+
+    def require_secrets(self, run_id: str, inputs: Mapping[str, Any] | None) -> None:
+        """Refuse (:class:`ResumeRefused`) when ``inputs`` lacks a secret input of the run
+        (stored masked, so the run cannot continue without it)."""
+        try:
             check_secrets_given(self.app.journal.get_run(run_id).inputs, inputs or {}, run_id)
         except ValueError as exc:
             raise ResumeRefused(str(exc)) from None
-        self.decide(run_id, decision)
-        return await self.resume(run_id, model=model, subscribers=subscribers, inputs=inputs)
 
     def decide(self, run_id: str, decision: Decision) -> dict[str, Any]:
         """Record the decision on a waiting step without resuming the run. Its ``values``

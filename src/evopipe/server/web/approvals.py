@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from evopipe.app import Decision, EvopipeError, FieldValuesError
+from evopipe.app import Decision, EvopipeError, FieldValuesError, ResumeRefused
+from evopipe.app.queue import QueueError
 from evopipe.server.security import server_state
 from evopipe.server.web.render import render, web_state
 from evopipe.server.web.runs import owned
@@ -18,6 +19,8 @@ router = APIRouter(prefix="/ui/approvals", include_in_schema=False)
 
 VALUE = "value."
 """Form fields named ``value.NAME`` answer the step's typed field ``NAME``."""
+SECRET = "secret."
+"""Form fields named ``secret.NAME`` give the run's secret input ``NAME`` again."""
 
 
 @router.get("")
@@ -63,13 +66,15 @@ async def decide(
         raise EvopipeError("a rejection needs a reason")
     decided_by = user.principal.key_id or "local"
     values = {k.removeprefix(VALUE): v for k, v in form.items() if k.startswith(VALUE)}
+    secrets = {k.removeprefix(SECRET): v for k, v in form.items() if k.startswith(SECRET) and v}
     decision = Decision(step_id, not reject, reason, decided_by, values)
     try:
         if app.dashboard.queued(run_id):  # a worker continues it, metered for its tenant
-            app.queue.resume(run_id, decision)
+            app.queue.resume(run_id, decision, secrets=secrets)
         else:  # started outside the queue (``evopipe run``): recorded now, continued here
+            app.runs.require_secrets(run_id, secrets)
             app.runs.decide(run_id, decision)
-            web_state(request).spawn(app.runs.resume(run_id))
-    except FieldValuesError as exc:
+            web_state(request).spawn(app.runs.resume(run_id, inputs=secrets))
+    except (FieldValuesError, QueueError, ResumeRefused) as exc:
         return _inbox(request, user, refused=(run_id, step_id, str(exc)), given=values)
     return RedirectResponse(f"/ui/runs/{run_id}", status_code=303)
