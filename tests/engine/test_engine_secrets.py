@@ -3,6 +3,7 @@ the steps see; a resumed run needs them again and gets them back in replayed out
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -77,3 +78,25 @@ def test_masks_are_per_input_and_undone_only_for_known_secrets() -> None:
     assert masked == {"a": [f"x{mask_of('key')}y", mask_of("pin")], mask_of("key"): 1}
     assert masker.unmask(masked) == {"a": [f"x{KEY}y", "9999"], KEY: 1}
     assert Masker.for_inputs(pipeline, {"key": "abc", "who": KEY}) is None
+
+
+async def test_a_call_holding_a_secret_is_kept_out_of_the_response_cache(h: Harness) -> None:
+    from evopipe.models.cache import InMemoryCache
+    from evopipe.models.hub import ModelHub
+
+    seen: list[str] = []
+    h.hub = ModelHub(allow_network=False, cache=InMemoryCache())
+    h.services = dataclasses.replace(h.services, models=h.hub)
+    h.add(_echo(seen))
+    pipe = spec(
+        """
+inputs: {key: {type: string, writeOnly: true}}
+steps:
+  - {id: plain, kind: llm, model: echo, prompt: "hello", temperature: 0}
+  - {id: keyed, kind: llm, model: echo, prompt: "auth {{ inputs.key }}", temperature: 0}
+"""
+    )
+    for _ in range(2):
+        result = await h.run(pipe, {"key": KEY})
+        assert result.status == "succeeded", result.error
+    assert seen == ["hello", f"auth {KEY}", f"auth {KEY}"]  # `plain` came from the cache

@@ -61,7 +61,11 @@ async def call_model(
 ) -> ModelResponse:
     mid = model_id or ctx.model_id
     may_call(scope, mid)
-    model = scope.state.services.models.get(mid, cache_policy=cache_policy(scope, config, cache))
+    policy = cache_policy(scope, config, cache)
+    masker = scope.state.masker
+    if masker is not None and masker.holds_secret(request.cache_key_data()):
+        policy = "off"  # its answer may echo the secret: kept out of the response cache
+    model = scope.state.services.models.get(mid, cache_policy=policy)
     response = await timed_call(model, request, mid, lambda record: count(ctx, scope, [record]))
     check_output(ctx.step_id, mid, response, scope.policy.max_output_bytes)
     return response

@@ -168,6 +168,8 @@ class EngineContext:
         :func:`evopipe.engine.calls.cache_policy`)."""
         from evopipe.engine.calls import cache_policy
 
+        if self._scope.state.masker is not None:  # calls made elsewhere (Ray) hold secrets
+            return "off"
         return cache_policy(self._scope, self._config, cache)
 
     async def run_pipeline(

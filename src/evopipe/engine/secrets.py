@@ -9,6 +9,9 @@ the value back, so it must be given again (``resume_run(..., inputs={name: value
 Given again, it also takes the place of its mask in the outputs of the steps that the resumed
 run replays from the journal, so later steps see what they would have seen.
 
+A model call whose request holds a secret is kept out of the response cache (its answer may
+echo it); so are all the model calls of such a run's steps shipped to Ray workers.
+
 Only string values of at least :data:`MIN_SECRET_LENGTH` characters are masked (a shorter one
 would mask unrelated text).
 """
@@ -60,6 +63,10 @@ class Masker:
     def value(self, value: Any) -> Any:
         """``value`` with every secret inside its strings masked (keys included)."""
         return _replace_in(value, self._secrets)
+
+    def holds_secret(self, value: Any) -> bool:
+        """Whether a string inside ``value`` holds one of the secrets."""
+        return bool(self.value(value) != value)
 
     def unmask(self, value: Any) -> Any:
         """``value`` with every mask of a known secret replaced by the secret again."""
