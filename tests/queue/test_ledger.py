@@ -174,7 +174,10 @@ def test_twenty_concurrent_runs_against_a_budget(settings: Settings, reserve: fl
         budget = app.queue.budget("acme")
         total, unknown = app.queue.ledger.total("acme")
     assert len(outcomes) == 20
-    assert set(outcomes) == {"succeeded", "budget_exceeded"}
+    # the budget cannot pay for all 60 calls; whether any run finishes before it is spent
+    # depends on how the 20 workers interleave (breadth first on a loaded machine: none does)
+    assert set(outcomes) <= {"succeeded", "budget_exceeded"}
+    assert "budget_exceeded" in outcomes
     # every admitted call was closed: settled, or failed (cancelled with its run when a sibling
     # step's call was refused)
     assert {r.status for r in rows} <= {"settled", "failed"}
