@@ -4,6 +4,7 @@ pagination, errors as problem+json with diagnostics, credentials, body limits, r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -306,19 +307,7 @@ async def test_an_approval_through_the_api_continues_on_a_worker_metered(
     assert (queued.status, queued.outcome) == ("done", "succeeded")
 
 
-SECRET_GATED = """apiVersion: evopipe/v1
-kind: Pipeline
-name: secret-gated
-inputs: {token: {type: string, writeOnly: true}}
-outputs: {ok: "{{ steps.send.output.ok }}"}
-steps:
-  - {id: header, kind: set, values: {auth: "Bearer {{ inputs.token }}"}}
-  - {id: review, kind: approval, message: "send?", needs: [header]}
-  - id: send
-    kind: set
-    needs: [review]
-    values: {ok: "{{ steps.header.output.auth == 'Bearer ' ~ inputs.token }}"}
-"""
+SECRET_GATED = (Path(__file__).parents[1] / "fixtures" / "secret-gated.yaml").read_text()
 
 
 async def test_an_approval_gives_a_runs_secret_inputs_again(

@@ -172,18 +172,7 @@ def test_steps_a_failed_run_never_got_to_show_as_not_run_a_waiting_run_s_as_pend
     assert "not_run" not in statuses.values()
 
 
-SECRET_GATED = """apiVersion: evopipe/v1
-name: secret-gated
-inputs: {token: {type: string, writeOnly: true}}
-outputs: {ok: "{{ steps.send.output.ok }}"}
-steps:
-  - {id: header, kind: set, values: {auth: "Bearer {{ inputs.token }}"}}
-  - {id: review, kind: approval, message: "send?", needs: [header]}
-  - id: send
-    kind: set
-    needs: [review]
-    values: {ok: "{{ steps.header.output.auth == 'Bearer ' ~ inputs.token }}"}
-"""
+SECRET_GATED = (Path(__file__).parents[1] / "fixtures" / "secret-gated.yaml").read_text()
 
 
 async def test_the_inbox_asks_for_a_runs_secret_inputs_again(app: App) -> None:
