@@ -31,7 +31,7 @@ from evopipe.app.evaluate import (
     Projection,
 )
 from evopipe.cli._options import EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
-from evopipe.cli._session import open_app
+from evopipe.cli._session import Commands, open_app
 
 Session = Callable[[], App]
 
@@ -220,6 +220,4 @@ def eval_cmd(
 
 eval_cmd.__doc__ = _HELP
 
-
-def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_cmd)
+CLI: tuple[Commands, ...] = (Commands({"eval": eval_cmd}),)
