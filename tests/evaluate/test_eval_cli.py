@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 
 from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import eval as eval_cli
+from evopipe.cli._session import mount
 from evopipe.evaluate.records import load_eval
 from evopipe.store import Store
 
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    eval_cli.register(app)
+    mount(app, *eval_cli.CLI)
 
     @app.command("noop", hidden=True)
     def _noop() -> None:  # a second command keeps `eval` a named subcommand

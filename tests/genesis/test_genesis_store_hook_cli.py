@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from evopipe.app import UsageError, parse_inputs
 from evopipe.app.schema import MIGRATIONS
 from evopipe.cli import generate as generate_cli
+from evopipe.cli._session import mount
 from evopipe.engine import RunOptions, Services, run_pipeline
 from evopipe.genesis import MetaLimitExceeded, MetaLimits, agenerate, make_generator, records
 from evopipe.models import ModelHub
@@ -107,7 +108,7 @@ def test_parse_inputs() -> None:
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    generate_cli.register(app)
+    mount(app, *generate_cli.CLI)
     return app
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from evopipe.app import App, Settings
 from evopipe.cli import worker as worker_cli
+from evopipe.cli._session import mount
 from evopipe.spec.loader import loads
 
 SIM = loads(
@@ -28,7 +29,7 @@ outputs: {out: "{{ steps.a.output }}"}
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    worker_cli.register(app)
+    mount(app, *worker_cli.CLI)
 
     @app.command("noop", hidden=True)
     def _noop() -> None:  # a second command keeps `worker` a named subcommand

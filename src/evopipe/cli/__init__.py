@@ -1,7 +1,8 @@
 """The ``evopipe`` command: a thin face over :mod:`evopipe.app`.
 
-One module per command group; each exposes ``register(app)``. Adding a group is one line in
-``_GROUPS``.
+One module per command group; each declares its commands in a table, ``CLI`` (rows of
+:class:`~evopipe.cli._session.Commands`: top-level commands, or a group and its commands), which
+:func:`build_app` mounts. Adding a module is one line in ``_GROUPS``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import typer
 
 from evopipe import __version__
+from evopipe.cli._session import mount
 
 _GROUPS: tuple[str, ...] = (
     "evopipe.cli.run",
@@ -36,7 +38,7 @@ _GROUPS: tuple[str, ...] = (
     "evopipe.cli.keys",
     "evopipe.cli.serve",
 )
-"""Modules whose ``register(app: typer.Typer) -> None`` adds their commands."""
+"""Modules whose ``CLI: tuple[Commands, ...]`` table is mounted, in this order."""
 
 
 def _version(value: bool) -> None:
@@ -63,7 +65,7 @@ def build_app() -> typer.Typer:
         """evopipe command line."""
 
     for name in _GROUPS:
-        importlib.import_module(name).register(app)
+        mount(app, *importlib.import_module(name).CLI)
     return app
 
 

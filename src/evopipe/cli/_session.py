@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -79,11 +80,27 @@ def echo_records(
             typer.echo(line(item))
 
 
-def add_group(
-    app: typer.Typer, name: str, help: str, commands: Mapping[str, Callable[..., Any]]
-) -> None:
-    """Add ``evopipe NAME COMMAND``: a group of commands (its help when called bare)."""
-    group = typer.Typer(help=help, no_args_is_help=True)
-    for command, fn in commands.items():
-        group.command(command)(fn)
-    app.add_typer(group, name=name)
+@dataclass(frozen=True)
+class Commands:
+    """One row of a cli module's ``CLI`` table: ``evopipe GROUP COMMAND`` for each of
+    ``commands`` (``group`` None: ``evopipe COMMAND``, top-level). A group prints its ``help``
+    when called bare (unless ``no_args_is_help`` is False: then it fails with "Missing
+    command")."""
+
+    commands: Mapping[str, Callable[..., Any]]
+    group: str | None = None
+    help: str | None = None
+    no_args_is_help: bool = True
+
+
+def mount(app: typer.Typer, *table: Commands) -> None:
+    """Add the commands of ``table``'s rows to ``app``, in order; a row with a group adds it as
+    a sub-app of its own."""
+    for row in table:
+        target = app
+        if row.group is not None:
+            target = typer.Typer(help=row.help, no_args_is_help=row.no_args_is_help)
+        for name, fn in row.commands.items():
+            target.command(name)(fn)
+        if row.group is not None:
+            app.add_typer(target, name=row.group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import Commands, call, echo_json_list
 
 
 def list_cmd(
@@ -45,10 +45,10 @@ def register_cmd(
     typer.echo(f"registered {name} v{number}")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"list": list_cmd, "show": show_cmd, "register": register_cmd},
         "catalog",
         "The catalog of pipelines.",
-        {"list": list_cmd, "show": show_cmd, "register": register_cmd},
-    )
+    ),
+)

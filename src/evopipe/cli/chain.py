@@ -12,7 +12,7 @@ import typer
 from evopipe.app import App, EvopipeError, parse_inputs
 from evopipe.app.chains import ChainResult
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import add_group, call, open_app
+from evopipe.cli._session import Commands, call, open_app
 
 
 def check_cmd(
@@ -113,10 +113,10 @@ def _print(result: ChainResult, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"check": check_cmd, "run": run_cmd, "resume": resume_cmd, "show": show_cmd},
         "chain",
         "Chains: workflows of pipelines.",
-        {"check": check_cmd, "run": run_cmd, "resume": resume_cmd, "show": show_cmd},
-    )
+    ),
+)

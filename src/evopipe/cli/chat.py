@@ -22,7 +22,7 @@ import typer
 from evopipe.app import App, Decision, EvopipeError
 from evopipe.app.chat import Proposal
 from evopipe.cli._options import DB_OPTION
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import Commands, fail, open_app
 
 HELP = """Say what you need in plain language, e.g. "summarise this text: ...".
 Commands:
@@ -198,5 +198,4 @@ def chat_cmd(
         fail(exc)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("chat")(chat_cmd)
+CLI: tuple[Commands, ...] = (Commands({"chat": chat_cmd}),)

@@ -31,7 +31,7 @@ from evopipe.app.evaluate import (
     Projection,
 )
 from evopipe.cli._options import EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
-from evopipe.cli._session import open_app
+from evopipe.cli._session import Commands, open_app
 
 Session = Callable[[], App]
 
@@ -167,54 +167,57 @@ def _single(req: EvalRequest, pipelines: list[str], session: Session, as_json: b
         Console(stderr=True).print(f"note: {note}", markup=False)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("eval", help=_HELP)
-    def eval_command(
-        pipelines: list[str] = typer.Argument(..., help="PIPELINE, or: compare A B"),
-        dataset: list[str] = typer.Option(..., "--dataset", "-d", help="FILE, DIR or SPLIT=FILE"),
-        metric: str = typer.Option("exact", "--metric", "-m", help="NAME\\[,NAME]"),
-        split: str = typer.Option("val", help="train, val, test or all"),
-        limit: int | None = typer.Option(None, help="Evaluate at most N examples."),
-        model: str | None = typer.Option(None, help="Model for steps that do not pin one."),
-        map_: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)"),
-        expected: str | None = typer.Option(None, help="Dataset field holding the answer."),
-        output: str | None = typer.Option(None, help="Pipeline output to score."),
-        concurrency: int = typer.Option(8, min=1, help="Examples run at once."),
-        budget_usd: float | None = typer.Option(None, "--budget-usd", min=0),
-        budget_calls: int | None = typer.Option(None, "--budget-calls", min=0),
-        seed: int = typer.Option(0, help="Seed of splits and bootstrap."),
-        project: int = typer.Option(3, help="Examples run first to project cost (0: none)."),
-        allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
-        db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
-        as_json: bool = JSON_OPTION,
-        no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
-        executor: str | None = EXECUTOR_OPTION,
-        ray_address: str | None = RAY_ADDRESS_OPTION,
-    ) -> None:
-        req = EvalRequest(
-            dataset=dataset,
-            metrics=metric,
-            split=split,
-            limit=limit,
-            model=model,
-            mapping=map_,
-            expected=expected,
-            output=output,
-            concurrency=concurrency,
-            budget_usd=budget_usd,
-            budget_calls=budget_calls,
-            seed=seed,
-            project=project,
-            python_allow=allow_python,
-        )
-        session = functools.partial(
-            open_app, db=db, no_cache=no_cache, executor=executor, ray_address=ray_address
-        )
-        try:
-            if pipelines[0] == "compare":
-                _compare(req, pipelines, session, as_json)
-            else:
-                _single(req, pipelines, session, as_json)
-        except EvopipeError as exc:
-            Console(stderr=True).print(f"error: {exc}", markup=False)
-            raise typer.Exit(2) from None
+def eval_cmd(
+    pipelines: list[str] = typer.Argument(..., help="PIPELINE, or: compare A B"),
+    dataset: list[str] = typer.Option(..., "--dataset", "-d", help="FILE, DIR or SPLIT=FILE"),
+    metric: str = typer.Option("exact", "--metric", "-m", help="NAME\\[,NAME]"),
+    split: str = typer.Option("val", help="train, val, test or all"),
+    limit: int | None = typer.Option(None, help="Evaluate at most N examples."),
+    model: str | None = typer.Option(None, help="Model for steps that do not pin one."),
+    map_: list[str] = typer.Option([], "--map", help="INPUT=FIELD (repeatable)"),
+    expected: str | None = typer.Option(None, help="Dataset field holding the answer."),
+    output: str | None = typer.Option(None, help="Pipeline output to score."),
+    concurrency: int = typer.Option(8, min=1, help="Examples run at once."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", min=0),
+    budget_calls: int | None = typer.Option(None, "--budget-calls", min=0),
+    seed: int = typer.Option(0, help="Seed of splits and bootstrap."),
+    project: int = typer.Option(3, help="Examples run first to project cost (0: none)."),
+    allow_python: list[str] = typer.Option([], help="Allow a python metric module:fn."),
+    db: str | None = typer.Option(None, help="Store URL or path (default .evopipe/)."),
+    as_json: bool = JSON_OPTION,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Read no stored response."),
+    executor: str | None = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+) -> None:
+    req = EvalRequest(
+        dataset=dataset,
+        metrics=metric,
+        split=split,
+        limit=limit,
+        model=model,
+        mapping=map_,
+        expected=expected,
+        output=output,
+        concurrency=concurrency,
+        budget_usd=budget_usd,
+        budget_calls=budget_calls,
+        seed=seed,
+        project=project,
+        python_allow=allow_python,
+    )
+    session = functools.partial(
+        open_app, db=db, no_cache=no_cache, executor=executor, ray_address=ray_address
+    )
+    try:
+        if pipelines[0] == "compare":
+            _compare(req, pipelines, session, as_json)
+        else:
+            _single(req, pipelines, session, as_json)
+    except EvopipeError as exc:
+        Console(stderr=True).print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+eval_cmd.__doc__ = _HELP
+
+CLI: tuple[Commands, ...] = (Commands({"eval": eval_cmd}),)

@@ -21,7 +21,7 @@ from evopipe.app.evolve import (
 )
 from evopipe.app.evolve_request import RequestArgs, evolve_from_request
 from evopipe.cli._options import DB_OPTION, EXECUTOR_OPTION, JSON_OPTION, RAY_ADDRESS_OPTION
-from evopipe.cli._session import call, fail, open_app
+from evopipe.cli._session import Commands, call, fail, open_app
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -205,8 +205,13 @@ def rollback_cmd(
     typer.echo(f"{name}: champion is now v{version.version} ({version.candidate_id[:12]})")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("evolve")(evolve_cmd)
-    app.command("lineage")(lineage_cmd)
-    app.command("promote")(promote_cmd)
-    app.command("rollback")(rollback_cmd)
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {
+            "evolve": evolve_cmd,
+            "lineage": lineage_cmd,
+            "promote": promote_cmd,
+            "rollback": rollback_cmd,
+        }
+    ),
+)

@@ -12,7 +12,7 @@ import typer
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.generate import GenerateOutcome, GenerationError
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, TRUST_OPTION
-from evopipe.cli._session import call, echo_records, fail, open_app
+from evopipe.cli._session import Commands, call, echo_records, fail, open_app
 
 
 def generate_cmd(
@@ -97,9 +97,12 @@ def show_cmd(
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("generate")(generate_cmd)
-    group = typer.Typer(help="Stored generations (request, drafts, diagnostics, spec).")
-    group.command("list")(list_cmd)
-    group.command("show")(show_cmd)
-    app.add_typer(group, name="generations")
+CLI: tuple[Commands, ...] = (
+    Commands({"generate": generate_cmd}),
+    Commands(
+        {"list": list_cmd, "show": show_cmd},
+        "generations",
+        "Stored generations (request, drafts, diagnostics, spec).",
+        no_args_is_help=False,
+    ),
+)

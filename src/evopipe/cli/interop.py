@@ -14,6 +14,7 @@ from evopipe.app.interop import (
     import_file,
     import_formats,
 )
+from evopipe.cli._session import Commands
 
 _OUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
 _STRICT = typer.Option(False, "--strict", help="Refuse on warnings too.")
@@ -64,12 +65,15 @@ def _exporter(target: str) -> Callable[..., None]:
     return command
 
 
-def register(app: typer.Typer) -> None:
-    imports = typer.Typer(help="Import pipelines written for other systems.", no_args_is_help=True)
-    for fmt in import_formats():
-        imports.command(fmt)(_importer(fmt))
-    exports = typer.Typer(help="Export a pipeline to another system.", no_args_is_help=True)
-    for target in export_targets():
-        exports.command(target)(_exporter(target))
-    app.add_typer(imports, name="import")
-    app.add_typer(exports, name="export")
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {fmt: _importer(fmt) for fmt in import_formats()},
+        "import",
+        "Import pipelines written for other systems.",
+    ),
+    Commands(
+        {target: _exporter(target) for target in export_targets()},
+        "export",
+        "Export a pipeline to another system.",
+    ),
+)

@@ -9,7 +9,7 @@ import typer
 
 from evopipe.app.auth import ROLES, KeyInfo
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_records, open_app
+from evopipe.cli._session import Commands, call, echo_records, open_app
 
 
 def create_cmd(
@@ -58,10 +58,10 @@ def revoke_cmd(
     typer.echo(f"revoked {info.key_id} (tenant {info.tenant})")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"create": create_cmd, "list": list_cmd, "revoke": revoke_cmd},
         "keys",
         "API keys for `evopipe serve`.",
-        {"create": create_cmd, "list": list_cmd, "revoke": revoke_cmd},
-    )
+    ),
+)

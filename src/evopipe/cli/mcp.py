@@ -7,7 +7,7 @@ import asyncio
 import typer
 
 from evopipe.cli._options import DB_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import open_app
+from evopipe.cli._session import Commands, open_app
 
 
 def mcp_cmd(
@@ -40,5 +40,4 @@ def mcp_cmd(
     asyncio.run(serve(app, http=http, host=host, port=port, announce=announce))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("mcp")(mcp_cmd)
+CLI: tuple[Commands, ...] = (Commands({"mcp": mcp_cmd}),)

@@ -10,7 +10,7 @@ import typer
 
 from evopipe.app.memory import Cluster, StoredPattern
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_records
+from evopipe.cli._session import Commands, call, echo_records
 
 
 def _line(p: StoredPattern, score: float | None = None) -> str:
@@ -103,12 +103,11 @@ def stats_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     typer.echo(f"patterns    {data['patterns']} stored, {data['reused_patterns_share']:.0%} reused")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"list": list_cmd, "show": show_cmd, "search": search_cmd},
         "patterns",
         "The pattern DB: stored champions and certified pipelines.",
-        {"list": list_cmd, "show": show_cmd, "search": search_cmd},
-    )
-    app.command("failures")(failures_cmd)
-    app.command("stats")(stats_cmd)
+    ),
+    Commands({"failures": failures_cmd, "stats": stats_cmd}),
+)

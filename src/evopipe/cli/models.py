@@ -11,12 +11,9 @@ import typer
 from evopipe.app import EvopipeError
 from evopipe.app.models import load_schema, response_json
 from evopipe.cli._options import JSON_OPTION
-from evopipe.cli._session import fail, open_app
-
-models_app = typer.Typer(help="List and try models.", no_args_is_help=True)
+from evopipe.cli._session import Commands, fail, open_app
 
 
-@models_app.command("list")
 def list_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -36,7 +33,6 @@ def list_command(
         typer.echo(f"{mark}{r.id:<{width}}  {r.kind:<9} {r.detail}{default}")
 
 
-@models_app.command("try")
 def try_command(
     model_id: str = typer.Argument(..., help="Model id, e.g. local:smollm2-135m or fake."),
     prompt: str = typer.Argument(..., help="The user prompt."),
@@ -72,5 +68,6 @@ def try_command(
     )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(models_app, name="models")
+CLI: tuple[Commands, ...] = (
+    Commands({"list": list_command, "try": try_command}, "models", "List and try models."),
+)

@@ -15,7 +15,7 @@ import typer
 from evopipe.app import EvopipeError
 from evopipe.app.nursery import Item, NurseryConfig, NurseryRequest, read_demands
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, echo_json_list, fail, open_app
+from evopipe.cli._session import Commands, echo_json_list, fail, open_app
 
 _MODEL = typer.Option(None, "--model", help="Model the pipeline runs with.")
 
@@ -142,13 +142,11 @@ def factory_demand_cmd(
         typer.echo("no unserved request (the router found a pipeline every time)")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app, "nursery", "Certify pipelines in stages before release.", {"run": nursery_run_cmd}
-    )
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands({"run": nursery_run_cmd}, "nursery", "Certify pipelines in stages before release."),
+    Commands(
+        {"run": factory_run_cmd, "demand": factory_demand_cmd},
         "factory",
         "Mass-produce pipelines from a demand list.",
-        {"run": factory_run_cmd, "demand": factory_demand_cmd},
-    )
+    ),
+)

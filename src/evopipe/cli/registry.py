@@ -8,7 +8,7 @@ import json
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_records
+from evopipe.cli._session import Commands, call, echo_records
 
 
 def list_cmd(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
@@ -44,10 +44,10 @@ def show_cmd(
         typer.echo(f"   {event['action']}: v{event['from_version']} -> v{event['to_version']}")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"list": list_cmd, "show": show_cmd},
         "registry",
         "Registered pipelines: versions and champions.",
-        {"list": list_cmd, "show": show_cmd},
-    )
+    ),
+)

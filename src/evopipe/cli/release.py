@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_records
+from evopipe.cli._session import Commands, call, echo_records
 
 _REASON = typer.Option("", "--reason", help="Why (kept in the change log).")
 _NAME = typer.Argument(..., help="Registered pipeline name.")
@@ -114,11 +114,8 @@ def canary_cmd(
     typer.echo(f"{name}: canary v{canary.challenger} on {canary.share:.0%} of keys")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
-        "release",
-        "Aliases, tags, changes and canaries.",
+CLI: tuple[Commands, ...] = (
+    Commands(
         {
             "alias": alias_cmd,
             "unalias": unalias_cmd,
@@ -128,4 +125,7 @@ def register(app: typer.Typer) -> None:
             "show": show_cmd,
             "canary": canary_cmd,
         },
-    )
+        "release",
+        "Aliases, tags, changes and canaries.",
+    ),
+)

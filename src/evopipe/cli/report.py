@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import typer
-
 from evopipe.app import App
 from evopipe.app.reports import Report
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import add_group, call, echo_records
+from evopipe.cli._session import Commands, call, echo_records
 
 
 def _show(get: Callable[[App], list[Report]], db: str | None, as_json: bool) -> None:
@@ -43,10 +41,10 @@ def chains_cmd(db: str = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     _show(lambda app: app.reports.chains(), db, as_json)
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"pipelines": pipelines_cmd, "schedules": schedules_cmd, "chains": chains_cmd},
         "report",
         "Reports: runs, success rate, cost, latency.",
-        {"pipelines": pipelines_cmd, "schedules": schedules_cmd, "chains": chains_cmd},
-    )
+    ),
+)

@@ -11,7 +11,7 @@ import typer
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.app.routing import RouteOutcome
 from evopipe.cli._options import DB_OPTION, JSON_OPTION
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import Commands, fail, open_app
 
 
 def route_cmd(
@@ -84,5 +84,4 @@ def _print(outcome: RouteOutcome, explain: bool, name: str | None, version: int 
             typer.echo("register it with: evopipe route ... --register NAME")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("route")(route_cmd)
+CLI: tuple[Commands, ...] = (Commands({"route": route_cmd}),)

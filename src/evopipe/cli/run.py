@@ -35,7 +35,7 @@ from evopipe.cli._options import (
     RAY_ADDRESS_OPTION,
     TRUST_OPTION,
 )
-from evopipe.cli._session import call, fail, open_app
+from evopipe.cli._session import Commands, call, fail, open_app
 
 RunOp = Callable[[App, list[Subscriber]], Coroutine[Any, Any, RunResult]]
 
@@ -200,8 +200,6 @@ def approve_cmd(
     _finish(app, op, events, as_json)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("run")(run_cmd)
-    app.command("resume")(resume_cmd)
-    app.command("cancel")(cancel_cmd)
-    app.command("approve")(approve_cmd)
+CLI: tuple[Commands, ...] = (
+    Commands({"run": run_cmd, "resume": resume_cmd, "cancel": cancel_cmd, "approve": approve_cmd}),
+)

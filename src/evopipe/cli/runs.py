@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evopipe.cli._options import DB_OPTION
-from evopipe.cli._session import add_group, call, echo_json_list
+from evopipe.cli._session import Commands, call, echo_json_list
 
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -83,6 +83,7 @@ def gc_cmd(
     )
 
 
-def register(app: typer.Typer) -> None:
-    add_group(app, "runs", "Inspect recorded runs.", {"list": list_cmd, "show": show_cmd})
-    app.command("gc")(gc_cmd)
+CLI: tuple[Commands, ...] = (
+    Commands({"list": list_cmd, "show": show_cmd}, "runs", "Inspect recorded runs."),
+    Commands({"gc": gc_cmd}),
+)

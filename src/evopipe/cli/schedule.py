@@ -14,7 +14,7 @@ import typer
 
 from evopipe.app import EvopipeError, parse_inputs
 from evopipe.cli._options import DB_OPTION, JSON_OPTION, MODEL_OPTION, TRUST_OPTION
-from evopipe.cli._session import add_group, call, echo_records, fail, open_app
+from evopipe.cli._session import Commands, call, echo_records, fail, open_app
 
 
 def add_cmd(
@@ -122,11 +122,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def register(app: typer.Typer) -> None:
-    add_group(
-        app,
+CLI: tuple[Commands, ...] = (
+    Commands(
+        {"add": add_cmd, "list": list_cmd, "remove": remove_cmd, "fires": fires_cmd},
         "schedule",
         "Cron schedules of pipelines.",
-        {"add": add_cmd, "list": list_cmd, "remove": remove_cmd, "fires": fires_cmd},
-    )
-    app.command("scheduler")(scheduler_cmd)
+    ),
+    Commands({"scheduler": scheduler_cmd}),
+)

@@ -18,7 +18,7 @@ from evopipe.cli._options import (
     TRUST_OPTION,
     WORKERS_EXECUTOR_OPTION,
 )
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import Commands, fail, open_app
 
 
 def serve_cmd(
@@ -67,5 +67,4 @@ def serve_cmd(
         asyncio.run(serve(app, options, say=lambda line: typer.echo(line, err=True)))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_cmd)
+CLI: tuple[Commands, ...] = (Commands({"serve": serve_cmd}),)

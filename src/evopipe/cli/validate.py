@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from evopipe.app import Diagnostic, FileReport, reports_json, summary
-from evopipe.cli._session import open_app
+from evopipe.cli._session import Commands, open_app
 
 
 class Profile(StrEnum):
@@ -93,6 +93,4 @@ def schema(
         typer.echo(f"wrote {output}", err=True)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
-    app.command("schema")(schema)
+CLI: tuple[Commands, ...] = (Commands({"validate": validate, "schema": schema}),)

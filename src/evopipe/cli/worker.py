@@ -12,7 +12,7 @@ from evopipe.app import App, EvopipeError
 from evopipe.app.queue import QueueSettings
 from evopipe.app.worker import Worker
 from evopipe.cli._options import RAY_ADDRESS_OPTION, TRUST_OPTION, WORKERS_EXECUTOR_OPTION
-from evopipe.cli._session import fail, open_app
+from evopipe.cli._session import Commands, fail, open_app
 
 
 def worker_cmd(
@@ -67,5 +67,4 @@ async def _drain(worker: Worker) -> int:
     return handled
 
 
-def register(app: typer.Typer) -> None:
-    app.command("worker")(worker_cmd)
+CLI: tuple[Commands, ...] = (Commands({"worker": worker_cmd}),)
